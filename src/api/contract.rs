@@ -1,0 +1,251 @@
+//! The contract pipeline: the API trait's OpenAPI 3.0 document as dropshot
+//! writes it (progenitor's input), and the OpenAPI 3.1 `openapi.yaml`
+//! derived from it for everyone else.
+
+use anyhow::{Context, bail};
+use serde_json::{Map, Value, json};
+
+use super::{Authentication, authentication, incident_tracker_api_mod};
+use crate::artifacts::Artifact;
+
+pub const TITLE: &str = "Incident Tracker API";
+pub const OPENAPI_3_0_PATH: &str = "generated/openapi-3.0.json";
+pub const OPENAPI_3_1_PATH: &str = "openapi.yaml";
+
+const SESSION_COOKIE_SCHEME: &str = "sessionCookie";
+const CSRF_TOKEN_SCHEME: &str = "csrfToken";
+const API_KEY_SCHEME: &str = "apiKey";
+
+/// Dropshot's OpenAPI 3.0 document for the API trait.
+pub fn openapi_3_0() -> anyhow::Result<Value> {
+    let description = incident_tracker_api_mod::stub_api_description()
+        .map_err(|error| anyhow::anyhow!("the API trait does not describe a valid API: {error}"))?;
+    let version: semver::Version = env!("CARGO_PKG_VERSION").parse()?;
+    Ok(description.openapi(TITLE, version).json()?)
+}
+
+/// Both contract files, rendered from the code.
+pub fn artifacts() -> anyhow::Result<Vec<Artifact>> {
+    let document = openapi_3_0()?;
+    let mut json = serde_json::to_string_pretty(&document)?;
+    json.push('\n');
+    let yaml = serde_yaml::to_string(&to_openapi_3_1(document)?)?;
+    Ok(vec![Artifact { path: OPENAPI_3_0_PATH, contents: json }, Artifact { path: OPENAPI_3_1_PATH, contents: yaml }])
+}
+
+/// Converts dropshot's OpenAPI 3.0 document to OpenAPI 3.1 and adds the
+/// security schemes dropshot has no way to express.
+pub fn to_openapi_3_1(mut document: Value) -> anyhow::Result<Value> {
+    document["openapi"] = json!("3.1.0");
+    if let Some(schemas) = document.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        for schema in schemas.values_mut() {
+            convert_schema(schema);
+        }
+    }
+    let paths = document.get_mut("paths").and_then(Value::as_object_mut).context("the document has no paths")?;
+    for path_item in paths.values_mut() {
+        let Some(operations) = path_item.as_object_mut() else { continue };
+        for operation in operations.values_mut() {
+            convert_schemas_in_operation(operation);
+            let operation_id = operation["operationId"].as_str().context("an operation has no operationId")?;
+            let Some(auth) = authentication(operation_id) else {
+                bail!("operation `{operation_id}` has no entry in api::authentication")
+            };
+            operation["security"] = security_requirements(auth);
+        }
+    }
+    let components = document
+        .as_object_mut()
+        .context("the document is not an object")?
+        .entry("components")
+        .or_insert_with(|| json!({}));
+    components["securitySchemes"] = json!({
+        SESSION_COOKIE_SCHEME: {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "session",
+            "description": "The session cookie set by the auth endpoints."
+        },
+        CSRF_TOKEN_SCHEME: {
+            "type": "apiKey",
+            "in": "header",
+            "name": "x-csrf-token",
+            "description": "The session's CSRF token from `GET /v1/auth/me`; required with the session cookie on every request that changes state."
+        },
+        API_KEY_SCHEME: {
+            "type": "apiKey",
+            "in": "header",
+            "name": "x-api-key",
+            "description": "A service account's API key, for automation. Requests authenticated this way need no CSRF token."
+        }
+    });
+    Ok(document)
+}
+
+fn security_requirements(auth: Authentication) -> Value {
+    match auth {
+        Authentication::Public => json!([]),
+    }
+}
+
+/// Rewrites the schemas inside an operation's parameters, request body and
+/// responses.
+fn convert_schemas_in_operation(operation: &mut Value) {
+    let Some(operation) = operation.as_object_mut() else { return };
+    let mut contents = Vec::new();
+    for (key, value) in operation.iter_mut() {
+        match key.as_str() {
+            "parameters" => {
+                for parameter in value.as_array_mut().into_iter().flatten() {
+                    if let Some(schema) = parameter.get_mut("schema") {
+                        convert_schema(schema);
+                    }
+                }
+            }
+            "requestBody" => contents.extend(value.get_mut("content")),
+            "responses" => {
+                if let Some(responses) = value.as_object_mut() {
+                    contents.extend(responses.values_mut().filter_map(|response| response.get_mut("content")));
+                }
+            }
+            _ => {}
+        }
+    }
+    for content in contents {
+        if let Some(media_types) = content.as_object_mut() {
+            for media_type in media_types.values_mut() {
+                if let Some(schema) = media_type.get_mut("schema") {
+                    convert_schema(schema);
+                }
+            }
+        }
+    }
+}
+
+/// The JSON Schema differences between OpenAPI 3.0 and 3.1 that dropshot's
+/// output contains: `nullable` becomes a `null` type, `example` becomes
+/// `examples`.
+fn convert_schema(schema: &mut Value) {
+    let Some(object) = schema.as_object_mut() else { return };
+    for key in ["properties", "patternProperties", "definitions", "$defs"] {
+        if let Some(children) = object.get_mut(key).and_then(Value::as_object_mut) {
+            children.values_mut().for_each(convert_schema);
+        }
+    }
+    for key in ["allOf", "anyOf", "oneOf", "prefixItems"] {
+        if let Some(children) = object.get_mut(key).and_then(Value::as_array_mut) {
+            children.iter_mut().for_each(convert_schema);
+        }
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(child) = object.get_mut(key) {
+            convert_schema(child);
+        }
+    }
+    if let Some(example) = object.remove("example") {
+        object.insert("examples".to_string(), json!([example]));
+    }
+    if object.remove("nullable") == Some(Value::Bool(true)) {
+        make_nullable(object);
+    }
+}
+
+fn make_nullable(object: &mut Map<String, Value>) {
+    match object.get_mut("type") {
+        Some(Value::String(single)) => {
+            let single = std::mem::take(single);
+            object.insert("type".to_string(), json!([single, "null"]));
+            if let Some(Value::Array(choices)) = object.get_mut("enum") {
+                choices.push(Value::Null);
+            }
+        }
+        Some(Value::Array(types)) => {
+            if !types.contains(&json!("null")) {
+                types.push(json!("null"));
+            }
+        }
+        _ => {
+            // A `$ref` or a composition: wrap what is there in an `anyOf`
+            // beside `null`, keeping annotations such as `description` outside.
+            let annotations = ["description", "title", "default", "examples", "readOnly", "writeOnly", "deprecated"];
+            let mut inner = Map::new();
+            for (key, value) in std::mem::take(object) {
+                if annotations.contains(&key.as_str()) {
+                    object.insert(key, value);
+                } else {
+                    inner.insert(key, value);
+                }
+            }
+            let inner = match inner.remove("allOf") {
+                Some(Value::Array(mut parts)) if parts.len() == 1 && inner.is_empty() => parts.remove(0),
+                Some(all_of) => {
+                    inner.insert("allOf".to_string(), all_of);
+                    Value::Object(inner)
+                }
+                None => Value::Object(inner),
+            };
+            object.insert("anyOf".to_string(), json!([inner, { "type": "null" }]));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nullable_scalars_become_type_arrays() {
+        let mut schema = json!({ "type": "string", "format": "uuid", "nullable": true });
+        convert_schema(&mut schema);
+        assert_eq!(schema, json!({ "type": ["string", "null"], "format": "uuid" }));
+    }
+
+    #[test]
+    fn nullable_enums_admit_null() {
+        let mut schema = json!({ "type": "string", "enum": ["a", "b"], "nullable": true });
+        convert_schema(&mut schema);
+        assert_eq!(schema, json!({ "type": ["string", "null"], "enum": ["a", "b", null] }));
+    }
+
+    #[test]
+    fn nullable_references_become_any_of_with_null() {
+        let mut schema = json!({
+            "type": "object",
+            "properties": {
+                "user": {
+                    "nullable": true,
+                    "description": "The signed-in user.",
+                    "allOf": [{ "$ref": "#/components/schemas/User" }]
+                }
+            }
+        });
+        convert_schema(&mut schema);
+        assert_eq!(
+            schema["properties"]["user"],
+            json!({
+                "description": "The signed-in user.",
+                "anyOf": [{ "$ref": "#/components/schemas/User" }, { "type": "null" }]
+            })
+        );
+    }
+
+    #[test]
+    fn examples_become_arrays_at_any_depth() {
+        let mut schema = json!({ "type": "array", "items": { "type": "integer", "example": 3 } });
+        convert_schema(&mut schema);
+        assert_eq!(schema, json!({ "type": "array", "items": { "type": "integer", "examples": [3] } }));
+    }
+
+    #[test]
+    fn the_generated_document_is_3_1_with_security_on_every_operation() {
+        let document = to_openapi_3_1(openapi_3_0().unwrap()).unwrap();
+        assert_eq!(document["openapi"], "3.1.0");
+        assert!(document.pointer("/components/securitySchemes/apiKey").is_some());
+        for path_item in document["paths"].as_object().unwrap().values() {
+            for operation in path_item.as_object().unwrap().values() {
+                assert!(operation["security"].is_array(), "{operation}");
+            }
+        }
+        assert!(!document.to_string().contains("\"nullable\""));
+    }
+}

@@ -1,0 +1,100 @@
+//! The one error body every endpoint answers with.
+
+use dropshot::{ErrorStatusCode, HttpError, HttpResponseError};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// An error response: `{ code, message, traceId, details }`.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(rename = "Error")]
+pub struct ApiError {
+    /// Stable, machine-readable code in SCREAMING_SNAKE_CASE, e.g.
+    /// `VALIDATION_FAILED`. Clients branch on this, never on `message`.
+    pub code: String,
+    /// Human-readable explanation; wording may change.
+    pub message: String,
+    /// The request id, also sent as the `x-request-id` header. Quote it when
+    /// reporting a problem: the server's log has the full story under it.
+    pub trace_id: String,
+    /// Structured context, specific to `code`.
+    pub details: Map<String, Value>,
+    #[serde(skip)]
+    status: ErrorStatusCode,
+}
+
+impl ApiError {
+    pub fn new(status: ErrorStatusCode, code: &str, message: impl Into<String>, trace_id: &str) -> ApiError {
+        ApiError {
+            code: code.to_string(),
+            message: message.into(),
+            trace_id: trace_id.to_string(),
+            details: Map::new(),
+            status,
+        }
+    }
+
+    pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> ApiError {
+        self.details.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl HttpResponseError for ApiError {
+    fn status_code(&self) -> ErrorStatusCode {
+        self.status
+    }
+}
+
+/// Dropshot reports an oversized body as a plain 400 with this message; it
+/// is the only way to tell it apart from other malformed bodies.
+const BODY_TOO_LARGE_PREFIX: &str = "request body exceeded maximum size";
+
+/// Errors raised by dropshot itself: extractor failures (bad JSON, wrong
+/// content type, bad path or query parameters, oversized bodies). The request
+/// id arrives in the error's headers, put there by the extractors in
+/// [`super::extract`].
+impl From<HttpError> for ApiError {
+    fn from(error: HttpError) -> ApiError {
+        let trace_id = error
+            .headers
+            .as_ref()
+            .and_then(|headers| headers.get(dropshot::HEADER_REQUEST_ID))
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let status = error.status_code.as_status();
+        if error.external_message.starts_with(BODY_TOO_LARGE_PREFIX) {
+            return ApiError::new(
+                ErrorStatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                error.external_message,
+                &trace_id,
+            );
+        }
+        match status.as_u16() {
+            400 | 415 => {
+                ApiError::new(ErrorStatusCode::BAD_REQUEST, "VALIDATION_FAILED", error.external_message, &trace_id)
+            }
+            413 => ApiError::new(error.status_code, "PAYLOAD_TOO_LARGE", error.external_message, &trace_id),
+            code if code >= 500 => {
+                tracing::error!(trace_id, error = %error.internal_message, "internal error in request handling");
+                ApiError::new(
+                    ErrorStatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL_ERROR",
+                    "Internal server error.",
+                    &trace_id,
+                )
+            }
+            _ => ApiError::new(error.status_code, "REQUEST_REJECTED", error.external_message, &trace_id),
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! Every setting, read from the environment (and `.env`), validated at start-up.
+//!
+//! Validation collects every problem before failing, so an operator fixes a
+//! broken deployment in one pass instead of one restart per variable.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// Shortest accepted `SESSION_SECRET`, in bytes: enough for a 256-bit key.
+const MIN_SESSION_SECRET_LEN: usize = 32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines for a terminal.
+    Pretty,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Where the PostgreSQL database comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseSource {
+    /// A server the operator runs. `url` is the application role the server
+    /// connects as; `migration_url` is the owner role migrations run as.
+    External { url: String, migration_url: Option<String> },
+    /// A PostgreSQL cluster started from the machine's own binaries, with
+    /// its data under [`Config::data_dir`]; `pg_bin` overrides where the
+    /// binaries are looked up.
+    Embedded { pg_bin: Option<PathBuf> },
+}
+
+/// A secret that never shows up in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub environment: Environment,
+    pub bind_address: SocketAddr,
+    pub database: DatabaseSource,
+    pub database_pool_size: u32,
+    pub redis_url: Option<String>,
+    pub session_secret: Option<Secret>,
+    pub data_dir: PathBuf,
+    pub request_body_max_bytes: usize,
+    pub log_format: LogFormat,
+}
+
+/// Every problem found in the configuration, one line each.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration ({} problems):", self.problems.len())?;
+        for problem in &self.problems {
+            writeln!(f, "  - {problem}")?;
+        }
+        write!(f, "See .env.example for every setting and its format.")
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Reads `.env` (if present; real environment variables win) and then
+    /// the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let dotenv_problem = match dotenvy::dotenv() {
+            Ok(_) => None,
+            Err(error) if error.not_found() => None,
+            Err(error) => Some(format!(".env: {error}")),
+        };
+        let result = Config::from_vars(std::env::vars());
+        match (result, dotenv_problem) {
+            (result, None) => result,
+            (Ok(_), Some(problem)) => Err(ConfigError { problems: vec![problem] }),
+            (Err(mut error), Some(problem)) => {
+                error.problems.insert(0, problem);
+                Err(error)
+            }
+        }
+    }
+
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars.into_iter().filter(|(_, value)| !value.is_empty()).collect();
+        let mut reader = Reader { vars: &vars, problems: Vec::new() };
+
+        let environment = reader.parse("APP_ENV", Environment::Development, |raw| match raw {
+            "development" => Ok(Environment::Development),
+            "production" => Ok(Environment::Production),
+            _ => Err("expected `development` or `production`".to_string()),
+        });
+        let bind_address = reader.parse("BIND_ADDRESS", SocketAddr::from(([127, 0, 0, 1], 8080)), |raw| {
+            SocketAddr::from_str(raw).map_err(|_| "expected an address like 127.0.0.1:8080".to_string())
+        });
+        let database_url = reader.parse_optional("DATABASE_URL", postgres_url);
+        let migration_url = reader.parse_optional("MIGRATION_DATABASE_URL", postgres_url);
+        let database_pool_size = reader.parse("DATABASE_POOL_SIZE", 10, |raw| {
+            raw.parse::<u32>()
+                .ok()
+                .filter(|size| (1..=1000).contains(size))
+                .ok_or_else(|| "expected a whole number from 1 to 1000".to_string())
+        });
+        let redis_url = reader.parse_optional("REDIS_URL", |raw| {
+            if raw.starts_with("redis://") || raw.starts_with("rediss://") {
+                Ok(raw.to_string())
+            } else {
+                Err("expected a URL starting with redis:// or rediss://".to_string())
+            }
+        });
+        let session_secret = reader.parse_optional("SESSION_SECRET", |raw| {
+            if raw.len() >= MIN_SESSION_SECRET_LEN {
+                Ok(Secret(raw.to_string()))
+            } else {
+                Err(format!("must be at least {MIN_SESSION_SECRET_LEN} characters (e.g. `openssl rand -hex 32`)"))
+            }
+        });
+        let data_dir = reader.parse("DATA_DIR", PathBuf::from(".data"), |raw| Ok(PathBuf::from(raw)));
+        let pg_bin = reader.parse_optional("PG_BIN", |raw| Ok(PathBuf::from(raw)));
+        let request_body_max_bytes = reader.parse("REQUEST_BODY_MAX_BYTES", 256 * 1024, |raw| {
+            raw.parse::<usize>()
+                .ok()
+                .filter(|bytes| (1024..=64 * 1024 * 1024).contains(bytes))
+                .ok_or_else(|| "expected a number of bytes from 1024 to 67108864".to_string())
+        });
+        let default_log_format = match environment {
+            Environment::Production => LogFormat::Json,
+            Environment::Development => LogFormat::Pretty,
+        };
+        let log_format = reader.parse("LOG_FORMAT", default_log_format, |raw| match raw {
+            "json" => Ok(LogFormat::Json),
+            "pretty" => Ok(LogFormat::Pretty),
+            _ => Err("expected `json` or `pretty`".to_string()),
+        });
+
+        if environment == Environment::Production {
+            for (name, present) in [
+                ("SESSION_SECRET", vars.contains_key("SESSION_SECRET")),
+                ("DATABASE_URL", vars.contains_key("DATABASE_URL")),
+                ("REDIS_URL", vars.contains_key("REDIS_URL")),
+            ] {
+                if !present {
+                    reader.problems.push(format!("{name}: required when APP_ENV=production"));
+                }
+            }
+        }
+        if vars.contains_key("MIGRATION_DATABASE_URL") && !vars.contains_key("DATABASE_URL") {
+            reader.problems.push("MIGRATION_DATABASE_URL: only meaningful together with DATABASE_URL".to_string());
+        }
+
+        if !reader.problems.is_empty() {
+            return Err(ConfigError { problems: reader.problems });
+        }
+        let database = match database_url {
+            Some(url) => DatabaseSource::External { url, migration_url },
+            None => DatabaseSource::Embedded { pg_bin },
+        };
+        Ok(Config {
+            environment,
+            bind_address,
+            database,
+            database_pool_size,
+            redis_url,
+            session_secret,
+            data_dir,
+            request_body_max_bytes,
+            log_format,
+        })
+    }
+}
+
+fn postgres_url(raw: &str) -> Result<String, String> {
+    if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+        Ok(raw.to_string())
+    } else {
+        Err("expected a URL starting with postgres:// or postgresql://".to_string())
+    }
+}
+
+struct Reader<'a> {
+    vars: &'a HashMap<String, String>,
+    problems: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn parse<T>(&mut self, name: &str, default: T, parse: impl FnOnce(&str) -> Result<T, String>) -> T {
+        self.parse_optional(name, parse).unwrap_or(default)
+    }
+
+    fn parse_optional<T>(&mut self, name: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<T> {
+        let raw = self.vars.get(name)?;
+        match parse(raw.trim()) {
+            Ok(value) => Some(value),
+            Err(reason) => {
+                // The value itself is left out: it may be a secret.
+                self.problems.push(format!("{name}: {reason}"));
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(vars.iter().map(|(name, value)| (name.to_string(), value.to_string())))
+    }
+
+    #[test]
+    fn no_variables_mean_the_embedded_development_default() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.environment, Environment::Development);
+        assert_eq!(config.bind_address.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database, DatabaseSource::Embedded { pg_bin: None });
+        assert_eq!(config.redis_url, None);
+        assert_eq!(config.data_dir, PathBuf::from(".data"));
+        assert_eq!(config.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn production_lists_every_missing_requirement_at_once() {
+        let error = config(&[("APP_ENV", "production")]).unwrap_err();
+        assert_eq!(
+            error.problems,
+            vec![
+                "SESSION_SECRET: required when APP_ENV=production",
+                "DATABASE_URL: required when APP_ENV=production",
+                "REDIS_URL: required when APP_ENV=production",
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_values_are_all_reported_without_echoing_them() {
+        let error = config(&[
+            ("BIND_ADDRESS", "localhost"),
+            ("DATABASE_POOL_SIZE", "lots"),
+            ("SESSION_SECRET", "hunter2"),
+            ("REDIS_URL", "http://cache"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.problems.len(), 4, "{error}");
+        let message = error.to_string();
+        for name in ["BIND_ADDRESS", "DATABASE_POOL_SIZE", "SESSION_SECRET", "REDIS_URL"] {
+            assert!(message.contains(name), "{message}");
+        }
+        assert!(!message.contains("hunter2"), "a secret leaked into: {message}");
+    }
+
+    #[test]
+    fn production_with_everything_set_uses_json_logs_and_the_external_database() {
+        let config = config(&[
+            ("APP_ENV", "production"),
+            ("SESSION_SECRET", &"s".repeat(MIN_SESSION_SECRET_LEN)),
+            ("DATABASE_URL", "postgres://app@db/incidents"),
+            ("REDIS_URL", "redis://cache:6379"),
+        ])
+        .unwrap();
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(
+            config.database,
+            DatabaseSource::External { url: "postgres://app@db/incidents".to_string(), migration_url: None }
+        );
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let config = config(&[("DATABASE_URL", ""), ("REDIS_URL", "")]).unwrap();
+        assert_eq!(config.database, DatabaseSource::Embedded { pg_bin: None });
+        assert_eq!(config.redis_url, None);
+    }
+}

@@ -1,0 +1,121 @@
+//! PostgreSQL: the connection pool, tenant-scoped transactions, migrations
+//! and the embedded server for running without one.
+
+pub mod embedded;
+pub mod migrations;
+pub mod schema_artifacts;
+
+#[path = "../../schema/schema.rs"]
+pub mod schema;
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use diesel::sql_types::{Bool, Text};
+use diesel::{QueryableByName, sql_query};
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::error::Error;
+
+pub type Pool = diesel_async::pooled_connection::bb8::Pool<AsyncPgConnection>;
+
+/// The role migrations grant the server's privileges to. The server logs in
+/// as a member of it; it is created by the first migration.
+pub const APP_ROLE: &str = "incident_tracker_app";
+
+/// How long a request waits for a pooled connection before the database
+/// counts as unavailable.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub async fn connect(url: &str, max_size: u32) -> anyhow::Result<Pool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Ok(Pool::builder().max_size(max_size).connection_timeout(CHECKOUT_TIMEOUT).build(manager).await?)
+}
+
+/// Fails unless `pool` logs in as a role that row-level security binds: not
+/// a superuser, not BYPASSRLS and not the owner of any table. Otherwise
+/// tenant isolation would silently rest on the code alone.
+pub async fn ensure_role_is_bound_by_rls(pool: &Pool) -> anyhow::Result<()> {
+    #[derive(QueryableByName)]
+    struct RoleFacts {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Bool)]
+        superuser: bool,
+        #[diesel(sql_type = Bool)]
+        bypass_rls: bool,
+        #[diesel(sql_type = Bool)]
+        owns_tables: bool,
+    }
+    let mut conn = pool.get().await.context("connecting to the database")?;
+    let facts: RoleFacts = sql_query(
+        "SELECT r.rolname::text AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypass_rls, \
+                EXISTS (SELECT 1 FROM pg_class c WHERE c.relowner = r.oid \
+                        AND c.relnamespace = 'public'::regnamespace) AS owns_tables \
+         FROM pg_roles r WHERE r.rolname = current_user",
+    )
+    .get_result(&mut conn)
+    .await?;
+    let mut reasons = Vec::new();
+    if facts.superuser {
+        reasons.push("is a superuser");
+    }
+    if facts.bypass_rls {
+        reasons.push("has BYPASSRLS");
+    }
+    if facts.owns_tables {
+        reasons.push("owns tables (it ran the migrations)");
+    }
+    if !reasons.is_empty() {
+        bail!(
+            "DATABASE_URL logs in as role `{}`, which {}: row-level security would not apply to it. \
+             Connect as a login role that is a member of `{APP_ROLE}` and run migrations with \
+             MIGRATION_DATABASE_URL (see README).",
+            facts.name,
+            reasons.join(" and ")
+        );
+    }
+    Ok(())
+}
+
+/// Whether the database answers a trivial query.
+pub async fn ping(pool: &Pool) -> bool {
+    let Ok(mut conn) = pool.get().await else { return false };
+    sql_query("SELECT 1").execute(&mut conn).await.is_ok()
+}
+
+/// Who a tenant-scoped transaction works for. Row-level security policies
+/// read these through `current_setting('app.tenant_id')`.
+#[derive(Clone, Copy, Debug)]
+pub struct TenantScope {
+    pub tenant_id: Uuid,
+    pub actor_id: Uuid,
+}
+
+/// A boxed future borrowing the connection: what [`in_tenant`]'s work returns
+/// (`|conn| Box::pin(async move { ... })`), since a closure's future cannot
+/// yet be required to be `Send` without boxing.
+pub type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
+
+/// Runs `work` in one transaction that can see and write only `scope`'s
+/// tenant: the settings are transaction-local (`set_config(..., true)`), so
+/// they cannot leak to the next user of the pooled connection.
+pub async fn in_tenant<R, F>(pool: &Pool, scope: TenantScope, work: F) -> Result<R, Error>
+where
+    R: Send,
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, Result<R, Error>> + Send,
+{
+    let mut conn = pool.get().await.map_err(|_| Error::Unavailable { dependencies: vec!["database"] })?;
+    conn.transaction(async move |conn| {
+        sql_query("SELECT set_config('app.tenant_id', $1, true), set_config('app.actor_id', $2, true)")
+            .bind::<Text, _>(scope.tenant_id.to_string())
+            .bind::<Text, _>(scope.actor_id.to_string())
+            .execute(conn)
+            .await?;
+        work(conn).await
+    })
+    .await
+}

@@ -1,0 +1,120 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use incident_tracker::artifacts;
+use incident_tracker::config::{Config, DatabaseSource};
+use incident_tracker::db::schema_artifacts;
+use incident_tracker::server::{self, Server};
+use incident_tracker::{api, telemetry};
+
+#[derive(Parser)]
+#[command(version, about = "Multi-tenant incident tracker HTTP API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (on an embedded PostgreSQL when DATABASE_URL is unset).
+    Serve,
+    /// Apply pending database migrations as the owner role.
+    Migrate,
+    /// Write or check the OpenAPI contract files.
+    Openapi(ArtifactArgs),
+    /// Write or check `schema/` (needs the diesel CLI and PostgreSQL's binaries).
+    Schema(ArtifactArgs),
+}
+
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct ArtifactArgs {
+    /// Regenerate the files.
+    #[arg(long)]
+    write: bool,
+    /// Fail with a diff when the committed files are stale.
+    #[arg(long)]
+    check: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve => serve().await,
+        Command::Migrate => migrate().await,
+        Command::Openapi(args) => {
+            let regenerate = "cargo run -- openapi --write";
+            api::contract::artifacts().and_then(|files| apply(args, &files, regenerate))
+        }
+        Command::Schema(args) => {
+            let regenerate = "cargo run -- schema --write";
+            match load_config() {
+                Ok(config) => {
+                    let pg_bin = match &config.database {
+                        DatabaseSource::Embedded { pg_bin } => pg_bin.clone(),
+                        DatabaseSource::External { .. } => None,
+                    };
+                    schema_artifacts::render(pg_bin.as_deref()).await.and_then(|files| apply(args, &files, regenerate))
+                }
+                Err(error) => Err(error),
+            }
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config() -> anyhow::Result<Config> {
+    Ok(Config::from_env()?)
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let config = load_config()?;
+    telemetry::init(config.log_format);
+    let server = Server::start(&config).await?;
+    println!("Incident Tracker API listening on http://{}", server.local_addr());
+    shutdown_signal().await?;
+    tracing::info!("shutting down: finishing in-flight requests");
+    server.shutdown().await
+}
+
+async fn migrate() -> anyhow::Result<()> {
+    let config = load_config()?;
+    telemetry::init(config.log_format);
+    let applied = server::migrate(&config).await?;
+    if applied.is_empty() {
+        println!("the database is up to date");
+    }
+    for version in applied {
+        println!("applied {version}");
+    }
+    Ok(())
+}
+
+fn apply(args: ArtifactArgs, files: &[artifacts::Artifact], regenerate: &str) -> anyhow::Result<()> {
+    let repo_root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if args.check {
+        return artifacts::check_all(&repo_root, files, regenerate);
+    }
+    for path in artifacts::write_all(&repo_root, files)? {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        result = tokio::signal::ctrl_c() => result?,
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}

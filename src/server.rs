@@ -1,0 +1,124 @@
+//! Wiring: the database (embedded or external), the session store and the
+//! HTTP server, started and stopped together.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use dropshot::{ApiDescription, ConfigDropshot, HandlerTaskMode, HttpServer, ServerBuilder, ServerContext};
+
+use crate::app::AppState;
+use crate::config::{Config, DatabaseSource};
+use crate::db::{self, embedded::EmbeddedPostgres, migrations};
+use crate::http::Handlers;
+use crate::sessions::SessionStore;
+use crate::telemetry;
+
+/// The database the embedded default serves from.
+const EMBEDDED_DATABASE: &str = "incident_tracker";
+
+pub struct Server {
+    http: HttpServer<AppState>,
+    embedded_postgres: Option<EmbeddedPostgres>,
+}
+
+impl Server {
+    pub async fn start(config: &Config) -> anyhow::Result<Server> {
+        let (database_url, embedded_postgres) = match &config.database {
+            DatabaseSource::External { url, .. } => (url.clone(), None),
+            DatabaseSource::Embedded { pg_bin } => {
+                let postgres = start_embedded_postgres(config, pg_bin.as_deref()).await?;
+                (postgres.server_url(EMBEDDED_DATABASE), Some(postgres))
+            }
+        };
+        let pool = db::connect(&database_url, config.database_pool_size).await?;
+        db::ensure_role_is_bound_by_rls(&pool).await?;
+        let sessions =
+            SessionStore::connect(config.redis_url.as_deref()).await.context("connecting to Redis (REDIS_URL)")?;
+        if matches!(sessions, SessionStore::Memory) {
+            tracing::warn!(
+                "REDIS_URL is not set: sessions and rate limits live in this process; run one instance only"
+            );
+        }
+        let api = crate::api::incident_tracker_api_mod::api_description::<Handlers>()
+            .map_err(|error| anyhow::anyhow!("invalid API description: {error}"))?;
+        let http = start_http(api, AppState { db: pool, sessions }, config)?;
+        Ok(Server { http, embedded_postgres })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.http.local_addr()
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, then
+    /// stops the embedded database if this server started it.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.http.close().await.map_err(|error| anyhow::anyhow!("stopping the HTTP server: {error}"))?;
+        if let Some(postgres) = self.embedded_postgres {
+            postgres.stop().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Serves `api` with the server's settings: body size limit, handlers that
+/// finish even when the client goes away (so shutdown can wait for them),
+/// and dropshot's log routed into ours.
+pub fn start_http<C: ServerContext>(
+    api: ApiDescription<C>,
+    context: C,
+    config: &Config,
+) -> anyhow::Result<HttpServer<C>> {
+    let dropshot_config = ConfigDropshot {
+        bind_address: config.bind_address,
+        default_request_body_max_bytes: config.request_body_max_bytes,
+        default_handler_task_mode: HandlerTaskMode::Detached,
+        ..ConfigDropshot::default()
+    };
+    ServerBuilder::new(api, context, telemetry::dropshot_logger())
+        .config(dropshot_config)
+        .start()
+        .map_err(|error| anyhow::anyhow!("starting the HTTP server on {}: {error}", config.bind_address))
+}
+
+/// Applies pending migrations as the owner role: `MIGRATION_DATABASE_URL`,
+/// else `DATABASE_URL`, else the embedded database.
+pub async fn migrate(config: &Config) -> anyhow::Result<Vec<String>> {
+    match &config.database {
+        DatabaseSource::External { url, migration_url } => {
+            migrations::run_pending(migration_url.as_deref().unwrap_or(url)).await
+        }
+        DatabaseSource::Embedded { pg_bin } => {
+            let postgres = EmbeddedPostgres::start(&embedded_root(config), pg_bin.as_deref()).await?;
+            let applied = migrate_embedded(&postgres).await;
+            postgres.stop().await?;
+            applied
+        }
+    }
+}
+
+async fn start_embedded_postgres(
+    config: &Config,
+    pg_bin: Option<&std::path::Path>,
+) -> anyhow::Result<EmbeddedPostgres> {
+    let root = embedded_root(config);
+    let postgres = EmbeddedPostgres::start(&root, pg_bin)
+        .await
+        .with_context(|| format!("starting the embedded PostgreSQL in {}", root.display()))?;
+    tracing::info!(port = postgres.port(), data = %root.display(), "embedded PostgreSQL is running");
+    let applied = migrate_embedded(&postgres).await?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied migrations");
+    }
+    Ok(postgres)
+}
+
+async fn migrate_embedded(postgres: &EmbeddedPostgres) -> anyhow::Result<Vec<String>> {
+    postgres.create_database_if_missing(EMBEDDED_DATABASE).await?;
+    let applied = migrations::run_pending(&postgres.owner_url(EMBEDDED_DATABASE)).await?;
+    postgres.ensure_server_role(EMBEDDED_DATABASE).await?;
+    Ok(applied)
+}
+
+fn embedded_root(config: &Config) -> std::path::PathBuf {
+    config.data_dir.join("postgres")
+}
