@@ -1,0 +1,181 @@
+//! The test harness.
+//!
+//! One PostgreSQL cluster serves the whole test run: nextest runs every test
+//! in its own process, so the first process to take the lock file starts it
+//! and the others attach. A template database is migrated once per set of
+//! migrations; every test gets its own database cloned from it, and its own
+//! server on 127.0.0.1:0, reached through the generated client.
+
+pub mod redis;
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use diesel::sql_query;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use incident_tracker::client::Client;
+use incident_tracker::config::Config;
+use incident_tracker::db::embedded::{EmbeddedPostgres, quote_identifier};
+use incident_tracker::db::migrations;
+use incident_tracker::server::Server;
+use nix::fcntl::{Flock, FlockArg};
+use tokio::sync::OnceCell;
+
+/// Where the shared test cluster lives. Under the system's temporary
+/// directory so the unprivileged user PostgreSQL runs as can reach it
+/// wherever the checkout is; `scripts/test` stops and removes it.
+pub fn shared_cluster_root() -> PathBuf {
+    std::env::temp_dir().join("incident-tracker-tests")
+}
+
+/// The run's shared cluster and this checkout's migrated template.
+pub struct SharedPostgres {
+    pub postgres: EmbeddedPostgres,
+    template: String,
+}
+
+static SHARED: OnceCell<SharedPostgres> = OnceCell::const_new();
+
+pub async fn shared_postgres() -> &'static SharedPostgres {
+    SHARED.get_or_init(|| async { start_shared().await.expect("starting the shared test PostgreSQL") }).await
+}
+
+async fn start_shared() -> anyhow::Result<SharedPostgres> {
+    let root = shared_cluster_root();
+    std::fs::create_dir_all(&root)?;
+    let lock_file = std::fs::File::create(root.join("lock"))?;
+    let _lock = tokio::task::spawn_blocking(move || Flock::lock(lock_file, FlockArg::LockExclusive))
+        .await?
+        .map_err(|(_, errno)| anyhow::anyhow!("locking the test cluster: {errno}"))?;
+
+    let postgres = EmbeddedPostgres::start(&root.join("postgres"), None).await?;
+    let template = format!("template_{:016x}", migrations_fingerprint()?);
+    let mut admin = AsyncPgConnection::establish(&postgres.owner_url("postgres")).await?;
+    if !database_exists(&mut admin, &template).await? {
+        // Built under another name and renamed when complete, so a run that
+        // dies halfway never leaves a half-migrated template behind.
+        let partial = format!("{template}_partial");
+        sql_query(format!("DROP DATABASE IF EXISTS {}", quote_identifier(&partial))).execute(&mut admin).await?;
+        sql_query(format!("CREATE DATABASE {}", quote_identifier(&partial))).execute(&mut admin).await?;
+        migrations::run_pending(&postgres.owner_url(&partial)).await?;
+        postgres.ensure_server_role(&partial).await?;
+        sql_query(format!("ALTER DATABASE {} RENAME TO {}", quote_identifier(&partial), quote_identifier(&template)))
+            .execute(&mut admin)
+            .await?;
+    }
+    Ok(SharedPostgres { postgres, template })
+}
+
+/// Changes whenever a migration does, so an edited migration gets a new
+/// template instead of a stale one.
+fn migrations_fingerprint() -> anyhow::Result<u64> {
+    let mut files = Vec::new();
+    collect_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"), &mut files)?;
+    files.sort();
+    let mut hasher = DefaultHasher::new();
+    for file in files {
+        file.hash(&mut hasher);
+        std::fs::read(&file)?.hash(&mut hasher);
+    }
+    Ok(hasher.finish())
+}
+
+fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() { collect_files(&path, files)? } else { files.push(path) }
+    }
+    Ok(())
+}
+
+pub async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> anyhow::Result<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+    }
+    let found: Exists = sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result(conn)
+        .await?;
+    Ok(found.exists)
+}
+
+/// A database of this test's own, on the shared cluster.
+pub struct TestDatabase {
+    pub owner_url: String,
+    pub server_url: String,
+}
+
+impl TestDatabase {
+    /// A clone of the migrated template.
+    pub async fn migrated() -> TestDatabase {
+        let shared = shared_postgres().await;
+        TestDatabase::create(&format!("TEMPLATE {}", quote_identifier(&shared.template))).await
+    }
+
+    /// An empty database, for tests that run the migrations themselves.
+    pub async fn empty() -> TestDatabase {
+        TestDatabase::create("TEMPLATE template0").await
+    }
+
+    async fn create(template_clause: &str) -> TestDatabase {
+        let postgres = &shared_postgres().await.postgres;
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = AsyncPgConnection::establish(&postgres.owner_url("postgres")).await.unwrap();
+        sql_query(format!("CREATE DATABASE {} {template_clause}", quote_identifier(&name)))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        TestDatabase { owner_url: postgres.owner_url(&name), server_url: postgres.server_url(&name) }
+    }
+
+    /// A connection as the owner, for arranging and inspecting what the
+    /// server's role may not touch.
+    pub async fn owner_connection(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&self.owner_url).await.unwrap()
+    }
+}
+
+/// Settings as the server reads them, for a server on a free loopback port.
+pub fn config(vars: &[(&str, &str)]) -> Config {
+    let mut all = vec![("BIND_ADDRESS".to_string(), "127.0.0.1:0".to_string())];
+    all.extend(vars.iter().map(|(name, value)| (name.to_string(), value.to_string())));
+    Config::from_vars(all).expect("valid test configuration")
+}
+
+/// A running server on its own database, and a client for it.
+pub struct TestApp {
+    pub server: Server,
+    pub client: Client,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(&[]).await
+    }
+
+    /// With extra settings, e.g. `REDIS_URL`.
+    pub async fn spawn_with(vars: &[(&str, &str)]) -> TestApp {
+        let database = TestDatabase::migrated().await;
+        let mut all = vec![("DATABASE_URL", database.server_url.as_str())];
+        all.extend_from_slice(vars);
+        let server = Server::start(&config(&all)).await.expect("starting the server");
+        let client = Client::new(&base_url(server.local_addr()));
+        TestApp { server, client }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", base_url(self.server.local_addr()))
+    }
+}
+
+pub fn base_url(addr: SocketAddr) -> String {
+    format!("http://{addr}")
+}
+
+/// The `x-request-id` header, which every response carries.
+pub fn request_id(response: &reqwest::Response) -> String {
+    response.headers().get("x-request-id").expect("every response carries x-request-id").to_str().unwrap().to_string()
+}

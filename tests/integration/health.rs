@@ -1,0 +1,66 @@
+use incident_tracker::client::types::{HealthStatus, SessionStoreKind};
+use incident_tracker::db::embedded::EmbeddedPostgres;
+use incident_tracker::db::migrations;
+use incident_tracker::server::Server;
+use serde_json::{Value, json};
+
+use crate::common::redis::RedisServer;
+use crate::common::{TestApp, config, request_id};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_is_ok_when_the_database_and_session_store_answer() {
+    let app = TestApp::spawn().await;
+    let health = app.client.health_view().await.unwrap().into_inner();
+    assert_eq!(health.status, HealthStatus::Ok);
+    assert_eq!(health.session_store, SessionStoreKind::Memory);
+    let live = app.client.health_live_view().await.unwrap().into_inner();
+    assert_eq!(live.status, HealthStatus::Ok);
+}
+
+/// Asserts a 503 in the documented format naming exactly `dependencies`.
+async fn assert_unavailable(url: &str, dependencies: &[&str]) {
+    let response = reqwest::get(url).await.unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    let header = request_id(&response);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "SERVICE_UNAVAILABLE", "{body}");
+    assert_eq!(body["traceId"], header.as_str());
+    assert_eq!(body["details"], json!({ "dependencies": dependencies }));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_is_503_naming_the_database_when_it_stops() {
+    // A cluster of this test's own: the shared one must keep running.
+    let root = tempdir("health-database-stops");
+    let postgres = EmbeddedPostgres::start(&root, None).await.unwrap();
+    postgres.create_database_if_missing("health").await.unwrap();
+    migrations::run_pending(&postgres.owner_url("health")).await.unwrap();
+    postgres.ensure_server_role("health").await.unwrap();
+    let server = Server::start(&config(&[("DATABASE_URL", &postgres.server_url("health"))])).await.unwrap();
+    let url = format!("http://{}/health", server.local_addr());
+    assert_eq!(reqwest::get(&url).await.unwrap().status().as_u16(), 200);
+
+    postgres.stop().await.unwrap();
+    assert_unavailable(&url, &["database"]).await;
+    let live = reqwest::get(format!("http://{}/health/live", server.local_addr())).await.unwrap();
+    assert_eq!(live.status().as_u16(), 200, "liveness does not depend on the database");
+    server.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&root).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_reports_redis_and_is_503_when_it_goes_away() {
+    let mut redis = RedisServer::start().await;
+    let app = TestApp::spawn_with(&[("REDIS_URL", &redis.url())]).await;
+    let health = app.client.health_view().await.unwrap().into_inner();
+    assert_eq!(health.session_store, SessionStoreKind::Redis);
+
+    redis.kill();
+    assert_unavailable(&app.url("/health"), &["sessionStore"]).await;
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("incident-tracker-{name}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -1,0 +1,11 @@
+//! The one integration-test binary: every test file is a module of it.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cli;
+mod contract;
+mod errors;
+mod health;
+mod migrations;
+mod rls;

@@ -1,0 +1,160 @@
+//! Proof on the live database that tenants are isolated by PostgreSQL
+//! itself, not only by the code.
+
+use diesel::sql_query;
+use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use incident_tracker::db::{self, TenantScope};
+use incident_tracker::error::Error;
+use uuid::Uuid;
+
+use crate::common::TestDatabase;
+
+#[derive(diesel::QueryableByName, Debug, PartialEq)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// Tables with a `tenant_id` column that are not under enabled and forced
+/// row-level security with a policy.
+async fn unprotected_tenant_tables(conn: &mut AsyncPgConnection) -> Vec<String> {
+    let rows: Vec<Name> = sql_query(
+        "SELECT c.relname::text AS name FROM pg_class c \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped \
+         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') \
+           AND NOT (c.relrowsecurity AND c.relforcerowsecurity \
+                    AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)) \
+         ORDER BY 1",
+    )
+    .load(conn)
+    .await
+    .unwrap();
+    rows.into_iter().map(|row| row.name).collect()
+}
+
+async fn tenant_tables(conn: &mut AsyncPgConnection) -> Vec<String> {
+    let rows: Vec<Name> = sql_query(
+        "SELECT c.relname::text AS name FROM pg_class c \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped \
+         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') ORDER BY 1",
+    )
+    .load(conn)
+    .await
+    .unwrap();
+    rows.into_iter().map(|row| row.name).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_tenant_table_has_row_level_security_enabled_and_forced() {
+    let database = TestDatabase::migrated().await;
+    let mut owner = database.owner_connection().await;
+    assert_eq!(unprotected_tenant_tables(&mut owner).await, Vec::<String>::new());
+
+    // The check itself catches a table that forgot the scaffold.
+    sql_query("CREATE TABLE forgotten (id uuid PRIMARY KEY, tenant_id uuid NOT NULL)")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(unprotected_tenant_tables(&mut owner).await, vec!["forgotten".to_string()]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_servers_role_is_bound_by_row_level_security() {
+    #[derive(diesel::QueryableByName)]
+    struct Facts {
+        #[diesel(sql_type = Bool)]
+        superuser: bool,
+        #[diesel(sql_type = Bool)]
+        bypass_rls: bool,
+    }
+    let database = TestDatabase::migrated().await;
+    let mut server = AsyncPgConnection::establish(&database.server_url).await.unwrap();
+    let facts: Facts = sql_query(
+        "SELECT rolsuper AS superuser, rolbypassrls AS bypass_rls FROM pg_roles WHERE rolname = current_user",
+    )
+    .get_result(&mut server)
+    .await
+    .unwrap();
+    assert!(!facts.superuser && !facts.bypass_rls);
+    let pool = db::connect(&database.server_url, 2).await.unwrap();
+    db::ensure_role_is_bound_by_rls(&pool).await.expect("the server's role passes the start-up check");
+
+    let owner_pool = db::connect(&database.owner_url, 2).await.unwrap();
+    let refused = db::ensure_role_is_bound_by_rls(&owner_pool).await.unwrap_err().to_string();
+    assert!(refused.contains("superuser"), "{refused}");
+}
+
+#[derive(diesel::QueryableByName, Debug, PartialEq)]
+struct Note {
+    #[diesel(sql_type = SqlUuid)]
+    tenant_id: Uuid,
+    #[diesel(sql_type = Text)]
+    body: String,
+}
+
+async fn insert_note(pool: &db::Pool, scope: TenantScope, tenant_id: Uuid, body: &str) -> Result<(), Error> {
+    let body = body.to_string();
+    db::in_tenant(pool, scope, move |conn| {
+        Box::pin(async move {
+            sql_query("INSERT INTO rls_probe (tenant_id, body) VALUES ($1, $2)")
+                .bind::<SqlUuid, _>(tenant_id)
+                .bind::<Text, _>(body)
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+async fn visible_notes(pool: &db::Pool, scope: Option<TenantScope>) -> Vec<Note> {
+    let query = "SELECT tenant_id, body FROM rls_probe ORDER BY body";
+    match scope {
+        Some(scope) => {
+            db::in_tenant(pool, scope, move |conn| Box::pin(async move { Ok(sql_query(query).load(conn).await?) }))
+                .await
+                .unwrap()
+        }
+        None => sql_query(query).load(&mut pool.get().await.unwrap()).await.unwrap(),
+    }
+}
+
+/// A tenant-scoped table made with the migrations' scaffold: the server's
+/// role, through `db::in_tenant`, sees and writes only the tenant set, and
+/// nothing at all when no tenant is set.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_servers_role_sees_only_the_tenant_it_set() {
+    let database = TestDatabase::migrated().await;
+    let mut owner = database.owner_connection().await;
+    for statement in [
+        "CREATE TABLE rls_probe (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), tenant_id uuid NOT NULL, body text NOT NULL)",
+        "SELECT enable_tenant_isolation('rls_probe')",
+        "GRANT SELECT, INSERT ON rls_probe TO incident_tracker_app",
+    ] {
+        sql_query(statement).execute(&mut owner).await.unwrap();
+    }
+    assert_eq!(tenant_tables(&mut owner).await, vec!["rls_probe".to_string()]);
+    assert!(unprotected_tenant_tables(&mut owner).await.is_empty());
+
+    let pool = db::connect(&database.server_url, 2).await.unwrap();
+    let (tenant_a, tenant_b) = (Uuid::new_v4(), Uuid::new_v4());
+    let scope_a = TenantScope { tenant_id: tenant_a, actor_id: Uuid::new_v4() };
+    let scope_b = TenantScope { tenant_id: tenant_b, actor_id: Uuid::new_v4() };
+    insert_note(&pool, scope_a, tenant_a, "a1").await.unwrap();
+    insert_note(&pool, scope_b, tenant_b, "b1").await.unwrap();
+
+    assert_eq!(visible_notes(&pool, Some(scope_a)).await, vec![Note { tenant_id: tenant_a, body: "a1".into() }]);
+    assert_eq!(visible_notes(&pool, Some(scope_b)).await, vec![Note { tenant_id: tenant_b, body: "b1".into() }]);
+    assert_eq!(visible_notes(&pool, None).await, vec![], "no tenant set, no rows");
+
+    let smuggled = insert_note(&pool, scope_a, tenant_b, "written into b from a").await;
+    assert!(smuggled.is_err(), "WITH CHECK refuses rows of another tenant");
+    assert_eq!(visible_notes(&pool, Some(scope_b)).await.len(), 1);
+
+    // The tenant setting is transaction-local: a pooled connection reused
+    // after a tenant transaction sees nothing.
+    let pool_of_one = db::connect(&database.server_url, 1).await.unwrap();
+    assert_eq!(visible_notes(&pool_of_one, Some(scope_a)).await.len(), 1);
+    assert_eq!(visible_notes(&pool_of_one, None).await, vec![]);
+}
