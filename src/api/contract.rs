@@ -21,7 +21,15 @@ pub fn openapi_3_0() -> anyhow::Result<Value> {
     let description = incident_tracker_api_mod::stub_api_description()
         .map_err(|error| anyhow::anyhow!("the API trait does not describe a valid API: {error}"))?;
     let version: semver::Version = env!("CARGO_PKG_VERSION").parse()?;
-    Ok(description.openapi(TITLE, version).json()?)
+    let mut definition = description.openapi(TITLE, version);
+    definition
+        .description(
+            "Multi-tenant incident tracker: accounts and sessions, tenants and roles, incidents with \
+             timelines, tasks and status updates, API keys for automation and a hash-chained audit log. \
+             Every error is `{ code, message, traceId, details }`.",
+        )
+        .license_name(env!("CARGO_PKG_LICENSE"));
+    Ok(definition.json()?)
 }
 
 /// Both contract files, rendered from the code.
@@ -37,6 +45,9 @@ pub fn artifacts() -> anyhow::Result<Vec<Artifact>> {
 /// security schemes dropshot has no way to express.
 pub fn to_openapi_3_1(mut document: Value) -> anyhow::Result<Value> {
     document["openapi"] = json!("3.1.0");
+    document["servers"] =
+        json!([{ "url": "http://127.0.0.1:8080", "description": "A local server on the default address" }]);
+    document["info"]["license"]["identifier"] = json!(env!("CARGO_PKG_LICENSE"));
     if let Some(schemas) = document.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         for schema in schemas.values_mut() {
             convert_schema(schema);
