@@ -33,9 +33,8 @@ pub enum DatabaseSource {
     /// connects as; `migration_url` is the owner role migrations run as.
     External { url: String, migration_url: Option<String> },
     /// A PostgreSQL cluster started from the machine's own binaries, with
-    /// its data under [`Config::data_dir`]; `pg_bin` overrides where the
-    /// binaries are looked up.
-    Embedded { pg_bin: Option<PathBuf> },
+    /// its data under [`Config::data_dir`].
+    Embedded,
 }
 
 /// A secret that never shows up in `Debug` output or logs.
@@ -63,6 +62,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub session_secret: Option<Secret>,
     pub data_dir: PathBuf,
+    /// Where PostgreSQL's binaries are, when they are not found by looking.
+    pub pg_bin: Option<PathBuf>,
     pub request_body_max_bytes: usize,
     pub log_format: LogFormat,
 }
@@ -177,7 +178,7 @@ impl Config {
         }
         let database = match database_url {
             Some(url) => DatabaseSource::External { url, migration_url },
-            None => DatabaseSource::Embedded { pg_bin },
+            None => DatabaseSource::Embedded,
         };
         Ok(Config {
             environment,
@@ -187,6 +188,7 @@ impl Config {
             redis_url,
             session_secret,
             data_dir,
+            pg_bin,
             request_body_max_bytes,
             log_format,
         })
@@ -237,7 +239,7 @@ mod tests {
         let config = config(&[]).unwrap();
         assert_eq!(config.environment, Environment::Development);
         assert_eq!(config.bind_address.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.database, DatabaseSource::Embedded { pg_bin: None });
+        assert_eq!(config.database, DatabaseSource::Embedded);
         assert_eq!(config.redis_url, None);
         assert_eq!(config.data_dir, PathBuf::from(".data"));
         assert_eq!(config.log_format, LogFormat::Pretty);
@@ -292,7 +294,7 @@ mod tests {
     #[test]
     fn empty_values_count_as_unset() {
         let config = config(&[("DATABASE_URL", ""), ("REDIS_URL", "")]).unwrap();
-        assert_eq!(config.database, DatabaseSource::Embedded { pg_bin: None });
+        assert_eq!(config.database, DatabaseSource::Embedded);
         assert_eq!(config.redis_url, None);
     }
 }

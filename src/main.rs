@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use incident_tracker::artifacts;
-use incident_tracker::config::{Config, DatabaseSource};
+use incident_tracker::config::Config;
 use incident_tracker::db::schema_artifacts;
 use incident_tracker::server::{self, Server};
 use incident_tracker::{api, telemetry};
@@ -48,19 +48,7 @@ async fn main() -> ExitCode {
             let regenerate = "cargo run -- openapi --write";
             api::contract::artifacts().and_then(|files| apply(args, &files, regenerate))
         }
-        Command::Schema(args) => {
-            let regenerate = "cargo run -- schema --write";
-            match load_config() {
-                Ok(config) => {
-                    let pg_bin = match &config.database {
-                        DatabaseSource::Embedded { pg_bin } => pg_bin.clone(),
-                        DatabaseSource::External { .. } => None,
-                    };
-                    schema_artifacts::render(pg_bin.as_deref()).await.and_then(|files| apply(args, &files, regenerate))
-                }
-                Err(error) => Err(error),
-            }
-        }
+        Command::Schema(args) => schema(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -96,6 +84,12 @@ async fn migrate() -> anyhow::Result<()> {
         println!("applied {version}");
     }
     Ok(())
+}
+
+async fn schema(args: ArtifactArgs) -> anyhow::Result<()> {
+    let config = load_config()?;
+    let files = schema_artifacts::render(config.pg_bin.as_deref()).await?;
+    apply(args, &files, "cargo run -- schema --write")
 }
 
 fn apply(args: ArtifactArgs, files: &[artifacts::Artifact], regenerate: &str) -> anyhow::Result<()> {

@@ -23,26 +23,17 @@ pub struct Server {
 
 impl Server {
     pub async fn start(config: &Config) -> anyhow::Result<Server> {
-        let (database_url, embedded_postgres) = match &config.database {
-            DatabaseSource::External { url, .. } => (url.clone(), None),
-            DatabaseSource::Embedded { pg_bin } => {
-                let postgres = start_embedded_postgres(config, pg_bin.as_deref()).await?;
-                (postgres.server_url(EMBEDDED_DATABASE), Some(postgres))
+        let DatabaseSource::External { url, .. } = &config.database else {
+            let (postgres, applied) = start_embedded_postgres(config).await?;
+            if !applied.is_empty() {
+                tracing::info!(?applied, "applied migrations");
             }
+            return match serve(config, &postgres.server_url(EMBEDDED_DATABASE)).await {
+                Ok(http) => Ok(Server { http, embedded_postgres: Some(postgres) }),
+                Err(error) => Err(stop_after_failure(postgres, error).await),
+            };
         };
-        let pool = db::connect(&database_url, config.database_pool_size).await?;
-        db::ensure_role_is_bound_by_rls(&pool).await?;
-        let sessions =
-            SessionStore::connect(config.redis_url.as_deref()).await.context("connecting to Redis (REDIS_URL)")?;
-        if matches!(sessions, SessionStore::Memory) {
-            tracing::warn!(
-                "REDIS_URL is not set: sessions and rate limits live in this process; run one instance only"
-            );
-        }
-        let api = crate::api::incident_tracker_api_mod::api_description::<Handlers>()
-            .map_err(|error| anyhow::anyhow!("invalid API description: {error}"))?;
-        let http = start_http(api, AppState { db: pool, sessions }, config)?;
-        Ok(Server { http, embedded_postgres })
+        Ok(Server { http: serve(config, url).await?, embedded_postgres: None })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -58,6 +49,20 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// Connects to the database and the session store and serves the API.
+async fn serve(config: &Config, database_url: &str) -> anyhow::Result<HttpServer<AppState>> {
+    let pool = db::connect(database_url, config.database_pool_size).await?;
+    db::ensure_role_is_bound_by_rls(&pool).await?;
+    let sessions =
+        SessionStore::connect(config.redis_url.as_deref()).await.context("connecting to Redis (REDIS_URL)")?;
+    if matches!(sessions, SessionStore::Memory) {
+        tracing::warn!("REDIS_URL is not set: sessions and rate limits live in this process; run one instance only");
+    }
+    let api = crate::api::incident_tracker_api_mod::api_description::<Handlers>()
+        .map_err(|error| anyhow::anyhow!("invalid API description: {error}"))?;
+    start_http(api, AppState { db: pool, sessions }, config)
 }
 
 /// Serves `api` with the server's settings: body size limit, handlers that
@@ -87,29 +92,26 @@ pub async fn migrate(config: &Config) -> anyhow::Result<Vec<String>> {
         DatabaseSource::External { url, migration_url } => {
             migrations::run_pending(migration_url.as_deref().unwrap_or(url)).await
         }
-        DatabaseSource::Embedded { pg_bin } => {
-            let postgres = EmbeddedPostgres::start(&embedded_root(config), pg_bin.as_deref()).await?;
-            let applied = migrate_embedded(&postgres).await;
+        DatabaseSource::Embedded => {
+            let (postgres, applied) = start_embedded_postgres(config).await?;
             postgres.stop().await?;
-            applied
+            Ok(applied)
         }
     }
 }
 
-async fn start_embedded_postgres(
-    config: &Config,
-    pg_bin: Option<&std::path::Path>,
-) -> anyhow::Result<EmbeddedPostgres> {
+/// Starts the embedded PostgreSQL and brings its database up to date;
+/// returns it with the migrations applied. Stops it again on failure.
+async fn start_embedded_postgres(config: &Config) -> anyhow::Result<(EmbeddedPostgres, Vec<String>)> {
     let root = embedded_root(config);
-    let postgres = EmbeddedPostgres::start(&root, pg_bin)
+    let postgres = EmbeddedPostgres::start(&root, config.pg_bin.as_deref())
         .await
         .with_context(|| format!("starting the embedded PostgreSQL in {}", root.display()))?;
     tracing::info!(port = postgres.port(), data = %root.display(), "embedded PostgreSQL is running");
-    let applied = migrate_embedded(&postgres).await?;
-    if !applied.is_empty() {
-        tracing::info!(?applied, "applied migrations");
+    match migrate_embedded(&postgres).await {
+        Ok(applied) => Ok((postgres, applied)),
+        Err(error) => Err(stop_after_failure(postgres, error).await),
     }
-    Ok(postgres)
 }
 
 async fn migrate_embedded(postgres: &EmbeddedPostgres) -> anyhow::Result<Vec<String>> {
@@ -117,6 +119,14 @@ async fn migrate_embedded(postgres: &EmbeddedPostgres) -> anyhow::Result<Vec<Str
     let applied = migrations::run_pending(&postgres.owner_url(EMBEDDED_DATABASE)).await?;
     postgres.ensure_server_role(EMBEDDED_DATABASE).await?;
     Ok(applied)
+}
+
+/// Leaves nothing running behind a start-up that failed.
+async fn stop_after_failure(postgres: EmbeddedPostgres, error: anyhow::Error) -> anyhow::Error {
+    if let Err(stop_error) = postgres.stop().await {
+        tracing::warn!(error = format!("{stop_error:#}"), "stopping the embedded PostgreSQL");
+    }
+    error
 }
 
 fn embedded_root(config: &Config) -> std::path::PathBuf {

@@ -61,7 +61,8 @@ const BODY_TOO_LARGE_PREFIX: &str = "request body exceeded maximum size";
 /// Errors raised by dropshot itself: extractor failures (bad JSON, wrong
 /// content type, bad path or query parameters, oversized bodies). The request
 /// id arrives in the error's headers, put there by the extractors in
-/// [`super::extract`].
+/// [`super::extract`]. Only a failure to serialize a response arrives
+/// without one; its `traceId` stays empty while the header still has the id.
 impl From<HttpError> for ApiError {
     fn from(error: HttpError) -> ApiError {
         let trace_id = error

@@ -205,13 +205,19 @@ impl EmbeddedPostgres {
         }
         let output = command.output().await.with_context(|| format!("running {program}"))?;
         if !output.status.success() {
-            let as_user = self.run_as.as_ref().map(|user| format!(" (as user `{}`)", user.name)).unwrap_or_default();
+            let hint = match &self.run_as {
+                Some(user) => format!(
+                    "\nPostgreSQL runs as user `{}`, which must be able to reach {}; if it cannot (e.g. under /root), set DATA_DIR to a directory it can.",
+                    user.name,
+                    self.cluster_dir.display()
+                ),
+                None => String::new(),
+            };
             bail!(
-                "{program}{as_user} failed: {}\n{}{}\nIf the user cannot reach {}, set DATA_DIR to a directory it can.",
+                "{program} failed: {}\n{}{}{hint}",
                 output.status,
                 String::from_utf8_lossy(&output.stdout).trim(),
                 String::from_utf8_lossy(&output.stderr).trim(),
-                self.cluster_dir.display()
             );
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())

@@ -9,3 +9,4 @@ mod errors;
 mod health;
 mod migrations;
 mod rls;
+mod shutdown;

@@ -10,39 +10,33 @@ use uuid::Uuid;
 
 use crate::common::TestDatabase;
 
-#[derive(diesel::QueryableByName, Debug, PartialEq)]
-struct Name {
+#[derive(diesel::QueryableByName)]
+struct TenantTable {
     #[diesel(sql_type = Text)]
     name: String,
+    /// Row-level security enabled and forced, with a policy.
+    #[diesel(sql_type = Bool)]
+    isolated: bool,
 }
 
-/// Tables with a `tenant_id` column that are not under enabled and forced
-/// row-level security with a policy.
-async fn unprotected_tenant_tables(conn: &mut AsyncPgConnection) -> Vec<String> {
-    let rows: Vec<Name> = sql_query(
-        "SELECT c.relname::text AS name FROM pg_class c \
+/// Every table in `public` with a `tenant_id` column.
+async fn tenant_tables(conn: &mut AsyncPgConnection) -> Vec<TenantTable> {
+    sql_query(
+        "SELECT c.relname::text AS name, \
+                (c.relrowsecurity AND c.relforcerowsecurity \
+                 AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)) AS isolated \
+         FROM pg_class c \
          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped \
          WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') \
-           AND NOT (c.relrowsecurity AND c.relforcerowsecurity \
-                    AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)) \
          ORDER BY 1",
     )
     .load(conn)
     .await
-    .unwrap();
-    rows.into_iter().map(|row| row.name).collect()
+    .unwrap()
 }
 
-async fn tenant_tables(conn: &mut AsyncPgConnection) -> Vec<String> {
-    let rows: Vec<Name> = sql_query(
-        "SELECT c.relname::text AS name FROM pg_class c \
-         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped \
-         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') ORDER BY 1",
-    )
-    .load(conn)
-    .await
-    .unwrap();
-    rows.into_iter().map(|row| row.name).collect()
+async fn unprotected_tenant_tables(conn: &mut AsyncPgConnection) -> Vec<String> {
+    tenant_tables(conn).await.into_iter().filter(|table| !table.isolated).map(|table| table.name).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -134,8 +128,11 @@ async fn the_servers_role_sees_only_the_tenant_it_set() {
     ] {
         sql_query(statement).execute(&mut owner).await.unwrap();
     }
-    assert_eq!(tenant_tables(&mut owner).await, vec!["rls_probe".to_string()]);
-    assert!(unprotected_tenant_tables(&mut owner).await.is_empty());
+    let tables = tenant_tables(&mut owner).await;
+    assert_eq!(
+        tables.iter().map(|table| (table.name.as_str(), table.isolated)).collect::<Vec<_>>(),
+        [("rls_probe", true)]
+    );
 
     let pool = db::connect(&database.server_url, 2).await.unwrap();
     let (tenant_a, tenant_b) = (Uuid::new_v4(), Uuid::new_v4());
