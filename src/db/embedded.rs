@@ -48,6 +48,9 @@ impl EmbeddedPostgres {
         std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
         let root = root.canonicalize()?;
         let run_as = unprivileged_user()?;
+        if let Some(user) = &run_as {
+            ensure_reachable_by(user, &root).await?;
+        }
         let cluster_dir = root.join("cluster");
         let credentials_path = root.join("credentials.json");
         let initialized = cluster_dir.join("PG_VERSION").exists();
@@ -205,16 +208,8 @@ impl EmbeddedPostgres {
         }
         let output = command.output().await.with_context(|| format!("running {program}"))?;
         if !output.status.success() {
-            let hint = match &self.run_as {
-                Some(user) => format!(
-                    "\nPostgreSQL runs as user `{}`, which must be able to reach {}; if it cannot (e.g. under /root), set DATA_DIR to a directory it can.",
-                    user.name,
-                    self.cluster_dir.display()
-                ),
-                None => String::new(),
-            };
             bail!(
-                "{program} failed: {}\n{}{}{hint}",
+                "{program} failed: {}\n{}{}",
                 output.status,
                 String::from_utf8_lossy(&output.stdout).trim(),
                 String::from_utf8_lossy(&output.stderr).trim(),
@@ -278,6 +273,32 @@ fn unprivileged_user() -> anyhow::Result<Option<User>> {
         }
     }
     bail!("running as root, but there is neither a `postgres` nor a `nobody` user for PostgreSQL to run as")
+}
+
+/// Fails with the fix spelled out when `user` cannot enter `dir`, as when
+/// the checkout lies under root's private home directory: otherwise initdb
+/// would fail later with a less helpful message.
+async fn ensure_reachable_by(user: &User, dir: &Path) -> anyhow::Result<()> {
+    // Spawned the way PostgreSQL's processes are, so the answer is theirs.
+    let reachable = Command::new("test")
+        .arg("-x")
+        .arg(dir)
+        .uid(user.uid.as_raw())
+        .gid(user.gid.as_raw())
+        .status()
+        .await
+        .with_context(|| format!("checking that user `{}` can reach {}", user.name, dir.display()))?
+        .success();
+    if !reachable {
+        bail!(
+            "PostgreSQL runs as user `{}` (it refuses to run as root), and that user cannot reach {}: \
+             a directory above it is closed to other users. Set DATA_DIR to a directory it can reach, \
+             e.g. DATA_DIR=/var/lib/incident-tracker",
+            user.name,
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 fn free_port() -> anyhow::Result<u16> {

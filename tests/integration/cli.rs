@@ -110,3 +110,22 @@ async fn serve_runs_on_the_embedded_default_and_keeps_its_data_across_restarts()
     assert!(!log.contains("applied migrations"), "the first run's database was kept:\n{log}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// As root, PostgreSQL runs as another user; a data directory that user
+/// cannot reach (a checkout under /root, say) is refused up front with the
+/// fix, not with initdb's own error.
+#[tokio::test]
+async fn an_unreachable_data_dir_is_refused_with_the_fix() {
+    if !nix::unistd::Uid::effective().is_root() {
+        // Without root, PostgreSQL runs as the caller, who reaches its own directories.
+        return;
+    }
+    let dir = scratch_dir("private");
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let output = incident_tracker(&dir).arg("serve").env("BIND_ADDRESS", "127.0.0.1:0").output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot reach") && stderr.contains("Set DATA_DIR"), "{stderr}");
+    assert!(!dir.join(".data/postgres/cluster").exists(), "nothing was initialized");
+    std::fs::remove_dir_all(&dir).ok();
+}
