@@ -169,9 +169,17 @@ impl EmbeddedPostgres {
         result.map(drop)
     }
 
-    /// Starts the postmaster on a free loopback port, TCP only.
+    /// Starts the postmaster on a loopback port, TCP only: the port it had
+    /// last time when that is free, so clients and pooled connections find
+    /// it again after a restart.
     async fn launch(&self) -> anyhow::Result<u16> {
-        let port = free_port()?;
+        let port_file = self.cluster_dir.with_file_name("port");
+        let previous = std::fs::read_to_string(&port_file).ok().and_then(|port| port.trim().parse().ok());
+        let port = match previous {
+            Some(port) if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() => port,
+            _ => TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port(),
+        };
+        std::fs::write(&port_file, port.to_string())?;
         let log_file = self.cluster_dir.join("server.log");
         let options = format!("-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''");
         let started =
@@ -299,10 +307,6 @@ async fn ensure_reachable_by(user: &User, dir: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
 }
 
 fn random_secret() -> String {

@@ -11,7 +11,13 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub async fn start() -> RedisServer {
+        // The probe listener is dropped before redis-server binds the port.
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();
+        RedisServer::start_on(port).await
+    }
+
+    /// On a given port: to bring a killed server back where clients expect it.
+    pub async fn start_on(port: u16) -> RedisServer {
         let process = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())

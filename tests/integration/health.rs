@@ -28,8 +28,11 @@ async fn assert_unavailable(url: &str, dependencies: &[&str]) {
     assert_eq!(body["details"], json!({ "dependencies": dependencies }));
 }
 
+/// A database restart is a clear 503 while it is down, and the server
+/// recovers by itself once it is back: pooled connections are checked
+/// before use and replaced.
 #[tokio::test(flavor = "multi_thread")]
-async fn health_is_503_naming_the_database_when_it_stops() {
+async fn health_is_503_naming_the_database_while_it_is_down_and_recovers_after() {
     // A cluster of this test's own: the shared one must keep running.
     let root = tempdir("health-database-stops");
     let postgres = EmbeddedPostgres::start(&root, None).await.unwrap();
@@ -44,12 +47,17 @@ async fn health_is_503_naming_the_database_when_it_stops() {
     assert_unavailable(&url, &["database"]).await;
     let live = reqwest::get(format!("http://{}/health/live", server.local_addr())).await.unwrap();
     assert_eq!(live.status().as_u16(), 200, "liveness does not depend on the database");
+
+    let restarted = EmbeddedPostgres::start(&root, None).await.unwrap();
+    assert_eq!(restarted.port(), postgres.port(), "the embedded database comes back on its port");
+    assert_eq!(reqwest::get(&url).await.unwrap().status().as_u16(), 200);
     server.shutdown().await.unwrap();
+    restarted.stop().await.unwrap();
     std::fs::remove_dir_all(&root).ok();
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn health_reports_redis_and_is_503_when_it_goes_away() {
+async fn health_reports_redis_503_while_it_is_down_and_recovers_after() {
     let mut redis = RedisServer::start().await;
     let app = TestApp::spawn_with(&[("REDIS_URL", &redis.url())]).await;
     let health = app.client.health_view().await.unwrap().into_inner();
@@ -57,6 +65,18 @@ async fn health_reports_redis_and_is_503_when_it_goes_away() {
 
     redis.kill();
     assert_unavailable(&app.url("/health"), &["sessionStore"]).await;
+
+    let _restarted = RedisServer::start_on(redis.port).await;
+    // The connection manager reconnects in the background, with backoff.
+    let mut recovered = false;
+    for _ in 0..50 {
+        if app.client.health_view().await.is_ok() {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(recovered, "health stayed 503 after Redis came back");
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {
