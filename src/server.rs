@@ -46,6 +46,7 @@ impl Server {
         self.http.close().await.map_err(|error| anyhow::anyhow!("stopping the HTTP server: {error}"))?;
         if let Some(postgres) = self.embedded_postgres {
             postgres.stop().await?;
+            tracing::info!("embedded PostgreSQL stopped");
         }
         Ok(())
     }

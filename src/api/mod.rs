@@ -11,7 +11,17 @@ use dropshot::{HttpResponseOk, RequestContext};
 
 pub use error::ApiError;
 
-#[dropshot::api_description]
+/// Every endpoint has exactly one tag, one per area; it groups operations in
+/// the documentation and generated SDKs.
+#[dropshot::api_description {
+    tag_config = {
+        allow_other_tags = false,
+        policy = dropshot::EndpointTagPolicy::ExactlyOne,
+        tags = {
+            platform = { description = "Health checks for load balancers and orchestrators." },
+        }
+    }
+}]
 pub trait IncidentTrackerApi {
     type Context;
 
