@@ -4,16 +4,6 @@
 
 
 
-SET statement_timeout = 0;
-SET lock_timeout = 0;
-SET idle_in_transaction_session_timeout = 0;
-SET client_encoding = 'UTF8';
-SET standard_conforming_strings = on;
-SELECT pg_catalog.set_config('search_path', '', false);
-SET check_function_bodies = false;
-SET xmloption = content;
-SET client_min_messages = warning;
-SET row_security = off;
 
 --
 -- Name: current_tenant_id(); Type: FUNCTION; Schema: public; Owner: -
@@ -43,9 +33,7 @@ END
 $$;
 
 
-SET default_tablespace = '';
 
-SET default_table_access_method = heap;
 
 --
 -- Name: __diesel_schema_migrations; Type: TABLE; Schema: public; Owner: -

@@ -31,13 +31,14 @@ pub enum LogFormat {
 pub enum DatabaseSource {
     /// A server the operator runs. `url` is the application role the server
     /// connects as; `migration_url` is the owner role migrations run as.
-    External { url: String, migration_url: Option<String> },
+    External { url: Secret, migration_url: Option<Secret> },
     /// A PostgreSQL cluster started from the machine's own binaries, with
     /// its data under [`Config::data_dir`].
     Embedded,
 }
 
-/// A secret that never shows up in `Debug` output or logs.
+/// A value that may hold a password, so never shows up in `Debug` output
+/// or logs.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -59,7 +60,7 @@ pub struct Config {
     pub bind_address: SocketAddr,
     pub database: DatabaseSource,
     pub database_pool_size: u32,
-    pub redis_url: Option<String>,
+    pub redis_url: Option<Secret>,
     pub session_secret: Option<Secret>,
     pub data_dir: PathBuf,
     /// Where PostgreSQL's binaries are, when they are not found by looking.
@@ -95,7 +96,11 @@ impl Config {
             Err(error) if error.not_found() => None,
             Err(error) => Some(format!(".env: {error}")),
         };
-        let result = Config::from_vars(std::env::vars());
+        // Lossy, not `std::env::vars()`: a value that is not UTF-8 must be
+        // reported as malformed, not panic.
+        let vars = std::env::vars_os()
+            .map(|(name, value)| (name.to_string_lossy().into_owned(), value.to_string_lossy().into_owned()));
+        let result = Config::from_vars(vars);
         match (result, dotenv_problem) {
             (result, None) => result,
             (Ok(_), Some(problem)) => Err(ConfigError { problems: vec![problem] }),
@@ -128,7 +133,7 @@ impl Config {
         });
         let redis_url = reader.parse_optional("REDIS_URL", |raw| {
             if raw.starts_with("redis://") || raw.starts_with("rediss://") {
-                Ok(raw.to_string())
+                Ok(Secret(raw.to_string()))
             } else {
                 Err("expected a URL starting with redis:// or rediss://".to_string())
             }
@@ -195,9 +200,9 @@ impl Config {
     }
 }
 
-fn postgres_url(raw: &str) -> Result<String, String> {
+fn postgres_url(raw: &str) -> Result<Secret, String> {
     if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-        Ok(raw.to_string())
+        Ok(Secret(raw.to_string()))
     } else {
         Err("expected a URL starting with postgres:// or postgresql://".to_string())
     }
@@ -287,7 +292,7 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(
             config.database,
-            DatabaseSource::External { url: "postgres://app@db/incidents".to_string(), migration_url: None }
+            DatabaseSource::External { url: Secret("postgres://app@db/incidents".to_string()), migration_url: None }
         );
     }
 

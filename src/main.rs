@@ -66,9 +66,12 @@ fn load_config() -> anyhow::Result<Config> {
 async fn serve() -> anyhow::Result<()> {
     let config = load_config()?;
     telemetry::init(config.log_format);
+    // Listening before start-up, so a signal during it (initdb, migrations)
+    // still ends in a clean shutdown rather than an orphaned database.
+    let shutdown = shutdown_signal()?;
     let server = Server::start(&config).await?;
     println!("Incident Tracker API listening on http://{}", server.local_addr());
-    shutdown_signal().await?;
+    shutdown.await;
     tracing::info!("shutting down: finishing in-flight requests");
     server.shutdown().await
 }
@@ -103,12 +106,16 @@ fn apply(args: ArtifactArgs, files: &[artifacts::Artifact], regenerate: &str) ->
     Ok(())
 }
 
-async fn shutdown_signal() -> anyhow::Result<()> {
+/// Resolves at the first SIGINT or SIGTERM; the handlers are installed
+/// when this is called, not when it is awaited.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result?,
-        _ = terminate.recv() => {}
-    }
-    Ok(())
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
 }

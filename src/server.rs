@@ -3,11 +3,11 @@
 
 use std::net::SocketAddr;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use dropshot::{ApiDescription, ConfigDropshot, HandlerTaskMode, HttpServer, ServerBuilder, ServerContext};
 
 use crate::app::AppState;
-use crate::config::{Config, DatabaseSource};
+use crate::config::{Config, DatabaseSource, Secret};
 use crate::db::{self, embedded::EmbeddedPostgres, migrations};
 use crate::http::Handlers;
 use crate::sessions::SessionStore;
@@ -33,7 +33,7 @@ impl Server {
                 Err(error) => Err(stop_after_failure(postgres, error).await),
             };
         };
-        Ok(Server { http: serve(config, url).await?, embedded_postgres: None })
+        Ok(Server { http: serve(config, url.expose()).await?, embedded_postgres: None })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -43,12 +43,11 @@ impl Server {
     /// Stops accepting connections, lets in-flight requests finish, then
     /// stops the embedded database if this server started it.
     pub async fn shutdown(self) -> anyhow::Result<()> {
-        self.http.close().await.map_err(|error| anyhow::anyhow!("stopping the HTTP server: {error}"))?;
+        let closed = self.http.close().await.map_err(|error| anyhow::anyhow!("stopping the HTTP server: {error}"));
         if let Some(postgres) = self.embedded_postgres {
             postgres.stop().await?;
-            tracing::info!("embedded PostgreSQL stopped");
         }
-        Ok(())
+        closed
     }
 }
 
@@ -56,8 +55,9 @@ impl Server {
 async fn serve(config: &Config, database_url: &str) -> anyhow::Result<HttpServer<AppState>> {
     let pool = db::connect(database_url, config.database_pool_size).await?;
     db::ensure_role_is_bound_by_rls(&pool).await?;
-    let sessions =
-        SessionStore::connect(config.redis_url.as_deref()).await.context("connecting to Redis (REDIS_URL)")?;
+    let sessions = SessionStore::connect(config.redis_url.as_ref().map(Secret::expose))
+        .await
+        .context("connecting to Redis (REDIS_URL)")?;
     if matches!(sessions, SessionStore::Memory) {
         tracing::warn!("REDIS_URL is not set: sessions and rate limits live in this process; run one instance only");
     }
@@ -86,13 +86,17 @@ pub fn start_http<C: ServerContext>(
         .map_err(|error| anyhow::anyhow!("starting the HTTP server on {}: {error}", config.bind_address))
 }
 
-/// Applies pending migrations as the owner role: `MIGRATION_DATABASE_URL`,
-/// else `DATABASE_URL`, else the embedded database.
+/// Applies pending migrations as the owner role: `MIGRATION_DATABASE_URL`
+/// with an external database, the embedded database's owner otherwise.
 pub async fn migrate(config: &Config) -> anyhow::Result<Vec<String>> {
     match &config.database {
-        DatabaseSource::External { url, migration_url } => {
-            migrations::run_pending(migration_url.as_deref().unwrap_or(url)).await
+        DatabaseSource::External { migration_url: Some(owner_url), .. } => {
+            migrations::run_pending(owner_url.expose()).await
         }
+        DatabaseSource::External { migration_url: None, .. } => bail!(
+            "set MIGRATION_DATABASE_URL to the role that owns the schema: the server's DATABASE_URL \
+             role may not create tables, and must not own them"
+        ),
         DatabaseSource::Embedded => {
             let (postgres, applied) = start_embedded_postgres(config).await?;
             postgres.stop().await?;

@@ -61,12 +61,16 @@ fn log_request(fields: &BTreeMap<String, String>) {
     let field = |key: &str| fields.get(key).map(String::as_str).unwrap_or_default();
     let status: u16 = field("response_code").parse().unwrap_or_default();
     let latency_us: u64 = field("latency_us").parse().unwrap_or_default();
-    let (request_id, method, uri, remote_addr) = (field("req_id"), field("method"), field("uri"), field("remote_addr"));
+    // The path without the query string, which could carry a token.
+    let path = field("uri").split('?').next().unwrap_or_default();
+    let (request_id, method, remote_addr) = (field("req_id"), field("method"), field("remote_addr"));
+    // For our endpoints this is the error code (see `ApiError`'s Display);
+    // for the router's 404/405 it is dropshot's fixed text.
     let error = field("error_message_internal");
     if status >= 500 {
-        tracing::error!(target: "http", request_id, method, uri, status, latency_us, remote_addr, error, "request completed");
+        tracing::error!(target: "http", request_id, method, path, status, latency_us, remote_addr, error, "request completed");
     } else {
-        tracing::info!(target: "http", request_id, method, uri, status, latency_us, remote_addr, error, "request completed");
+        tracing::info!(target: "http", request_id, method, path, status, latency_us, remote_addr, error, "request completed");
     }
 }
 

@@ -12,6 +12,10 @@ pub const TITLE: &str = "Incident Tracker API";
 pub const OPENAPI_3_0_PATH: &str = "generated/openapi-3.0.json";
 pub const OPENAPI_3_1_PATH: &str = "openapi.yaml";
 
+/// The keys of a path item that hold operations; the others (`parameters`,
+/// `summary`, ...) do not.
+const HTTP_METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
 const SESSION_COOKIE_SCHEME: &str = "sessionCookie";
 const CSRF_TOKEN_SCHEME: &str = "csrfToken";
 const API_KEY_SCHEME: &str = "apiKey";
@@ -55,8 +59,9 @@ pub fn to_openapi_3_1(mut document: Value) -> anyhow::Result<Value> {
     }
     let paths = document.get_mut("paths").and_then(Value::as_object_mut).context("the document has no paths")?;
     for path_item in paths.values_mut() {
-        let Some(operations) = path_item.as_object_mut() else { continue };
-        for operation in operations.values_mut() {
+        let Some(path_item) = path_item.as_object_mut() else { continue };
+        let operations = path_item.iter_mut().filter(|(key, _)| HTTP_METHODS.contains(&key.as_str()));
+        for (_, operation) in operations {
             convert_schemas_in_operation(operation);
             let operation_id = operation["operationId"].as_str().context("an operation has no operationId")?;
             let Some(auth) = authentication(operation_id) else {
@@ -115,8 +120,11 @@ fn convert_schemas_in_operation(operation: &mut Value) {
             }
             "requestBody" => contents.extend(value.get_mut("content")),
             "responses" => {
-                if let Some(responses) = value.as_object_mut() {
-                    contents.extend(responses.values_mut().filter_map(|response| response.get_mut("content")));
+                for response in value.as_object_mut().into_iter().flat_map(|responses| responses.values_mut()) {
+                    if let Some(headers) = response.get_mut("headers").and_then(Value::as_object_mut) {
+                        headers.values_mut().filter_map(|header| header.get_mut("schema")).for_each(convert_schema);
+                    }
+                    contents.extend(response.get_mut("content"));
                 }
             }
             _ => {}

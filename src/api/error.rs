@@ -42,9 +42,12 @@ impl ApiError {
     }
 }
 
+/// What dropshot logs for the error: the code alone. The message may quote
+/// the request (serde's parse errors do), and the request may hold secrets;
+/// internal errors log their detail themselves.
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
+        f.write_str(&self.code)
     }
 }
 

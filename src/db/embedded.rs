@@ -14,6 +14,7 @@ use anyhow::{Context, bail};
 use diesel::sql_types::{BigInt, Text};
 use diesel::{QueryableByName, sql_query};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use nix::fcntl::{Flock, FlockArg};
 use nix::unistd::{Uid, User};
 use serde::{Deserialize, Serialize};
 use tokio::process::Command;
@@ -37,12 +38,16 @@ pub struct EmbeddedPostgres {
     bin_dir: PathBuf,
     run_as: Option<User>,
     port: u16,
+    /// Whether this handle started the postmaster, rather than finding it
+    /// running; only then does [`EmbeddedPostgres::stop`] stop it.
+    launched: bool,
     credentials: Credentials,
 }
 
 impl EmbeddedPostgres {
     /// Starts the cluster under `root`, creating it on first use, or attaches
-    /// to the one already running there.
+    /// to the one already running there. Processes starting the same cluster
+    /// at once take turns, so only one creates or launches it.
     pub async fn start(root: &Path, pg_bin: Option<&Path>) -> anyhow::Result<EmbeddedPostgres> {
         let bin_dir = find_bin_dir(pg_bin)?;
         std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
@@ -51,6 +56,10 @@ impl EmbeddedPostgres {
         if let Some(user) = &run_as {
             ensure_reachable_by(user, &root).await?;
         }
+        let lock_file = std::fs::File::create(root.join("lock"))?;
+        let _lock = tokio::task::spawn_blocking(move || Flock::lock(lock_file, FlockArg::LockExclusive))
+            .await?
+            .map_err(|(_, errno)| anyhow::anyhow!("locking {}: {errno}", root.display()))?;
         let cluster_dir = root.join("cluster");
         let credentials_path = root.join("credentials.json");
         let initialized = cluster_dir.join("PG_VERSION").exists();
@@ -70,14 +79,17 @@ impl EmbeddedPostgres {
             credentials
         };
 
-        let mut postgres = EmbeddedPostgres { cluster_dir, bin_dir, run_as, port: 0, credentials };
+        let mut postgres = EmbeddedPostgres { cluster_dir, bin_dir, run_as, port: 0, launched: false, credentials };
         if !initialized {
             postgres.init(&root).await?;
         }
-        postgres.port = match postgres.running_port().await {
-            Some(port) => port,
-            None => postgres.launch().await?,
-        };
+        match postgres.running_port().await {
+            Some(port) => postgres.port = port,
+            None => {
+                postgres.port = postgres.launch().await?;
+                postgres.launched = true;
+            }
+        }
         Ok(postgres)
     }
 
@@ -89,6 +101,10 @@ impl EmbeddedPostgres {
     /// `pg_dump` must come from the same version.
     pub fn bin_dir(&self) -> &Path {
         &self.bin_dir
+    }
+
+    pub fn owner_password(&self) -> &str {
+        &self.credentials.owner_password
     }
 
     /// A URL for `database` as the owner: for migrations and administration.
@@ -119,8 +135,8 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
-    /// Creates (or re-passwords) the server's login role as a member of
-    /// [`APP_ROLE`], which the migrations create.
+    /// Creates the server's login role, with the password generated with the
+    /// cluster, as a member of [`APP_ROLE`], which the migrations create.
     pub async fn ensure_server_role(&self, migrated_database: &str) -> anyhow::Result<()> {
         let mut conn = AsyncPgConnection::establish(&self.owner_url(migrated_database)).await?;
         let password = quote_literal(&self.credentials.server_password);
@@ -136,9 +152,14 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
-    /// Stops the server, letting open transactions roll back.
+    /// Stops the server, letting open transactions roll back, if this handle
+    /// launched it; one that was already running belongs to whoever started
+    /// it (another `serve`, say) and is left alone.
     pub async fn stop(&self) -> anyhow::Result<()> {
-        self.pg_ctl(&["stop", "-m", "fast", "-w"]).await?;
+        if self.launched {
+            self.pg_ctl(&["stop", "-m", "fast", "-w"]).await?;
+            tracing::info!(cluster = %self.cluster_dir.display(), "embedded PostgreSQL stopped");
+        }
         Ok(())
     }
 

@@ -36,8 +36,9 @@ pub async fn connect(url: &str, max_size: u32) -> anyhow::Result<Pool> {
 }
 
 /// Fails unless `pool` logs in as a role that row-level security binds: not
-/// a superuser, not BYPASSRLS and not the owner of any table. Otherwise
-/// tenant isolation would silently rest on the code alone.
+/// a superuser, not BYPASSRLS and not the owner of any table, directly or
+/// through a role it can act as (an owner may turn row-level security off).
+/// Otherwise tenant isolation would silently rest on the code alone.
 pub async fn ensure_role_is_bound_by_rls(pool: &Pool) -> anyhow::Result<()> {
     #[derive(QueryableByName)]
     struct RoleFacts {
@@ -53,7 +54,7 @@ pub async fn ensure_role_is_bound_by_rls(pool: &Pool) -> anyhow::Result<()> {
     let mut conn = pool.get().await.context("connecting to the database")?;
     let facts: RoleFacts = sql_query(
         "SELECT r.rolname::text AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypass_rls, \
-                EXISTS (SELECT 1 FROM pg_class c WHERE c.relowner = r.oid \
+                EXISTS (SELECT 1 FROM pg_class c WHERE pg_has_role(r.oid, c.relowner, 'USAGE') \
                         AND c.relnamespace = 'public'::regnamespace) AS owns_tables \
          FROM pg_roles r WHERE r.rolname = current_user",
     )

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use super::embedded::EmbeddedPostgres;
+use super::embedded::{EmbeddedPostgres, OWNER_ROLE};
 use super::migrations;
 use crate::artifacts::Artifact;
 
@@ -32,29 +32,31 @@ async fn render_from(postgres: &EmbeddedPostgres) -> anyhow::Result<Vec<Artifact
     let url = postgres.owner_url(DATABASE);
     migrations::run_pending(&url).await?;
 
-    let schema_rs = run(std::process::Command::new("diesel").args(["print-schema", "--database-url", &url]))
+    // The URL holds a password: it goes in the environment, not on command
+    // lines other users can read.
+    let schema_rs = run(std::process::Command::new("diesel").arg("print-schema").env("DATABASE_URL", &url))
         .context("running `diesel print-schema` (install it with `cargo install diesel_cli --no-default-features --features postgres`)")?;
-    let dump = run(std::process::Command::new(postgres.bin_dir().join("pg_dump")).args([
-        "--schema-only",
-        "--no-owner",
-        "--no-comments",
-        &url,
-    ]))?;
+    let dump = run(std::process::Command::new(postgres.bin_dir().join("pg_dump"))
+        .args(["--schema-only", "--no-owner", "--no-comments", "--dbname", DATABASE])
+        .env("PGHOST", "127.0.0.1")
+        .env("PGPORT", postgres.port().to_string())
+        .env("PGUSER", OWNER_ROLE)
+        .env("PGPASSWORD", postgres.owner_password()))?;
     Ok(vec![
         Artifact { path: SCHEMA_RS_PATH, contents: schema_rs },
         Artifact { path: SCHEMA_SQL_PATH, contents: canonical_dump(&dump) },
     ])
 }
 
-/// Drops what differs between two dumps of the same schema: the versions
-/// that made it and the random key of `\restrict`.
+/// Drops what differs between two dumps of the same schema by different
+/// pg_dump versions: the versions themselves, the session settings each
+/// version emits, and the random key of `\restrict`.
 fn canonical_dump(dump: &str) -> String {
     let mut canonical = String::new();
     for line in dump.lines() {
-        if line.starts_with("-- Dumped from") || line.starts_with("-- Dumped by") {
-            continue;
-        }
-        if line.starts_with("\\restrict") || line.starts_with("\\unrestrict") {
+        let version_specific =
+            ["-- Dumped from", "-- Dumped by", "SET ", "SELECT pg_catalog.set_config(", "\\restrict", "\\unrestrict"];
+        if version_specific.iter().any(|prefix| line.starts_with(prefix)) {
             continue;
         }
         canonical.push_str(line);

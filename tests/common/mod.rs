@@ -22,11 +22,15 @@ use incident_tracker::server::Server;
 use nix::fcntl::{Flock, FlockArg};
 use tokio::sync::OnceCell;
 
-/// Where the shared test cluster lives. Under the system's temporary
-/// directory so the unprivileged user PostgreSQL runs as can reach it
-/// wherever the checkout is; `scripts/test` stops and removes it.
+/// Where the shared test cluster lives: `INCIDENT_TRACKER_TEST_ROOT`, which
+/// `scripts/test` makes afresh for each run and removes after it, or else a
+/// directory under the system's temporary directory that stays up between
+/// runs while iterating. Never inside the checkout, which the unprivileged
+/// user PostgreSQL runs as may not be able to reach.
 pub fn shared_cluster_root() -> PathBuf {
-    std::env::temp_dir().join("incident-tracker-tests")
+    std::env::var_os("INCIDENT_TRACKER_TEST_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("incident-tracker-tests"))
 }
 
 /// The run's shared cluster and this checkout's migrated template.
