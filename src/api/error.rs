@@ -85,10 +85,7 @@ impl From<HttpError> for ApiError {
             );
         }
         match status.as_u16() {
-            400 | 415 => {
-                ApiError::new(ErrorStatusCode::BAD_REQUEST, "VALIDATION_FAILED", error.external_message, &trace_id)
-            }
-            413 => ApiError::new(error.status_code, "PAYLOAD_TOO_LARGE", error.external_message, &trace_id),
+            400 => ApiError::new(error.status_code, "VALIDATION_FAILED", error.external_message, &trace_id),
             code if code >= 500 => {
                 tracing::error!(trace_id, error = %error.internal_message, "internal error in request handling");
                 ApiError::new(
