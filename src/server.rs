@@ -113,17 +113,10 @@ async fn start_embedded_postgres(config: &Config) -> anyhow::Result<(EmbeddedPos
         .await
         .with_context(|| format!("starting the embedded PostgreSQL in {}", root.display()))?;
     tracing::info!(port = postgres.port(), data = %root.display(), "embedded PostgreSQL is running");
-    match migrate_embedded(&postgres).await {
+    match postgres.migrate_database(EMBEDDED_DATABASE).await {
         Ok(applied) => Ok((postgres, applied)),
         Err(error) => Err(stop_after_failure(postgres, error).await),
     }
-}
-
-async fn migrate_embedded(postgres: &EmbeddedPostgres) -> anyhow::Result<Vec<String>> {
-    postgres.create_database_if_missing(EMBEDDED_DATABASE).await?;
-    let applied = migrations::run_pending(&postgres.owner_url(EMBEDDED_DATABASE)).await?;
-    postgres.ensure_server_role(EMBEDDED_DATABASE).await?;
-    Ok(applied)
 }
 
 /// Leaves nothing running behind a start-up that failed.

@@ -11,7 +11,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{Bool, Text};
 use diesel::{QueryableByName, sql_query};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use nix::fcntl::{Flock, FlockArg};
@@ -19,7 +19,7 @@ use nix::unistd::{Uid, User};
 use serde::{Deserialize, Serialize};
 use tokio::process::Command;
 
-use super::APP_ROLE;
+use super::{APP_ROLE, migrations};
 
 /// The bootstrap superuser; owns the schema and runs the migrations.
 pub const OWNER_ROLE: &str = "incident_tracker_owner";
@@ -118,26 +118,35 @@ impl EmbeddedPostgres {
         format!("postgres://{SERVER_ROLE}:{}@127.0.0.1:{}/{database}", self.credentials.server_password, self.port)
     }
 
-    pub async fn create_database_if_missing(&self, name: &str) -> anyhow::Result<()> {
-        let mut conn = AsyncPgConnection::establish(&self.owner_url("postgres")).await?;
+    pub async fn database_exists(&self, name: &str) -> anyhow::Result<bool> {
         #[derive(QueryableByName)]
-        struct Existing {
-            #[diesel(sql_type = BigInt)]
-            count: i64,
+        struct Exists {
+            #[diesel(sql_type = Bool)]
+            exists: bool,
         }
-        let existing: Existing = sql_query("SELECT count(*) AS count FROM pg_database WHERE datname = $1")
+        let mut conn = AsyncPgConnection::establish(&self.owner_url("postgres")).await?;
+        let found: Exists = sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
             .bind::<Text, _>(name)
             .get_result(&mut conn)
             .await?;
-        if existing.count == 0 {
+        Ok(found.exists)
+    }
+
+    /// Makes `name` ready for the server: created if missing, migrated, and
+    /// with the server's login role in place. Returns the migrations applied.
+    pub async fn migrate_database(&self, name: &str) -> anyhow::Result<Vec<String>> {
+        if !self.database_exists(name).await? {
+            let mut conn = AsyncPgConnection::establish(&self.owner_url("postgres")).await?;
             sql_query(format!("CREATE DATABASE {}", quote_identifier(name))).execute(&mut conn).await?;
         }
-        Ok(())
+        let applied = migrations::run_pending(&self.owner_url(name)).await?;
+        self.ensure_server_role(name).await?;
+        Ok(applied)
     }
 
     /// Creates the server's login role, with the password generated with the
     /// cluster, as a member of [`APP_ROLE`], which the migrations create.
-    pub async fn ensure_server_role(&self, migrated_database: &str) -> anyhow::Result<()> {
+    async fn ensure_server_role(&self, migrated_database: &str) -> anyhow::Result<()> {
         let mut conn = AsyncPgConnection::establish(&self.owner_url(migrated_database)).await?;
         let password = quote_literal(&self.credentials.server_password);
         sql_query(format!(

@@ -7,7 +7,6 @@ use std::path::Path;
 use anyhow::{Context, bail};
 
 use super::embedded::{EmbeddedPostgres, OWNER_ROLE};
-use super::migrations;
 use crate::artifacts::Artifact;
 
 pub const SCHEMA_RS_PATH: &str = "schema/schema.rs";
@@ -28,9 +27,8 @@ pub async fn render(pg_bin: Option<&Path>) -> anyhow::Result<Vec<Artifact>> {
 }
 
 async fn render_from(postgres: &EmbeddedPostgres) -> anyhow::Result<Vec<Artifact>> {
-    postgres.create_database_if_missing(DATABASE).await?;
+    postgres.migrate_database(DATABASE).await?;
     let url = postgres.owner_url(DATABASE);
-    migrations::run_pending(&url).await?;
 
     // The URL holds a password: it goes in the environment, not on command
     // lines other users can read.

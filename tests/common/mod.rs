@@ -17,7 +17,6 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use incident_tracker::client::Client;
 use incident_tracker::config::Config;
 use incident_tracker::db::embedded::{EmbeddedPostgres, quote_identifier};
-use incident_tracker::db::migrations;
 use incident_tracker::server::Server;
 use nix::fcntl::{Flock, FlockArg};
 use tokio::sync::OnceCell;
@@ -55,15 +54,13 @@ async fn start_shared() -> anyhow::Result<SharedPostgres> {
 
     let postgres = EmbeddedPostgres::start(&root.join("postgres"), None).await?;
     let template = format!("template_{:016x}", migrations_fingerprint()?);
-    let mut admin = AsyncPgConnection::establish(&postgres.owner_url("postgres")).await?;
-    if !database_exists(&mut admin, &template).await? {
+    if !postgres.database_exists(&template).await? {
         // Built under another name and renamed when complete, so a run that
         // dies halfway never leaves a half-migrated template behind.
         let partial = format!("{template}_partial");
+        let mut admin = AsyncPgConnection::establish(&postgres.owner_url("postgres")).await?;
         sql_query(format!("DROP DATABASE IF EXISTS {}", quote_identifier(&partial))).execute(&mut admin).await?;
-        sql_query(format!("CREATE DATABASE {}", quote_identifier(&partial))).execute(&mut admin).await?;
-        migrations::run_pending(&postgres.owner_url(&partial)).await?;
-        postgres.ensure_server_role(&partial).await?;
+        postgres.migrate_database(&partial).await?;
         sql_query(format!("ALTER DATABASE {} RENAME TO {}", quote_identifier(&partial), quote_identifier(&template)))
             .execute(&mut admin)
             .await?;
@@ -93,17 +90,12 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-pub async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> anyhow::Result<bool> {
-    #[derive(diesel::QueryableByName)]
-    struct Exists {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        exists: bool,
-    }
-    let found: Exists = sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-        .bind::<diesel::sql_types::Text, _>(name)
-        .get_result(conn)
-        .await?;
-    Ok(found.exists)
+/// A fresh directory under the system's temporary directory, which the
+/// unprivileged user PostgreSQL runs as can reach.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("incident-tracker-{name}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// A database of this test's own, on the shared cluster.

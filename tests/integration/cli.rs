@@ -9,6 +9,8 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::common::scratch_dir;
+
 fn incident_tracker(working_dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_incident-tracker"));
     // A clean environment, and a directory without a `.env`, so only what
@@ -21,12 +23,6 @@ fn incident_tracker(working_dir: &Path) -> Command {
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     command
-}
-
-fn scratch_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("incident-tracker-{name}-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[tokio::test]

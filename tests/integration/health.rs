@@ -1,11 +1,10 @@
 use incident_tracker::client::types::{HealthStatus, SessionStoreKind};
 use incident_tracker::db::embedded::EmbeddedPostgres;
-use incident_tracker::db::migrations;
 use incident_tracker::server::Server;
 use serde_json::{Value, json};
 
 use crate::common::redis::RedisServer;
-use crate::common::{TestApp, config, request_id};
+use crate::common::{TestApp, config, request_id, scratch_dir};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_is_ok_when_the_database_and_session_store_answer() {
@@ -34,11 +33,9 @@ async fn assert_unavailable(url: &str, dependencies: &[&str]) {
 #[tokio::test(flavor = "multi_thread")]
 async fn health_is_503_naming_the_database_while_it_is_down_and_recovers_after() {
     // A cluster of this test's own: the shared one must keep running.
-    let root = tempdir("health-database-stops");
+    let root = scratch_dir("health-database-stops");
     let postgres = EmbeddedPostgres::start(&root, None).await.unwrap();
-    postgres.create_database_if_missing("health").await.unwrap();
-    migrations::run_pending(&postgres.owner_url("health")).await.unwrap();
-    postgres.ensure_server_role("health").await.unwrap();
+    postgres.migrate_database("health").await.unwrap();
     let server = Server::start(&config(&[("DATABASE_URL", &postgres.server_url("health"))])).await.unwrap();
     let url = format!("http://{}/health", server.local_addr());
     assert_eq!(reqwest::get(&url).await.unwrap().status().as_u16(), 200);
@@ -77,10 +74,4 @@ async fn health_reports_redis_503_while_it_is_down_and_recovers_after() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert!(recovered, "health stayed 503 after Redis came back");
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("incident-tracker-{name}-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
