@@ -6,6 +6,8 @@ use std::path::PathBuf;
 fn main() {
     let spec_path = "generated/openapi-3.0.json";
     println!("cargo:rerun-if-changed={spec_path}");
+    // The migrations are embedded in the binary; a new one must rebuild it.
+    println!("cargo:rerun-if-changed=migrations");
     let spec = std::fs::read_to_string(spec_path).unwrap_or_else(|error| panic!("reading {spec_path}: {error}"));
     let spec: openapiv3::OpenAPI =
         serde_json::from_str(&spec).unwrap_or_else(|error| panic!("parsing {spec_path}: {error}"));

@@ -8,6 +8,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
+
+use ipnet::IpNet;
 
 /// Shortest accepted `SESSION_SECRET`, in bytes: enough for a 256-bit key.
 const MIN_SESSION_SECRET_LEN: usize = 32;
@@ -67,6 +70,18 @@ pub struct Config {
     pub pg_bin: Option<PathBuf>,
     pub request_body_max_bytes: usize,
     pub log_format: LogFormat,
+    /// Where users reach the product, e.g. `https://incidents.example.com`:
+    /// links in mail are built from it, never from a request's Host header.
+    pub public_base_url: String,
+    /// The SMTP server mail goes through; without it, mail is written as
+    /// `.eml` files under `data_dir/mail`.
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    /// Proxies whose `X-Forwarded-For` names the client; any other peer is
+    /// the client itself.
+    pub trusted_proxies: Vec<IpNet>,
+    pub session_idle_timeout: Duration,
+    pub session_absolute_timeout: Duration,
 }
 
 /// Every problem found in the configuration, one line each.
@@ -163,11 +178,51 @@ impl Config {
             _ => Err("expected `json` or `pretty`".to_string()),
         });
 
+        let public_base_url = reader.parse("PUBLIC_BASE_URL", "http://localhost:8080".to_string(), |raw| {
+            let well_formed = (raw.starts_with("https://") || raw.starts_with("http://")) && !raw.contains(['?', '#']);
+            well_formed
+                .then(|| raw.trim_end_matches('/').to_string())
+                .ok_or_else(|| "expected an http(s) URL without query or fragment".to_string())
+        });
+        let smtp_url = reader.parse_optional("SMTP_URL", |raw| {
+            if raw.starts_with("smtp://") || raw.starts_with("smtps://") {
+                Ok(Secret(raw.to_string()))
+            } else {
+                Err("expected a URL starting with smtp:// or smtps://".to_string())
+            }
+        });
+        let mail_from = reader.parse("MAIL_FROM", "Incident Tracker <no-reply@localhost>".to_string(), |raw| {
+            lettre::message::Mailbox::from_str(raw)
+                .map(|_| raw.to_string())
+                .map_err(|_| "expected an address like `Incident Tracker <incidents@example.com>`".to_string())
+        });
+        let trusted_proxies = reader.parse("TRUSTED_PROXIES", Vec::new(), |raw| {
+            raw.split(',')
+                .map(str::trim)
+                .filter(|entry| !entry.is_empty())
+                .map(|entry| {
+                    IpNet::from_str(entry)
+                        .or_else(|_| std::net::IpAddr::from_str(entry).map(IpNet::from))
+                        .map_err(|_| format!("`{entry}` is not an IP address or CIDR range"))
+                })
+                .collect()
+        });
+        let session_idle_timeout = reader.parse("SESSION_IDLE_TIMEOUT_SECONDS", Duration::from_secs(30 * 60), seconds);
+        let session_absolute_timeout =
+            reader.parse("SESSION_ABSOLUTE_TIMEOUT_SECONDS", Duration::from_secs(12 * 60 * 60), seconds);
+        if session_idle_timeout > session_absolute_timeout {
+            reader
+                .problems
+                .push("SESSION_IDLE_TIMEOUT_SECONDS: must not exceed SESSION_ABSOLUTE_TIMEOUT_SECONDS".to_string());
+        }
+
         if environment == Environment::Production {
             for (name, present) in [
                 ("SESSION_SECRET", vars.contains_key("SESSION_SECRET")),
                 ("DATABASE_URL", vars.contains_key("DATABASE_URL")),
                 ("REDIS_URL", vars.contains_key("REDIS_URL")),
+                ("PUBLIC_BASE_URL", vars.contains_key("PUBLIC_BASE_URL")),
+                ("SMTP_URL", vars.contains_key("SMTP_URL")),
             ] {
                 if !present {
                     reader.problems.push(format!("{name}: required when APP_ENV=production"));
@@ -196,8 +251,22 @@ impl Config {
             pg_bin,
             request_body_max_bytes,
             log_format,
+            public_base_url,
+            smtp_url,
+            mail_from,
+            trusted_proxies,
+            session_idle_timeout,
+            session_absolute_timeout,
         })
     }
+}
+
+fn seconds(raw: &str) -> Result<Duration, String> {
+    raw.parse::<u64>()
+        .ok()
+        .filter(|seconds| (1..=30 * 24 * 60 * 60).contains(seconds))
+        .map(Duration::from_secs)
+        .ok_or_else(|| "expected a number of seconds from 1 to 2592000 (30 days)".to_string())
 }
 
 fn postgres_url(raw: &str) -> Result<Secret, String> {
@@ -259,6 +328,8 @@ mod tests {
                 "SESSION_SECRET: required when APP_ENV=production",
                 "DATABASE_URL: required when APP_ENV=production",
                 "REDIS_URL: required when APP_ENV=production",
+                "PUBLIC_BASE_URL: required when APP_ENV=production",
+                "SMTP_URL: required when APP_ENV=production",
             ]
         );
     }
@@ -270,11 +341,15 @@ mod tests {
             ("DATABASE_POOL_SIZE", "lots"),
             ("SESSION_SECRET", "hunter2"),
             ("REDIS_URL", "http://cache"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, proxy"),
+            ("SESSION_IDLE_TIMEOUT_SECONDS", "0"),
         ])
         .unwrap_err();
-        assert_eq!(error.problems.len(), 4, "{error}");
+        assert_eq!(error.problems.len(), 6, "{error}");
         let message = error.to_string();
-        for name in ["BIND_ADDRESS", "DATABASE_POOL_SIZE", "SESSION_SECRET", "REDIS_URL"] {
+        for name in
+            ["BIND_ADDRESS", "DATABASE_POOL_SIZE", "SESSION_SECRET", "REDIS_URL", "TRUSTED_PROXIES", "SESSION_IDLE"]
+        {
             assert!(message.contains(name), "{message}");
         }
         assert!(!message.contains("hunter2"), "a secret leaked into: {message}");
@@ -287,8 +362,11 @@ mod tests {
             ("SESSION_SECRET", &"s".repeat(MIN_SESSION_SECRET_LEN)),
             ("DATABASE_URL", "postgres://app@db/incidents"),
             ("REDIS_URL", "redis://cache:6379"),
+            ("PUBLIC_BASE_URL", "https://incidents.example.com/"),
+            ("SMTP_URL", "smtps://mailer:secret@mail.example.com"),
         ])
         .unwrap();
+        assert_eq!(config.public_base_url, "https://incidents.example.com");
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(
             config.database,

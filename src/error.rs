@@ -4,12 +4,32 @@
 //! into an [`ApiError`] with [`Error::into_api_error`]. Internal detail is
 //! logged under the request id and never reaches the response body.
 
+use std::time::Duration;
+
 use dropshot::ErrorStatusCode;
 
 use crate::api::ApiError;
+use crate::app::auth::password::Rejection;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A field of the request is malformed.
+    #[error("invalid {field}")]
+    Invalid { field: &'static str, message: String },
+    #[error("password rejected")]
+    PasswordRejected(Rejection),
+    #[error("email taken")]
+    EmailTaken,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("authentication required")]
+    AuthRequired,
+    #[error("rate limited")]
+    RateLimited { retry_after: Duration },
+    #[error("account locked")]
+    AccountLocked { retry_after: Duration },
+    #[error("reset token invalid")]
+    ResetTokenInvalid,
     /// Dependencies this instance needs did not answer.
     #[error("unavailable: {}", .dependencies.join(", "))]
     Unavailable { dependencies: Vec<&'static str> },
@@ -26,7 +46,39 @@ impl From<diesel::result::Error> for Error {
 
 impl Error {
     pub fn into_api_error(self, request_id: &str) -> ApiError {
+        let client_error = |status, code, message: &str| ApiError::new(status, code, message, request_id);
         match self {
+            Error::Invalid { field, message } => {
+                client_error(ErrorStatusCode::BAD_REQUEST, "VALIDATION_FAILED", &message).with_detail("field", field)
+            }
+            Error::PasswordRejected(rejection) => {
+                client_error(ErrorStatusCode::BAD_REQUEST, "AUTH_PASSWORD_REJECTED", &rejection.message())
+                    .with_detail("reason", rejection.reason())
+            }
+            Error::EmailTaken => client_error(
+                ErrorStatusCode::CONFLICT,
+                "AUTH_EMAIL_TAKEN",
+                "An account with this email already exists.",
+            ),
+            Error::InvalidCredentials => {
+                client_error(ErrorStatusCode::UNAUTHORIZED, "AUTH_INVALID_CREDENTIALS", "Wrong email or password.")
+            }
+            Error::AuthRequired => client_error(ErrorStatusCode::UNAUTHORIZED, "AUTH_REQUIRED", "Sign in first."),
+            Error::RateLimited { retry_after } => {
+                client_error(ErrorStatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "Too many attempts; try again later.")
+                    .with_retry_after(retry_after)
+            }
+            Error::AccountLocked { retry_after } => client_error(
+                ErrorStatusCode::TOO_MANY_REQUESTS,
+                "AUTH_ACCOUNT_LOCKED",
+                "Too many failed sign-ins: this account is locked for a while.",
+            )
+            .with_retry_after(retry_after),
+            Error::ResetTokenInvalid => client_error(
+                ErrorStatusCode::BAD_REQUEST,
+                "AUTH_RESET_TOKEN_INVALID",
+                "This reset link is invalid, used or expired; ask for a new one.",
+            ),
             Error::Unavailable { dependencies } => ApiError::new(
                 ErrorStatusCode::SERVICE_UNAVAILABLE,
                 "SERVICE_UNAVAILABLE",

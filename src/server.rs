@@ -7,17 +7,20 @@ use anyhow::{Context, bail};
 use dropshot::{ApiDescription, ConfigDropshot, HandlerTaskMode, HttpServer, ServerBuilder, ServerContext};
 
 use crate::app::AppState;
-use crate::config::{Config, DatabaseSource, Secret};
+use crate::app::auth::password::Passwords;
+use crate::config::{Config, DatabaseSource, Environment, Secret};
 use crate::db::{self, embedded::EmbeddedPostgres, migrations};
-use crate::http::Handlers;
-use crate::sessions::SessionStore;
-use crate::telemetry;
+use crate::http::{ApiContext, Handlers};
+use crate::mail::{MailQueued, MailWorker, Transport};
+use crate::sessions::{SessionStore, SessionTimeouts, StoreKind};
+use crate::{crypto, telemetry};
 
 /// The database the embedded default serves from.
 const EMBEDDED_DATABASE: &str = "incident_tracker";
 
 pub struct Server {
-    http: HttpServer<AppState>,
+    http: HttpServer<ApiContext>,
+    mail_worker: MailWorker,
     embedded_postgres: Option<EmbeddedPostgres>,
 }
 
@@ -29,21 +32,24 @@ impl Server {
                 tracing::info!(?applied, "applied migrations");
             }
             return match serve(config, &postgres.server_url(EMBEDDED_DATABASE)).await {
-                Ok(http) => Ok(Server { http, embedded_postgres: Some(postgres) }),
+                Ok((http, mail_worker)) => Ok(Server { http, mail_worker, embedded_postgres: Some(postgres) }),
                 Err(error) => Err(stop_after_failure(postgres, error).await),
             };
         };
-        Ok(Server { http: serve(config, url.expose()).await?, embedded_postgres: None })
+        let (http, mail_worker) = serve(config, url.expose()).await?;
+        Ok(Server { http, mail_worker, embedded_postgres: None })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.http.local_addr()
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, then
-    /// stops the embedded database if this server started it.
+    /// Stops accepting connections, lets in-flight requests and the mail
+    /// being sent finish, then stops the embedded database if this server
+    /// started it. Mail still queued stays in the outbox for the next start.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let closed = self.http.close().await.map_err(|error| anyhow::anyhow!("stopping the HTTP server: {error}"));
+        self.mail_worker.stop().await;
         if let Some(postgres) = self.embedded_postgres {
             postgres.stop().await?;
         }
@@ -51,19 +57,58 @@ impl Server {
     }
 }
 
-/// Connects to the database and the session store and serves the API.
-async fn serve(config: &Config, database_url: &str) -> anyhow::Result<HttpServer<AppState>> {
+/// Connects to the database and the session store, starts the mail worker
+/// and serves the API.
+async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServer<ApiContext>, MailWorker)> {
     let pool = db::connect(database_url, config.database_pool_size).await?;
     db::ensure_role_is_bound_by_rls(&pool).await?;
-    let sessions = SessionStore::connect(config.redis_url.as_ref().map(Secret::expose))
-        .await
-        .context("connecting to Redis (REDIS_URL)")?;
-    if matches!(sessions, SessionStore::Memory) {
-        tracing::warn!("REDIS_URL is not set: sessions and rate limits live in this process; run one instance only");
+    let sessions = connect_session_store(config).await?;
+    let transport = Transport::new(config.smtp_url.as_ref().map(Secret::expose), config.data_dir.join("mail"))?;
+    if let Transport::Files(dir) = &transport {
+        tracing::warn!(dir = %dir.display(), "SMTP_URL is not set: mail is written as .eml files");
     }
+    let mail_queued = MailQueued::default();
+    let mail_worker = MailWorker::start(pool.clone(), transport, &config.mail_from, mail_queued.clone())?;
+    let app = AppState {
+        db: pool,
+        sessions,
+        passwords: Passwords::default(),
+        mail_queued,
+        public_base_url: config.public_base_url.clone(),
+    };
+    let context = ApiContext {
+        app,
+        secure_cookies: config.environment == Environment::Production,
+        trusted_proxies: config.trusted_proxies.clone(),
+    };
     let api = crate::api::incident_tracker_api_mod::api_description::<Handlers>()
         .map_err(|error| anyhow::anyhow!("invalid API description: {error}"))?;
-    start_http(api, AppState { db: pool, sessions }, config)
+    match start_http(api, context, config) {
+        Ok(http) => Ok((http, mail_worker)),
+        Err(error) => {
+            mail_worker.stop().await;
+            Err(error)
+        }
+    }
+}
+
+async fn connect_session_store(config: &Config) -> anyhow::Result<SessionStore> {
+    let timeouts = SessionTimeouts { idle: config.session_idle_timeout, absolute: config.session_absolute_timeout };
+    // Production requires SESSION_SECRET; without it, a key of this process
+    // alone means sessions in Redis do not outlive a restart.
+    let key_secret = match &config.session_secret {
+        Some(secret) => secret.expose().as_bytes().to_vec(),
+        None => crypto::random_token().into_bytes(),
+    };
+    let sessions = SessionStore::connect(config.redis_url.as_ref().map(Secret::expose), &key_secret, timeouts)
+        .await
+        .context("connecting to Redis (REDIS_URL)")?;
+    if sessions.kind() == StoreKind::Memory {
+        tracing::warn!("REDIS_URL is not set: sessions and rate limits live in this process; run one instance only");
+    } else if config.session_secret.is_none() {
+        tracing::warn!("SESSION_SECRET is not set: sessions end when this process restarts");
+    }
+    Ok(sessions)
 }
 
 /// Serves `api` with the server's settings: body size limit, handlers that

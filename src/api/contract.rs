@@ -101,6 +101,8 @@ pub fn to_openapi_3_1(mut document: Value) -> anyhow::Result<Value> {
 fn security_requirements(auth: Authentication) -> Value {
     match auth {
         Authentication::Public => json!([]),
+        Authentication::AnySession => json!([{}, { "sessionCookie": [] }]),
+        Authentication::SessionWithCsrf => json!([{ "sessionCookie": [], "csrfToken": [] }]),
     }
 }
 

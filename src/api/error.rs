@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::fmt;
+use std::time::Duration;
 
 /// An error response: `{ code, message, traceId, details }`.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -23,6 +24,10 @@ pub struct ApiError {
     pub details: Map<String, Value>,
     #[serde(skip)]
     status: ErrorStatusCode,
+    /// Sent as `Retry-After` by [`super::Reply`]: dropshot's error path
+    /// cannot set headers.
+    #[serde(skip)]
+    retry_after: Option<Duration>,
 }
 
 impl ApiError {
@@ -33,7 +38,21 @@ impl ApiError {
             trace_id: trace_id.to_string(),
             details: Map::new(),
             status,
+            retry_after: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, retry_after: Duration) -> ApiError {
+        self.retry_after = Some(retry_after);
+        self
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    pub fn status(&self) -> ErrorStatusCode {
+        self.status
     }
 
     pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> ApiError {

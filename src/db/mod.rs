@@ -3,7 +3,9 @@
 
 pub mod embedded;
 pub mod migrations;
+pub mod outbox;
 pub mod schema_artifacts;
+pub mod users;
 
 #[path = "../../schema/schema.rs"]
 pub mod schema;
@@ -82,6 +84,14 @@ pub async fn ensure_role_is_bound_by_rls(pool: &Pool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A pooled connection, or `Unavailable` when the database does not answer
+/// within the checkout timeout.
+pub async fn checkout(pool: &Pool) -> Result<PooledConnection<'_>, Error> {
+    pool.get().await.map_err(|_| Error::Unavailable { dependencies: vec!["database"] })
+}
+
+pub type PooledConnection<'a> = bb8::PooledConnection<'a, AsyncDieselConnectionManager<AsyncPgConnection>>;
+
 /// Whether the database answers a trivial query.
 pub async fn ping(pool: &Pool) -> bool {
     let Ok(mut conn) = pool.get().await else { return false };
@@ -109,7 +119,7 @@ where
     R: Send,
     F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, Result<R, Error>> + Send,
 {
-    let mut conn = pool.get().await.map_err(|_| Error::Unavailable { dependencies: vec!["database"] })?;
+    let mut conn = checkout(pool).await?;
     conn.transaction(async move |conn| {
         sql_query("SELECT set_config('app.tenant_id', $1, true), set_config('app.actor_id', $2, true)")
             .bind::<Text, _>(scope.tenant_id.to_string())

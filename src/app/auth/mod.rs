@@ -1,0 +1,282 @@
+//! Accounts and sessions: sign-up, sign-in, sign-out and password reset.
+//!
+//! Until the audit log exists, every security event is written to the log
+//! under target `audit` with a stable `event` name, and never with an email,
+//! a password or a token.
+
+pub mod password;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use uuid::Uuid;
+
+use super::{AppState, Error};
+use crate::crypto;
+use crate::db::{self, users::User};
+use crate::sessions::{Attempt, Session, SessionId};
+
+/// Login attempts allowed per client address and email in [`LOGIN_WINDOW`].
+const LOGIN_ATTEMPTS: u32 = 5;
+const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Consecutive failures, from any address, that lock an account.
+const LOCKOUT_FAILURES: u32 = 10;
+const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+/// Reset mails per email per [`RESET_MAIL_WINDOW`]; more are dropped quietly,
+/// so nobody can flood a mailbox through us.
+const RESET_MAILS: u32 = 3;
+const RESET_MAIL_WINDOW: Duration = Duration::from_secs(60 * 60);
+pub const RESET_LINK_VALIDITY: Duration = Duration::from_secs(30 * 60);
+const MAX_EMAIL_CHARS: usize = 254;
+const MAX_NAME_CHARS: usize = 100;
+
+/// Who is calling, for rate limits and the audit trail.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub request_id: String,
+    pub client_ip: IpAddr,
+}
+
+/// A session and its id.
+#[derive(Clone, Debug)]
+pub struct CurrentSession {
+    pub id: SessionId,
+    pub session: Session,
+}
+
+/// A session as the caller sees it.
+#[derive(Debug)]
+pub struct SessionView {
+    pub current: CurrentSession,
+    pub user: Option<User>,
+    /// The session is new: the caller needs its cookie.
+    pub started: bool,
+}
+
+pub struct Signup {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+}
+
+/// The caller's session, starting an anonymous one when there is none.
+pub async fn me(state: &AppState, current: Option<CurrentSession>) -> Result<SessionView, Error> {
+    let Some(current) = current else {
+        let session = Session::new(None);
+        let id = state.sessions.create(&session).await?;
+        return Ok(SessionView { current: CurrentSession { id, session }, user: None, started: true });
+    };
+    let user = match current.session.user_id {
+        Some(user_id) => db::users::find(&mut *db::checkout(&state.db).await?, user_id).await?,
+        None => None,
+    };
+    Ok(SessionView { current, user, started: false })
+}
+
+pub async fn signup(
+    state: &AppState,
+    current: CurrentSession,
+    signup: Signup,
+    caller: &Caller,
+) -> Result<SessionView, Error> {
+    let email = normalize_email(&signup.email)?;
+    let name = validate_name(&signup.name)?;
+    password::check_policy(&signup.password, &email).map_err(Error::PasswordRejected)?;
+    let password_hash = state.passwords.hash(signup.password).await?;
+    let user = User { id: Uuid::new_v4(), email, name, password_hash, created_at: Utc::now() };
+    match db::users::insert(&mut *db::checkout(&state.db).await?, &user).await {
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+            return Err(Error::EmailTaken);
+        }
+        result => result?,
+    }
+    audit("auth.signup", caller, Some(user.id));
+    start_user_session(state, current, user).await
+}
+
+pub async fn login(
+    state: &AppState,
+    current: CurrentSession,
+    email: &str,
+    password: String,
+    caller: &Caller,
+) -> Result<SessionView, Error> {
+    let email = email.trim().to_lowercase();
+    let attempt_subject = format!("{}|{email}", caller.client_ip);
+    if let Attempt::Refused { retry_after } =
+        state.sessions.count_attempt("login", &attempt_subject, LOGIN_ATTEMPTS, LOGIN_WINDOW).await?
+    {
+        audit("auth.login_rate_limited", caller, None);
+        return Err(Error::RateLimited { retry_after });
+    }
+    if let Some(retry_after) = state.sessions.lock_remaining(&email).await? {
+        audit("auth.login_locked_out", caller, None);
+        return Err(Error::AccountLocked { retry_after });
+    }
+    let user = db::users::find_by_email(&mut *db::checkout(&state.db).await?, &email).await?;
+    // An overlong password cannot match (sign-up refuses them) and is not
+    // worth hashing.
+    let verified = password.chars().count() <= password::MAX_CHARS
+        && state.passwords.verify(password, user.as_ref().map(|user| user.password_hash.clone())).await?;
+    let user = match user {
+        Some(user) if verified => user,
+        user => {
+            let user_id = user.map(|user| user.id);
+            audit("auth.login_failed", caller, user_id);
+            if state.sessions.record_failure(&email, LOCKOUT_FAILURES, LOCKOUT).await? {
+                audit("auth.account_locked", caller, user_id);
+            }
+            return Err(Error::InvalidCredentials);
+        }
+    };
+    state.sessions.clear_failures(&email).await?;
+    audit("auth.login_succeeded", caller, Some(user.id));
+    start_user_session(state, current, user).await
+}
+
+pub async fn logout(state: &AppState, current: CurrentSession, caller: &Caller) -> Result<(), Error> {
+    let user_id = current.session.user_id.ok_or(Error::AuthRequired)?;
+    state.sessions.delete(&current.id, &current.session).await?;
+    audit("auth.logout", caller, Some(user_id));
+    Ok(())
+}
+
+/// Mails a reset link if an account uses `email`; answers the same either way.
+pub async fn forgot_password(state: &AppState, email: &str, caller: &Caller) -> Result<(), Error> {
+    let email = normalize_email(email)?;
+    let mut conn = db::checkout(&state.db).await?;
+    let Some(user) = db::users::find_by_email(&mut conn, &email).await? else { return Ok(()) };
+    if let Attempt::Refused { .. } =
+        state.sessions.count_attempt("password-reset-mail", &email, RESET_MAILS, RESET_MAIL_WINDOW).await?
+    {
+        audit("auth.password_reset_throttled", caller, Some(user.id));
+        return Ok(());
+    }
+    let token = crypto::random_token();
+    let expires_at = Utc::now() + RESET_LINK_VALIDITY;
+    let body = format!(
+        "Someone, hopefully you, asked to reset the password of your Incident Tracker account.\n\n\
+         Choose a new password within {minutes} minutes:\n{base}/reset-password?token={token}\n\n\
+         If it was not you, ignore this mail: your password stays as it is.\n",
+        minutes = RESET_LINK_VALIDITY.as_secs() / 60,
+        base = state.public_base_url,
+    );
+    conn.transaction(async |conn| {
+        db::users::insert_reset_token(conn, user.id, &crypto::token_digest(&token), expires_at).await?;
+        db::outbox::enqueue(conn, &user.email, "Reset your Incident Tracker password", &body).await
+    })
+    .await?;
+    state.mail_queued.notify();
+    audit("auth.password_reset_requested", caller, Some(user.id));
+    Ok(())
+}
+
+/// Sets a new password, ends every session of the account and gives the
+/// caller a fresh anonymous session.
+pub async fn reset_password(
+    state: &AppState,
+    current: CurrentSession,
+    token: &str,
+    password: String,
+    caller: &Caller,
+) -> Result<SessionView, Error> {
+    if !crypto::is_random_token(token) {
+        return Err(Error::ResetTokenInvalid);
+    }
+    let digest = crypto::token_digest(token);
+    let mut conn = db::checkout(&state.db).await?;
+    let user = db::users::find_reset_token_user(&mut conn, &digest).await?.ok_or(Error::ResetTokenInvalid)?;
+    // Checked before the token is used, so a refused password leaves the
+    // link working.
+    password::check_policy(&password, &user.email).map_err(Error::PasswordRejected)?;
+    let password_hash = state.passwords.hash(password).await?;
+    conn.transaction(async |conn| {
+        // The token is claimed in the same statement that checks it, so two
+        // concurrent resets cannot both use it.
+        let user_id = db::users::consume_reset_tokens(conn, &digest).await?.ok_or(Error::ResetTokenInvalid)?;
+        db::users::set_password_hash(conn, user_id, &password_hash).await?;
+        Ok::<_, Error>(())
+    })
+    .await?;
+    state.sessions.delete_all_of_user(user.id).await?;
+    audit("auth.password_reset_completed", caller, Some(user.id));
+    restart_session(state, current, None).await
+}
+
+async fn start_user_session(state: &AppState, current: CurrentSession, user: User) -> Result<SessionView, Error> {
+    let mut view = restart_session(state, current, Some(user.id)).await?;
+    view.user = Some(user);
+    Ok(view)
+}
+
+/// Replaces the caller's session with a new one under a new id, so an id
+/// planted before sign-in is worthless after it.
+async fn restart_session(
+    state: &AppState,
+    current: CurrentSession,
+    user_id: Option<Uuid>,
+) -> Result<SessionView, Error> {
+    state.sessions.delete(&current.id, &current.session).await?;
+    let session = Session::new(user_id);
+    let id = state.sessions.create(&session).await?;
+    Ok(SessionView { current: CurrentSession { id, session }, user: None, started: true })
+}
+
+fn normalize_email(raw: &str) -> Result<String, Error> {
+    let email = raw.trim().to_lowercase();
+    let invalid = |message: &str| Error::Invalid { field: "email", message: message.to_string() };
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        return Err(invalid("An email address has at most 254 characters."));
+    }
+    let well_formed = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    };
+    if !well_formed {
+        return Err(invalid("Expected an email address like name@example.com."));
+    }
+    Ok(email)
+}
+
+fn validate_name(raw: &str) -> Result<String, Error> {
+    let name = raw.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(Error::Invalid {
+            field: "name",
+            message: format!("A name has 1 to {MAX_NAME_CHARS} characters, none of them control characters."),
+        });
+    }
+    Ok(name.to_string())
+}
+
+fn audit(event: &'static str, caller: &Caller, user_id: Option<Uuid>) {
+    let user_id = user_id.map(|id| id.to_string()).unwrap_or_default();
+    tracing::info!(
+        target: "audit", event, user_id, client_ip = %caller.client_ip, request_id = %caller.request_id,
+        "audit event"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased_and_malformed_ones_refused() {
+        assert_eq!(normalize_email("  Grace.Hopper@Example.COM ").unwrap(), "grace.hopper@example.com");
+        for malformed in ["", "grace", "@example.com", "grace@", "grace@localhost", "grace hopper@example.com"] {
+            assert!(normalize_email(malformed).is_err(), "{malformed:?} was accepted");
+        }
+        assert!(normalize_email(&format!("{}@example.com", "a".repeat(250))).is_err());
+    }
+}

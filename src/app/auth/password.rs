@@ -1,0 +1,177 @@
+//! Passwords: the policy (NIST SP 800-63B) and Argon2id hashing.
+//!
+//! Hashing costs about 19 MiB and tens of milliseconds of CPU. It runs on
+//! the blocking pool, never on the async workers, and at most a few at a
+//! time: a login flood queues here instead of starving every other request.
+
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock};
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::{OnceCell, Semaphore};
+
+use crate::error::Error;
+
+pub const MIN_CHARS: usize = 15;
+pub const MAX_CHARS: usize = 128;
+
+/// A local part shorter than this is too common a substring to forbid.
+const MIN_LOCAL_PART_CHARS: usize = 3;
+
+/// The 10,000 most common passwords of public breach corpora (from Django's
+/// `common-passwords.txt`), lower-cased. Entries shorter than [`MIN_CHARS`]
+/// still matter: a password that only repeats one is rejected too.
+static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| include_str!("common-passwords.txt").lines().collect());
+
+/// Why a password was refused; the wire error carries it in `details.reason`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    TooShort,
+    TooLong,
+    Common,
+    ContainsEmail,
+}
+
+impl Rejection {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Rejection::TooShort => "too_short",
+            Rejection::TooLong => "too_long",
+            Rejection::Common => "common",
+            Rejection::ContainsEmail => "contains_email",
+        }
+    }
+
+    pub fn message(self) -> String {
+        match self {
+            Rejection::TooShort => format!("Use at least {MIN_CHARS} characters."),
+            Rejection::TooLong => format!("Use at most {MAX_CHARS} characters."),
+            Rejection::Common => "This password appears in lists of breached passwords; choose another.".to_string(),
+            Rejection::ContainsEmail => "The password must not contain your email address.".to_string(),
+        }
+    }
+}
+
+/// Length limits, then the breached list, then the email. No composition
+/// rules: SP 800-63B advises against them.
+pub fn check_policy(password: &str, normalized_email: &str) -> Result<(), Rejection> {
+    let chars = password.chars().count();
+    if chars < MIN_CHARS {
+        return Err(Rejection::TooShort);
+    }
+    if chars > MAX_CHARS {
+        return Err(Rejection::TooLong);
+    }
+    let lowered = password.to_lowercase();
+    if is_common(&lowered) {
+        return Err(Rejection::Common);
+    }
+    let local_part = normalized_email.split('@').next().unwrap_or_default();
+    if local_part.chars().count() >= MIN_LOCAL_PART_CHARS && lowered.contains(local_part) {
+        return Err(Rejection::ContainsEmail);
+    }
+    Ok(())
+}
+
+/// On the list, or one entry repeated ("passwordpassword").
+fn is_common(lowered: &str) -> bool {
+    if COMMON_PASSWORDS.contains(lowered) {
+        return true;
+    }
+    let length = lowered.len();
+    (1..=length / 2).filter(|unit| length.is_multiple_of(*unit) && lowered.is_char_boundary(*unit)).any(|unit| {
+        let candidate = &lowered[..unit];
+        COMMON_PASSWORDS.contains(candidate) && candidate.repeat(length / unit) == lowered
+    })
+}
+
+/// Hashes and verifies passwords with bounded concurrency.
+#[derive(Clone)]
+pub struct Passwords {
+    permits: Arc<Semaphore>,
+    /// Verified against when an email has no account, so an unknown email
+    /// costs the same time as a wrong password.
+    decoy_hash: Arc<OnceCell<String>>,
+}
+
+impl Default for Passwords {
+    fn default() -> Passwords {
+        // One core stays free for everything else on small machines.
+        let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+        Passwords { permits: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))), decoy_hash: Arc::default() }
+    }
+}
+
+impl Passwords {
+    pub async fn hash(&self, password: String) -> Result<String, Error> {
+        self.run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            hasher().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
+        })
+        .await?
+        .map_err(|error| Error::Internal(anyhow::anyhow!("hashing a password: {error}")))
+    }
+
+    /// Whether `password` matches `stored`; with no stored hash, spends the
+    /// same effort and answers no.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, Error> {
+        let (stored, real) = match stored {
+            Some(stored) => (stored, true),
+            None => (self.decoy().await?, false),
+        };
+        let matches = self
+            .run(move || {
+                PasswordHash::new(&stored)
+                    .is_ok_and(|hash| hasher().verify_password(password.as_bytes(), &hash).is_ok())
+            })
+            .await?;
+        Ok(real && matches)
+    }
+
+    async fn decoy(&self) -> Result<String, Error> {
+        self.decoy_hash.get_or_try_init(|| self.hash(crate::crypto::random_token())).await.cloned()
+    }
+
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+        let _permit = self.permits.acquire().await.map_err(|error| Error::Internal(error.into()))?;
+        tokio::task::spawn_blocking(work).await.map_err(|error| Error::Internal(error.into()))
+    }
+}
+
+/// Argon2id at OWASP's recommended minimum: 19 MiB, 2 passes, 1 lane.
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid Argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_checks_length_the_breached_list_and_the_email() {
+        let email = "margaret.hamilton@example.com";
+        assert_eq!(check_policy("short", email), Err(Rejection::TooShort));
+        assert_eq!(check_policy(&"x".repeat(MAX_CHARS + 1), email), Err(Rejection::TooLong));
+        assert_eq!(check_policy("1q2w3e4r5t6y7u8i9o0p", email), Err(Rejection::Common));
+        assert_eq!(check_policy("PasswordPasswordPassword", email), Err(Rejection::Common));
+        assert_eq!(check_policy("my name is Margaret.Hamilton!", email), Err(Rejection::ContainsEmail));
+        assert_eq!(check_policy("correct horse battery staple", email), Ok(()));
+        // Length counts characters, not bytes, and needs no digits or symbols.
+        assert_eq!(check_policy("ünïcödé ïs fïnë hêrê", email), Ok(()));
+        assert_eq!(check_policy(&"é".repeat(MAX_CHARS), email), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_only_its_own_password_and_a_missing_hash_never_does() {
+        let passwords = Passwords::default();
+        let hash = passwords.hash("correct horse battery staple".to_string()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(passwords.verify("correct horse battery staple".to_string(), Some(hash.clone())).await.unwrap());
+        assert!(!passwords.verify("correct horse battery stapler".to_string(), Some(hash)).await.unwrap());
+        assert!(!passwords.verify("correct horse battery staple".to_string(), None).await.unwrap());
+    }
+}

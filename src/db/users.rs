@@ -1,0 +1,98 @@
+//! Accounts and password reset tokens. Both are platform-wide, not
+//! tenant-scoped, so they are read outside tenant transactions.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::{password_reset_tokens, users};
+
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, user: &User) -> QueryResult<()> {
+    diesel::insert_into(users::table).values(user).execute(conn).await.map(drop)
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
+    users::table.find(id).select(User::as_select()).first(conn).await.optional()
+}
+
+pub async fn find_by_email(conn: &mut AsyncPgConnection, normalized_email: &str) -> QueryResult<Option<User>> {
+    users::table.filter(users::email.eq(normalized_email)).select(User::as_select()).first(conn).await.optional()
+}
+
+pub async fn set_password_hash(conn: &mut AsyncPgConnection, id: Uuid, password_hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((users::password_hash.eq(password_hash), users::updated_at.eq(Utc::now())))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn insert_reset_token(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    token_digest: &[u8],
+    expires_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::insert_into(password_reset_tokens::table)
+        .values((
+            password_reset_tokens::id.eq(Uuid::new_v4()),
+            password_reset_tokens::user_id.eq(user_id),
+            password_reset_tokens::token_hash.eq(token_digest),
+            password_reset_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The user an unused, unexpired reset token belongs to.
+pub async fn find_reset_token_user(conn: &mut AsyncPgConnection, token_digest: &[u8]) -> QueryResult<Option<User>> {
+    password_reset_tokens::table
+        .inner_join(users::table)
+        .filter(password_reset_tokens::token_hash.eq(token_digest))
+        .filter(password_reset_tokens::used_at.is_null())
+        .filter(password_reset_tokens::expires_at.gt(Utc::now()))
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Marks the token used, and with it every other outstanding token of its
+/// user; `None` when it was no longer usable (a concurrent reset won).
+pub async fn consume_reset_tokens(conn: &mut AsyncPgConnection, token_digest: &[u8]) -> QueryResult<Option<Uuid>> {
+    let now = Utc::now();
+    let user_id: Option<Uuid> = diesel::update(
+        password_reset_tokens::table
+            .filter(password_reset_tokens::token_hash.eq(token_digest))
+            .filter(password_reset_tokens::used_at.is_null())
+            .filter(password_reset_tokens::expires_at.gt(now)),
+    )
+    .set(password_reset_tokens::used_at.eq(now))
+    .returning(password_reset_tokens::user_id)
+    .get_result(conn)
+    .await
+    .optional()?;
+    if let Some(user_id) = user_id {
+        diesel::update(
+            password_reset_tokens::table
+                .filter(password_reset_tokens::user_id.eq(user_id))
+                .filter(password_reset_tokens::used_at.is_null()),
+        )
+        .set(password_reset_tokens::used_at.eq(now))
+        .execute(conn)
+        .await?;
+    }
+    Ok(user_id)
+}

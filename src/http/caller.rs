@@ -1,0 +1,148 @@
+//! Who is calling: the session behind the cookie, its CSRF token, and the
+//! client's address.
+
+use std::net::IpAddr;
+
+use dropshot::{ErrorStatusCode, HttpCodedResponse, HttpResponseHeaders, RequestContext};
+use http::HeaderMap;
+use http::header::{COOKIE, SET_COOKIE};
+use ipnet::IpNet;
+
+use super::ApiContext;
+use crate::api::ApiError;
+use crate::app::auth::{Caller, CurrentSession, SessionView};
+use crate::crypto;
+use crate::sessions::SessionId;
+
+/// The session cookie's name, as documented in the contract's
+/// `sessionCookie` security scheme.
+pub const SESSION_COOKIE: &str = "session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The session the request's cookie names, if it is live.
+pub async fn current_session(rqctx: &RequestContext<ApiContext>) -> Result<Option<CurrentSession>, ApiError> {
+    let Some(id) = cookie(rqctx.request.headers(), SESSION_COOKIE).and_then(SessionId::parse) else {
+        return Ok(None);
+    };
+    let session = rqctx.context().app.sessions.load(&id).await.map_err(|e| e.into_api_error(&rqctx.request_id))?;
+    Ok(session.map(|session| CurrentSession { id, session }))
+}
+
+/// The request's session, provided it sends that session's CSRF token: a
+/// request another site makes the browser send carries the cookie, but
+/// cannot read the token to send it too.
+pub async fn session_with_csrf(rqctx: &RequestContext<ApiContext>) -> Result<CurrentSession, ApiError> {
+    let current = current_session(rqctx).await?;
+    let presented = rqctx.request.headers().get(CSRF_HEADER).map(|value| value.as_bytes());
+    match (current, presented) {
+        (Some(current), Some(presented))
+            if crypto::constant_time_eq(presented, current.session.csrf_token.as_bytes()) =>
+        {
+            Ok(current)
+        }
+        _ => Err(ApiError::new(
+            ErrorStatusCode::FORBIDDEN,
+            "CSRF_TOKEN_INVALID",
+            "Send the csrfToken of this session (from GET /v1/auth/me) in the x-csrf-token header.",
+            &rqctx.request_id,
+        )),
+    }
+}
+
+pub fn caller(rqctx: &RequestContext<ApiContext>) -> Caller {
+    let forwarded_for = forwarded_for(rqctx.request.headers());
+    let client_ip = client_ip(rqctx.request.remote_addr().ip(), &forwarded_for, &rqctx.context().trusted_proxies);
+    Caller { request_id: rqctx.request_id.clone(), client_ip }
+}
+
+/// `body` with the cookie of `view`'s session when it is new.
+pub fn with_session_cookie<T: HttpCodedResponse>(
+    context: &ApiContext,
+    view: &SessionView,
+    body: T,
+) -> HttpResponseHeaders<T> {
+    let mut response = HttpResponseHeaders::new_unnamed(body);
+    if view.started {
+        let max_age = context.app.sessions.timeouts().absolute.as_secs();
+        set_cookie(
+            &mut response,
+            context,
+            &format!("{SESSION_COOKIE}={}; Max-Age={max_age}", view.current.id.expose()),
+        );
+    }
+    response
+}
+
+/// `body` with a cookie that makes the browser forget its session.
+pub fn with_cleared_session_cookie<T: HttpCodedResponse>(context: &ApiContext, body: T) -> HttpResponseHeaders<T> {
+    let mut response = HttpResponseHeaders::new_unnamed(body);
+    set_cookie(&mut response, context, &format!("{SESSION_COOKIE}=; Max-Age=0"));
+    response
+}
+
+fn set_cookie<T: HttpCodedResponse>(response: &mut HttpResponseHeaders<T>, context: &ApiContext, cookie: &str) {
+    let secure = if context.secure_cookies { "; Secure" } else { "" };
+    let value = format!("{cookie}; Path=/; HttpOnly; SameSite=Lax{secure}");
+    response.headers_mut().append(SET_COOKIE, value.parse().expect("session ids are header-safe"));
+}
+
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find_map(|(key, value)| (key == name).then_some(value))
+}
+
+fn forwarded_for(headers: &HeaderMap) -> String {
+    let values = headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok());
+    values.collect::<Vec<_>>().join(",")
+}
+
+/// The peer, unless it is a trusted proxy: then the right-most address in
+/// `X-Forwarded-For` that is not itself a trusted proxy. Entries left of
+/// that are whatever the client chose to send, so they are never believed.
+fn client_ip(peer: IpAddr, forwarded_for: &str, trusted_proxies: &[IpNet]) -> IpAddr {
+    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+    let mut client = peer;
+    for entry in forwarded_for.rsplit(',') {
+        if !trusted(&client) {
+            break;
+        }
+        match entry.trim().parse::<IpAddr>() {
+            Ok(ip) => client = ip,
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(raw: &str) -> IpAddr {
+        raw.parse().unwrap()
+    }
+
+    #[test]
+    fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxies = vec!["10.0.0.0/8".parse().unwrap()];
+        assert_eq!(client_ip(ip("203.0.113.9"), "198.51.100.1", &proxies), ip("203.0.113.9"));
+        assert_eq!(client_ip(ip("10.0.0.2"), "198.51.100.1", &proxies), ip("198.51.100.1"));
+        // The client may prepend anything; only what our proxies added counts.
+        assert_eq!(client_ip(ip("10.0.0.2"), "1.2.3.4, 198.51.100.1, 10.0.0.7", &proxies), ip("198.51.100.1"));
+        assert_eq!(client_ip(ip("10.0.0.2"), "", &proxies), ip("10.0.0.2"));
+        assert_eq!(client_ip(ip("10.0.0.2"), "garbage", &proxies), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.append(COOKIE, "theme=dark; session=abc".parse().unwrap());
+        assert_eq!(cookie(&headers, "session"), Some("abc"));
+        assert_eq!(cookie(&headers, "sess"), None);
+    }
+}

@@ -1,0 +1,150 @@
+//! The store in this process's memory: for one instance without Redis, and
+//! for unit tests.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::{Attempt, Session};
+
+/// How often expired entries are swept out, so abandoned sessions and
+/// counters do not pile up.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    sessions: HashMap<String, (Session, Instant)>,
+    attempts: HashMap<String, VecDeque<Instant>>,
+    /// Consecutive failures and when the last one happened.
+    failures: HashMap<String, (u32, Instant)>,
+    /// When each lock ends.
+    locks: HashMap<String, Instant>,
+    last_sweep: Option<Instant>,
+}
+
+impl MemoryStore {
+    pub fn put_session(&self, key: String, session: Session, idle: Duration) {
+        let mut state = self.lock();
+        state.sweep(idle);
+        state.sessions.insert(key, (session, Instant::now() + idle));
+    }
+
+    pub fn touch_session(&self, key: &str, idle: Duration) -> Option<Session> {
+        let mut state = self.lock();
+        let now = Instant::now();
+        let (session, expires) = state.sessions.get_mut(key)?;
+        if *expires <= now {
+            state.sessions.remove(key);
+            return None;
+        }
+        *expires = now + idle;
+        Some(session.clone())
+    }
+
+    pub fn delete_sessions(&self, mut matches: impl FnMut(&str, &Session) -> bool) {
+        self.lock().sessions.retain(|key, (session, _)| !matches(key, session));
+    }
+
+    pub fn count_attempt(&self, key: String, limit: u32, window: Duration) -> Attempt {
+        let now = Instant::now();
+        let mut state = self.lock();
+        let attempts = state.attempts.entry(key).or_default();
+        while attempts.front().is_some_and(|at| now.duration_since(*at) >= window) {
+            attempts.pop_front();
+        }
+        if attempts.len() < limit as usize {
+            attempts.push_back(now);
+            return Attempt::Allowed;
+        }
+        let oldest = attempts.front().copied().unwrap_or(now);
+        Attempt::Refused { retry_after: window.saturating_sub(now.duration_since(oldest)) }
+    }
+
+    pub fn lock_remaining(&self, key: &str) -> Option<Duration> {
+        let until = *self.lock().locks.get(key)?;
+        until.checked_duration_since(Instant::now()).filter(|remaining| !remaining.is_zero())
+    }
+
+    pub fn record_failure(&self, failures_key: String, lock_key: String, threshold: u32, lock_for: Duration) -> bool {
+        let now = Instant::now();
+        let mut state = self.lock();
+        let entry = state.failures.entry(failures_key.clone()).or_insert((0, now));
+        if now.duration_since(entry.1) >= lock_for {
+            entry.0 = 0;
+        }
+        *entry = (entry.0 + 1, now);
+        if entry.0 < threshold {
+            return false;
+        }
+        state.failures.remove(&failures_key);
+        state.locks.insert(lock_key, now + lock_for);
+        true
+    }
+
+    pub fn clear_failures(&self, key: &str) {
+        self.lock().failures.remove(key);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves consistent maps behind: each
+        // operation's writes are single inserts or removals.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl State {
+    fn sweep(&mut self, idle: Duration) {
+        let now = Instant::now();
+        if self.last_sweep.is_some_and(|at| now.duration_since(at) < SWEEP_INTERVAL) {
+            return;
+        }
+        self.last_sweep = Some(now);
+        self.sessions.retain(|_, (_, expires)| *expires > now);
+        self.locks.retain(|_, until| *until > now);
+        // Attempt windows and failure memories are never longer than a lock
+        // or a day; anything idle that long is stale.
+        let stale = idle.max(Duration::from_secs(24 * 60 * 60));
+        self.attempts.retain(|_, attempts| attempts.back().is_some_and(|at| now.duration_since(*at) < stale));
+        self.failures.retain(|_, (_, at)| now.duration_since(*at) < stale);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempts_over_the_limit_are_refused_until_the_oldest_leaves_the_window() {
+        let store = MemoryStore::default();
+        let window = Duration::from_secs(900);
+        for _ in 0..5 {
+            assert_eq!(store.count_attempt("k".into(), 5, window), Attempt::Allowed);
+        }
+        let Attempt::Refused { retry_after } = store.count_attempt("k".into(), 5, window) else {
+            panic!("the sixth attempt must be refused");
+        };
+        assert!(retry_after > Duration::from_secs(890) && retry_after <= window, "{retry_after:?}");
+        assert_eq!(store.count_attempt("other".into(), 5, window), Attempt::Allowed);
+    }
+
+    #[test]
+    fn the_threshold_failure_locks_and_a_success_in_between_resets_the_count() {
+        let store = MemoryStore::default();
+        let lock_for = Duration::from_secs(900);
+        for _ in 0..9 {
+            assert!(!store.record_failure("f".into(), "l".into(), 10, lock_for));
+        }
+        store.clear_failures("f");
+        for _ in 0..9 {
+            assert!(!store.record_failure("f".into(), "l".into(), 10, lock_for));
+        }
+        assert_eq!(store.lock_remaining("l"), None);
+        assert!(store.record_failure("f".into(), "l".into(), 10, lock_for));
+        assert!(store.lock_remaining("l").is_some_and(|remaining| remaining > Duration::from_secs(890)));
+    }
+}

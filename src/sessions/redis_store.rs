@@ -1,0 +1,170 @@
+//! The store in Redis, shared by every instance. Anything that reads and
+//! then writes runs as one Lua script, so concurrent requests on different
+//! instances count exactly.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use anyhow::Context;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+
+use super::{Attempt, Session, SessionTimeouts, unavailable};
+use crate::error::Error;
+
+/// How long a health check waits for Redis before calling it down.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Sliding window: drops attempts older than the window, then either counts
+/// this one or answers how many milliseconds until the oldest leaves it.
+/// Redis's own clock is the one clock all instances share.
+static COUNT_ATTEMPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+        if redis.call('ZCARD', KEYS[1]) < limit then
+            redis.call('ZADD', KEYS[1], now, ARGV[3])
+            redis.call('PEXPIRE', KEYS[1], window)
+            return 0
+        end
+        local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+        return math.max(1, tonumber(oldest[2]) + window - now)
+        ",
+    )
+});
+
+/// Counts a failure; the threshold-th sets the lock and clears the count.
+static RECORD_FAILURE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local failures = redis.call('INCR', KEYS[1])
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        if failures >= tonumber(ARGV[1]) then
+            redis.call('DEL', KEYS[1])
+            redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+            return 1
+        end
+        return 0
+        ",
+    )
+});
+
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+}
+
+impl RedisStore {
+    /// The connection manager reconnects by itself after Redis restarts.
+    pub async fn connect(url: &str) -> anyhow::Result<RedisStore> {
+        let client = redis::Client::open(url)?;
+        Ok(RedisStore { connection: ConnectionManager::new(client).await? })
+    }
+
+    pub async fn ping(&self) -> bool {
+        let mut connection = self.connection.clone();
+        let ping = redis::cmd("PING");
+        let reply = tokio::time::timeout(PING_TIMEOUT, ping.query_async::<String>(&mut connection)).await;
+        matches!(reply, Ok(Ok(_)))
+    }
+
+    pub async fn put_session(
+        &self,
+        key: &str,
+        session: &Session,
+        user_index: Option<&str>,
+        timeouts: SessionTimeouts,
+    ) -> Result<(), Error> {
+        let value = serde_json::to_string(session).context("serializing a session")?;
+        let mut pipeline = redis::pipe();
+        pipeline.atomic().set_ex(key, value, seconds(timeouts.idle)).ignore();
+        if let Some(index) = user_index {
+            // Every session of a user ends within the absolute timeout of
+            // the newest, so the index can expire then too.
+            pipeline.sadd(index, key).ignore().expire(index, seconds(timeouts.absolute) as i64).ignore();
+        }
+        pipeline.query_async::<()>(&mut self.connection.clone()).await.map_err(unavailable)
+    }
+
+    pub async fn touch_session(&self, key: &str, idle: Duration) -> Result<Option<Session>, Error> {
+        let value: Option<String> = redis::cmd("GETEX")
+            .arg(key)
+            .arg("EX")
+            .arg(seconds(idle))
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        let Some(value) = value else { return Ok(None) };
+        Ok(Some(serde_json::from_str(&value).context("reading a stored session")?))
+    }
+
+    pub async fn delete_session(&self, key: &str, user_index: Option<&str>) -> Result<(), Error> {
+        let mut pipeline = redis::pipe();
+        pipeline.atomic().del(key).ignore();
+        if let Some(index) = user_index {
+            pipeline.srem(index, key).ignore();
+        }
+        pipeline.query_async::<()>(&mut self.connection.clone()).await.map_err(unavailable)
+    }
+
+    pub async fn delete_user_sessions(&self, user_index: &str) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        let keys: Vec<String> = connection.smembers(user_index).await.map_err(unavailable)?;
+        let mut pipeline = redis::pipe();
+        pipeline.atomic().del(user_index).ignore();
+        for key in &keys {
+            pipeline.del(key).ignore();
+        }
+        pipeline.query_async::<()>(&mut connection).await.map_err(unavailable)
+    }
+
+    pub async fn count_attempt(&self, key: &str, limit: u32, window: Duration) -> Result<Attempt, Error> {
+        let wait_ms: u64 = COUNT_ATTEMPT
+            .key(key)
+            .arg(limit)
+            .arg(window.as_millis() as u64)
+            .arg(crate::crypto::random_token())
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(match wait_ms {
+            0 => Attempt::Allowed,
+            wait_ms => Attempt::Refused { retry_after: Duration::from_millis(wait_ms) },
+        })
+    }
+
+    pub async fn lock_remaining(&self, key: &str) -> Result<Option<Duration>, Error> {
+        let remaining_ms: i64 = self.connection.clone().pttl(key).await.map_err(unavailable)?;
+        // -2: no such key; -1: no expiry, which a lock always has.
+        Ok((remaining_ms > 0).then(|| Duration::from_millis(remaining_ms as u64)))
+    }
+
+    pub async fn record_failure(
+        &self,
+        failures_key: &str,
+        lock_key: &str,
+        threshold: u32,
+        lock_for: Duration,
+    ) -> Result<bool, Error> {
+        let locked: u8 = RECORD_FAILURE
+            .key(failures_key)
+            .key(lock_key)
+            .arg(threshold)
+            .arg(lock_for.as_millis() as u64)
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(locked == 1)
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), Error> {
+        self.connection.clone().del::<_, ()>(key).await.map_err(unavailable)
+    }
+}
+
+fn seconds(duration: Duration) -> u64 {
+    duration.as_secs().max(1)
+}
