@@ -9,16 +9,27 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber. `RUST_LOG` filters, `info` by default.
+/// Installs the global subscriber, filtered by [`log_filter`].
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(log_filter("info")).with_writer(std::io::stderr);
     // A second initialization (tests start many servers in one process) is
     // harmless: the first subscriber stays.
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
+}
+
+/// `RUST_LOG`, or `default` without it; either way PostgreSQL's driver stays
+/// at `info`: its debug records print query parameters, which hold emails,
+/// password hashes and the links of queued mail.
+pub fn log_filter(default: &str) -> EnvFilter {
+    let directives = std::env::var("RUST_LOG").ok().filter(|directives| !directives.trim().is_empty());
+    let filter = EnvFilter::try_new(directives.as_deref().unwrap_or(default)).unwrap_or_else(|error| {
+        eprintln!("RUST_LOG is not a valid filter ({error}); logging at {default}");
+        EnvFilter::new(default)
+    });
+    filter.add_directive("tokio_postgres=info".parse().expect("a valid directive"))
 }
 
 /// Dropshot's logger, forwarding every record to tracing.

@@ -6,7 +6,9 @@
 //! migrations; every test gets its own database cloned from it, and its own
 //! server on 127.0.0.1:0, reached through the generated client.
 
+pub mod browser;
 pub mod redis;
+pub mod smtp;
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
@@ -154,7 +156,11 @@ impl TestApp {
 
     /// With extra settings, e.g. `REDIS_URL`.
     pub async fn spawn_with(vars: &[(&str, &str)]) -> TestApp {
-        let database = TestDatabase::migrated().await;
+        TestApp::spawn_on(&TestDatabase::migrated().await, vars).await
+    }
+
+    /// On a database the test also inspects as the owner.
+    pub async fn spawn_on(database: &TestDatabase, vars: &[(&str, &str)]) -> TestApp {
         let mut all = vec![("DATABASE_URL", database.server_url.as_str())];
         all.extend_from_slice(vars);
         let server = Server::start(&config(&all)).await.expect("starting the server");
@@ -174,4 +180,44 @@ pub fn base_url(addr: SocketAddr) -> String {
 /// The `x-request-id` header, which every response carries.
 pub fn request_id(response: &reqwest::Response) -> String {
     response.headers().get("x-request-id").expect("every response carries x-request-id").to_str().unwrap().to_string()
+}
+
+/// Everything this test process logs from now on, through the server's own
+/// filter at debug level: nextest runs each test in a process of its own.
+pub fn capture_logs() -> CapturedLogs {
+    let captured = CapturedLogs::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            incident_tracker::telemetry::log_filter("debug")
+                // The test's own HTTP client logs the cookies it stores;
+                // only what the server logs is under test.
+                .add_directive("cookie_store=off".parse().unwrap())
+                .add_directive("reqwest=off".parse().unwrap()),
+        )
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .try_init()
+        .expect("the first subscriber of this test process");
+    captured
+}
+
+#[derive(Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    pub fn contents(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -1,0 +1,89 @@
+//! A browser, as far as the API can tell: a cookie jar, and the CSRF token
+//! of its current session sent on every request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use incident_tracker::client::Client;
+use incident_tracker::client::types::{LoginRequest, Me, SignupRequest};
+use reqwest::cookie::{CookieStore, Jar};
+
+pub struct Browser {
+    base_url: String,
+    jar: Arc<Jar>,
+    csrf_token: String,
+}
+
+impl Browser {
+    /// Opens the API's session: `GET /v1/auth/me` sets the cookie and hands
+    /// out the CSRF token.
+    pub async fn open(base_url: &str) -> Browser {
+        let mut browser = Browser { base_url: base_url.to_string(), jar: Arc::default(), csrf_token: String::new() };
+        browser.me().await;
+        browser
+    }
+
+    /// The generated client, sending this browser's cookies and CSRF token.
+    pub fn api(&self) -> Client {
+        Client::new_with_client(&self.base_url, self.http())
+    }
+
+    /// A plain HTTP client with this browser's cookies and CSRF token, for
+    /// what the typed client cannot send.
+    pub fn http(&self) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if !self.csrf_token.is_empty() {
+            headers.insert("x-csrf-token", self.csrf_token.parse().unwrap());
+        }
+        reqwest::Client::builder()
+            .cookie_provider(self.jar.clone())
+            .default_headers(headers)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    pub fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
+
+    /// The `session` cookie's value.
+    pub fn session_cookie(&self) -> Option<String> {
+        let cookies = self.jar.cookies(&self.base_url.parse().unwrap())?;
+        cookies.to_str().unwrap().split("; ").find_map(|pair| pair.strip_prefix("session=")).map(str::to_string)
+    }
+
+    /// Sends a stolen or stale cookie from now on.
+    pub fn set_session_cookie(&self, value: &str) {
+        self.jar.add_cookie_str(&format!("session={value}; Path=/"), &self.base_url.parse().unwrap());
+    }
+
+    pub async fn me(&mut self) -> Me {
+        let me = self.api().me_view().await.unwrap().into_inner();
+        self.csrf_token = me.csrf_token.clone();
+        me
+    }
+
+    pub async fn signup(&mut self, email: &str, password: &str, name: &str) -> Me {
+        let request = SignupRequest {
+            email: email.parse().unwrap(),
+            password: password.parse().unwrap(),
+            name: name.parse().unwrap(),
+        };
+        let me = self.api().auth_signup(&request).await.unwrap().into_inner();
+        self.csrf_token = me.csrf_token.clone();
+        me
+    }
+
+    pub async fn login(&mut self, email: &str, password: &str) -> Result<Me, String> {
+        let request = LoginRequest { email: email.parse().unwrap(), password: password.parse().unwrap() };
+        match self.api().auth_login(&request).await {
+            Ok(me) => {
+                self.csrf_token = me.csrf_token.clone();
+                Ok(me.into_inner())
+            }
+            Err(incident_tracker::client::Error::ErrorResponse(error)) => Err(error.into_inner().code),
+            Err(error) => panic!("login: {error}"),
+        }
+    }
+}

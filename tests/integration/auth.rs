@@ -1,0 +1,389 @@
+//! Accounts and sessions end to end, through a cookie-jar client: sign-up,
+//! sign-in, sign-out, password reset by mail, CSRF, rate limits, lockout,
+//! cookie flags and what reaches the logs.
+
+use std::path::Path;
+use std::time::Duration;
+
+use incident_tracker::client::types::{PasswordForgotRequest, PasswordResetRequest};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::browser::Browser;
+use crate::common::redis::RedisServer;
+use crate::common::smtp::SmtpSink;
+use crate::common::{TestApp, scratch_dir};
+
+const PASSWORD: &str = "correct horse battery staple";
+const NEW_PASSWORD: &str = "tangerine submarine orchestra";
+
+/// Waits for the first mail to arrive in `dir` and returns it decoded
+/// enough to read (quoted-printable soft breaks and `=` escapes undone).
+async fn wait_for_mail(dir: &Path) -> String {
+    for _ in 0..200 {
+        let mail = std::fs::read_dir(dir)
+            .ok()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .find(|path| path.file_name().is_some_and(|name| !name.to_string_lossy().starts_with('.')));
+        if let Some(path) = mail {
+            let raw = std::fs::read_to_string(path).unwrap();
+            return raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no mail arrived in {}", dir.display());
+}
+
+fn reset_token(mail: &str) -> String {
+    let start = mail.find("/reset-password?token=").expect("the mail holds a reset link") + 22;
+    mail[start..start + 43].to_string()
+}
+
+async fn error_code(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    (status, body["code"].as_str().unwrap_or_default().to_string())
+}
+
+/// Sign up, sign out, sign in, forget the password, reset it from the mail:
+/// every session of the account ends, and only the new password works.
+async fn account_lifecycle(app: &TestApp, inbox: &Path) {
+    let base = app.url("");
+    let mut browser = Browser::open(&base).await;
+    let anonymous_cookie = browser.session_cookie().expect("GET /v1/auth/me sets the session cookie");
+
+    let me = browser.signup(" Ada@Example.com ", PASSWORD, "Ada Lovelace").await;
+    let user = me.user.expect("signed in after sign-up");
+    assert_eq!(user.email, "ada@example.com");
+    assert_eq!(user.name, "Ada Lovelace");
+    let signed_in_cookie = browser.session_cookie().unwrap();
+    assert_ne!(signed_in_cookie, anonymous_cookie, "sign-up starts a new session id");
+    assert_eq!(browser.me().await.user.unwrap().id, user.id);
+
+    let taken = browser.http().post(app.url("/v1/auth/signup")).json(&json!({
+        "email": "ADA@example.com", "password": PASSWORD, "name": "Impostor"
+    }));
+    assert_eq!(error_code(taken.send().await.unwrap()).await, (StatusCode::CONFLICT, "AUTH_EMAIL_TAKEN".into()));
+
+    browser.api().auth_logout().await.unwrap();
+    assert!(browser.me().await.user.is_none(), "signed out");
+    let stale = Browser::open(&base).await;
+    stale.set_session_cookie(&signed_in_cookie);
+    let mut stale = stale;
+    assert!(stale.me().await.user.is_none(), "the old session ended on the server, not just in the browser");
+
+    assert_eq!(
+        browser.login("ada@example.com", "wrong password, long enough").await.err().as_deref(),
+        Some("AUTH_INVALID_CREDENTIALS")
+    );
+    assert_eq!(browser.login("ADA@example.com", PASSWORD).await.unwrap().user.unwrap().id, user.id);
+    let mut second_device = Browser::open(&base).await;
+    second_device.login("ada@example.com", PASSWORD).await.unwrap();
+
+    let mut forgetful = Browser::open(&base).await;
+    let request = PasswordForgotRequest { email: "ada@example.com".parse().unwrap() };
+    forgetful.api().password_forgot(&request).await.unwrap();
+    let token = reset_token(&wait_for_mail(inbox).await);
+    let reset = PasswordResetRequest { token: token.parse().unwrap(), password: NEW_PASSWORD.parse().unwrap() };
+    forgetful.api().password_reset(&reset).await.unwrap();
+    forgetful.me().await; // the reset started a new session, with a new CSRF token
+
+    assert!(browser.me().await.user.is_none(), "a reset ends every session of the account");
+    assert!(second_device.me().await.user.is_none(), "a reset ends every session of the account");
+    assert_eq!(forgetful.login("ada@example.com", PASSWORD).await.err().as_deref(), Some("AUTH_INVALID_CREDENTIALS"));
+    assert_eq!(forgetful.login("ada@example.com", NEW_PASSWORD).await.unwrap().user.unwrap().id, user.id);
+
+    let reused = json!({ "token": token, "password": "yet another long passphrase" });
+    let response = forgetful.http().post(app.url("/v1/auth/password/reset")).json(&reused).send().await.unwrap();
+    assert_eq!(error_code(response).await, (StatusCode::BAD_REQUEST, "AUTH_RESET_TOKEN_INVALID".into()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_account_lifecycle_works_on_the_in_memory_store_with_mail_as_files() {
+    let data_dir = scratch_dir("auth-memory");
+    let app = TestApp::spawn_with(&[("DATA_DIR", data_dir.to_str().unwrap())]).await;
+    account_lifecycle(&app, &data_dir.join("mail")).await;
+    std::fs::remove_dir_all(&data_dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_account_lifecycle_works_on_redis_with_mail_over_smtp() {
+    let redis = RedisServer::start().await;
+    let smtp = SmtpSink::start().await;
+    let app = TestApp::spawn_with(&[("REDIS_URL", &redis.url()), ("SMTP_URL", &smtp.url())]).await;
+    account_lifecycle(&app, &smtp.inbox()).await;
+}
+
+/// Every mutating auth endpoint refuses a request without this session's
+/// token, and the refused request changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn mutating_auth_endpoints_need_the_sessions_csrf_token() {
+    let data_dir = scratch_dir("auth-csrf");
+    let app = TestApp::spawn_with(&[("DATA_DIR", data_dir.to_str().unwrap())]).await;
+    let base = app.url("");
+    let mut victim = Browser::open(&base).await;
+    victim.signup("grace@example.com", PASSWORD, "Grace Hopper").await;
+    let other = Browser::open(&base).await;
+
+    let requests: [(&str, Value); 5] = [
+        ("/v1/auth/signup", json!({ "email": "mallory@example.com", "password": PASSWORD, "name": "Mallory" })),
+        ("/v1/auth/login", json!({ "email": "grace@example.com", "password": PASSWORD })),
+        ("/v1/auth/logout", Value::Null),
+        ("/v1/auth/password/forgot", json!({ "email": "grace@example.com" })),
+        ("/v1/auth/password/reset", json!({ "token": "A".repeat(43), "password": NEW_PASSWORD })),
+    ];
+    let cookie = format!("session={}", victim.session_cookie().unwrap());
+    for (path, body) in &requests {
+        for token in [None, Some("not-the-token"), Some(other.csrf_token())] {
+            let mut request = reqwest::Client::new().post(app.url(path)).header("cookie", &cookie);
+            if let Some(token) = token {
+                request = request.header("x-csrf-token", token);
+            }
+            if !body.is_null() {
+                request = request.json(body);
+            }
+            let (status, code) = error_code(request.send().await.unwrap()).await;
+            assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "CSRF_TOKEN_INVALID"), "{path} with {token:?}");
+        }
+    }
+
+    assert!(victim.me().await.user.is_some(), "still signed in: logout was refused");
+    let mut mallory = Browser::open(&base).await;
+    assert_eq!(mallory.login("mallory@example.com", PASSWORD).await.err().as_deref(), Some("AUTH_INVALID_CREDENTIALS"));
+    assert!(!data_dir.join("mail").exists(), "no reset mail was queued");
+    // Without any session there is no token to match either.
+    let response = reqwest::Client::new()
+        .post(app.url("/v1/auth/login"))
+        .json(&json!({ "email": "grace@example.com", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(response).await, (StatusCode::FORBIDDEN, "CSRF_TOKEN_INVALID".into()));
+    std::fs::remove_dir_all(&data_dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_needs_a_signed_in_session() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::open(&app.url("")).await;
+    let response = browser.http().post(app.url("/v1/auth/logout")).send().await.unwrap();
+    assert_eq!(error_code(response).await, (StatusCode::UNAUTHORIZED, "AUTH_REQUIRED".into()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_session_cookie_is_http_only_lax_and_secure_in_production() {
+    let app = TestApp::spawn().await;
+    let response = reqwest::get(app.url("/v1/auth/me")).await.unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+    let id = cookie.strip_prefix("session=").unwrap().split(';').next().unwrap();
+    assert!(id.len() >= 22, "at least 128 bits: {id}");
+    for flag in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(flag), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain-HTTP development keeps the cookie usable: {cookie}");
+
+    let redis = RedisServer::start().await;
+    let production = TestApp::spawn_with(&[
+        ("APP_ENV", "production"),
+        ("REDIS_URL", &redis.url()),
+        ("SESSION_SECRET", &"s".repeat(32)),
+        ("PUBLIC_BASE_URL", "https://incidents.example.com"),
+        ("SMTP_URL", "smtp://127.0.0.1:9"),
+    ])
+    .await;
+    let response = reqwest::get(production.url("/v1/auth/me")).await.unwrap();
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+}
+
+async fn attempt_login(http: &reqwest::Client, url: &str, password: &str) -> reqwest::Response {
+    http.post(url).json(&json!({ "email": "linus@example.com", "password": password })).send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sixth_login_attempt_in_fifteen_minutes_is_rate_limited() {
+    let app = TestApp::spawn().await;
+    let mut browser = Browser::open(&app.url("")).await;
+    browser.signup("linus@example.com", PASSWORD, "Linus").await;
+    let url = app.url("/v1/auth/login");
+    let http = browser.http();
+    for _ in 0..5 {
+        let (status, _) = error_code(attempt_login(&http, &url, "not my password at all").await).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let response = attempt_login(&http, &url, PASSWORD).await;
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_eq!(error_code(response).await, (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED".into()));
+}
+
+/// Twenty wrong passwords at once, through two instances sharing Redis: the
+/// limit is counted atomically, so no more than five get checked.
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_attempts_on_two_instances_never_exceed_the_limit() {
+    let redis = RedisServer::start().await;
+    let secret = "k".repeat(32);
+    let vars = [("REDIS_URL", redis.url()), ("SESSION_SECRET", secret)];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let (first, second) = (TestApp::spawn_with(&vars).await, TestApp::spawn_with(&vars).await);
+    let browser = Browser::open(&first.url("")).await;
+    let http = browser.http();
+    let mut attempts = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let url = if i % 2 == 0 { first.url("/v1/auth/login") } else { second.url("/v1/auth/login") };
+        let http = http.clone();
+        attempts.spawn(async move { attempt_login(&http, &url, "not my password at all").await.status() });
+    }
+    let statuses = attempts.join_all().await;
+    let checked = statuses.iter().filter(|status| **status == StatusCode::UNAUTHORIZED).count();
+    let limited = statuses.iter().filter(|status| **status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((checked, limited), (5, 15), "{statuses:?}");
+}
+
+/// Ten failures from any addresses lock the account, even for the right
+/// password; the lock says when to come back.
+#[tokio::test(flavor = "multi_thread")]
+async fn ten_consecutive_failures_lock_the_account() {
+    let app = TestApp::spawn_with(&[("TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let mut browser = Browser::open(&app.url("")).await;
+    browser.signup("linus@example.com", PASSWORD, "Linus").await;
+    let (http, url) = (browser.http(), app.url("/v1/auth/login"));
+    let from = |client: u8, password: &str| {
+        http.post(&url)
+            .header("x-forwarded-for", format!("198.51.100.{client}"))
+            .json(&json!({ "email": "linus@example.com", "password": password }))
+            .send()
+    };
+    for attempt in 0..10 {
+        let (status, code) = error_code(from(attempt / 4, "not my password at all").await.unwrap()).await;
+        assert_eq!((status, code.as_str()), (StatusCode::UNAUTHORIZED, "AUTH_INVALID_CREDENTIALS"), "{attempt}");
+    }
+    let response = from(200, PASSWORD).await.unwrap();
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((800..=900).contains(&retry_after), "{retry_after}");
+    assert_eq!(error_code(response).await, (StatusCode::TOO_MANY_REQUESTS, "AUTH_ACCOUNT_LOCKED".into()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passwords_are_checked_against_the_policy_and_huge_ones_refused_unread() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::open(&app.url("")).await;
+    let signup = |password: String| {
+        let body = json!({ "email": "mary@example.com", "password": password, "name": "Mary" });
+        browser.http().post(app.url("/v1/auth/signup")).json(&body).send()
+    };
+    for (password, reason) in [
+        ("too short".to_string(), "too_short"),
+        ("x".repeat(129), "too_long"),
+        ("passwordpassword".to_string(), "common"),
+        ("mary's own long passphrase".to_string(), "contains_email"),
+    ] {
+        let response = signup(password).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            (body["code"].as_str(), body["details"]["reason"].as_str()),
+            (Some("AUTH_PASSWORD_REJECTED"), Some(reason))
+        );
+    }
+    let (status, code) = error_code(signup("x".repeat(1024 * 1024)).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"));
+    let login = json!({ "email": "mary@example.com", "password": "x".repeat(1024 * 1024) });
+    let response = browser.http().post(app.url("/v1/auth/login")).json(&login).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let malformed = json!({ "email": "not an email", "password": PASSWORD, "name": "Mary" });
+    let response = browser.http().post(app.url("/v1/auth/signup")).json(&malformed).send().await.unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!((body["code"].as_str(), body["details"]["field"].as_str()), (Some("VALIDATION_FAILED"), Some("email")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forgot_password_answers_the_same_for_unknown_emails_and_mails_nobody() {
+    let data_dir = scratch_dir("auth-forgot");
+    let app = TestApp::spawn_with(&[("DATA_DIR", data_dir.to_str().unwrap())]).await;
+    let browser = Browser::open(&app.url("")).await;
+    let response =
+        browser.http().post(app.url("/v1/auth/password/forgot")).json(&json!({ "email": "nobody@example.com" }));
+    let response = response.send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({ "linkValidForSeconds": 1800 }));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!data_dir.join("mail").exists());
+    std::fs::remove_dir_all(&data_dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_reset_token_is_refused_and_leaves_the_password_alone() {
+    use diesel_async::RunQueryDsl;
+    let data_dir = scratch_dir("auth-expired");
+    let database = crate::common::TestDatabase::migrated().await;
+    let app = TestApp::spawn_on(&database, &[("DATA_DIR", data_dir.to_str().unwrap())]).await;
+    let mut browser = Browser::open(&app.url("")).await;
+    browser.signup("alan@example.com", PASSWORD, "Alan").await;
+    browser.api().password_forgot(&PasswordForgotRequest { email: "alan@example.com".parse().unwrap() }).await.unwrap();
+    let token = reset_token(&wait_for_mail(&data_dir.join("mail")).await);
+    diesel::sql_query("UPDATE password_reset_tokens SET expires_at = now() - interval '1 second'")
+        .execute(&mut database.owner_connection().await)
+        .await
+        .unwrap();
+    let reset = json!({ "token": token, "password": NEW_PASSWORD });
+    let response = browser.http().post(app.url("/v1/auth/password/reset")).json(&reset).send().await.unwrap();
+    assert_eq!(error_code(response).await, (StatusCode::BAD_REQUEST, "AUTH_RESET_TOKEN_INVALID".into()));
+    assert!(browser.me().await.user.is_some(), "a refused reset ends no session");
+    std::fs::remove_dir_all(&data_dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_end_after_the_idle_and_the_absolute_timeout() {
+    let app =
+        TestApp::spawn_with(&[("SESSION_IDLE_TIMEOUT_SECONDS", "1"), ("SESSION_ABSOLUTE_TIMEOUT_SECONDS", "3")]).await;
+    let mut idle = Browser::open(&app.url("")).await;
+    idle.signup("idle@example.com", PASSWORD, "Idle").await;
+    let mut busy = Browser::open(&app.url("")).await;
+    busy.signup("busy@example.com", PASSWORD, "Busy").await;
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(busy.me().await.user.is_some(), "activity keeps a session alive until the absolute timeout");
+    }
+    assert!(idle.me().await.user.is_none(), "idle for more than a second");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(busy.me().await.user.is_none(), "three seconds after sign-in, however busy");
+}
+
+/// The log has the audit events, and none of the secrets or emails the
+/// flows used.
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_hold_audit_events_but_no_passwords_tokens_cookies_or_emails() {
+    let log = crate::common::capture_logs();
+    let data_dir = scratch_dir("auth-logs");
+    let app = TestApp::spawn_with(&[("DATA_DIR", data_dir.to_str().unwrap())]).await;
+    let mut browser = Browser::open(&app.url("")).await;
+    browser.signup("secret.agent@example.com", PASSWORD, "Agent").await;
+    let cookie = browser.session_cookie().unwrap();
+    let csrf_token = browser.csrf_token().to_string();
+    assert!(browser.login("secret.agent@example.com", "a wrong guess of a password").await.is_err());
+    browser
+        .api()
+        .password_forgot(&PasswordForgotRequest { email: "secret.agent@example.com".parse().unwrap() })
+        .await
+        .unwrap();
+    let token = reset_token(&wait_for_mail(&data_dir.join("mail")).await);
+    let reset = PasswordResetRequest { token: token.parse().unwrap(), password: NEW_PASSWORD.parse().unwrap() };
+    browser.api().password_reset(&reset).await.unwrap();
+    browser.me().await;
+    assert!(browser.login("secret.agent@example.com", NEW_PASSWORD).await.is_ok());
+    app.server.shutdown().await.unwrap();
+
+    let log = log.contents();
+    for event in ["auth.signup", "auth.login_failed", "auth.password_reset_requested", "auth.password_reset_completed"]
+    {
+        assert!(log.contains(event), "no {event} in the log");
+    }
+    for secret in [PASSWORD, NEW_PASSWORD, "a wrong guess", &token, &cookie, &csrf_token, "secret.agent"] {
+        assert!(!log.contains(secret), "the log contains {secret:?}:\n{log}");
+    }
+    std::fs::remove_dir_all(&data_dir).ok();
+}
