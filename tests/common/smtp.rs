@@ -26,9 +26,11 @@ impl SmtpSink {
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|error| panic!("starting {program} (scripts/test installs it): {error}"));
+        // Built before waiting, so a sink that never comes up is still killed.
+        let sink = SmtpSink { process, port, maildir };
         for _ in 0..100 {
             if tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await.is_ok() {
-                return SmtpSink { process, port, maildir };
+                return sink;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
