@@ -67,12 +67,13 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
     if let Transport::Files(dir) = &transport {
         tracing::warn!(dir = %dir.display(), "SMTP_URL is not set: mail is written as .eml files");
     }
+    let passwords = Passwords::start().context("starting the password hashing threads")?;
     let mail_queued = MailQueued::default();
     let mail_worker = MailWorker::start(pool.clone(), transport, &config.mail_from, mail_queued.clone())?;
     let app = AppState {
         db: pool,
         sessions,
-        passwords: Passwords::default(),
+        passwords,
         mail_queued,
         public_base_url: config.public_base_url.clone(),
     };

@@ -5,6 +5,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use uuid::Uuid;
+
 use super::{Attempt, Session};
 
 /// How often expired entries are swept out, so abandoned sessions and
@@ -46,8 +48,12 @@ impl MemoryStore {
         Some(session.clone())
     }
 
-    pub fn delete_sessions(&self, mut matches: impl FnMut(&str, &Session) -> bool) {
-        self.lock().sessions.retain(|key, (session, _)| !matches(key, session));
+    pub fn delete_session(&self, key: &str) {
+        self.lock().sessions.remove(key);
+    }
+
+    pub fn delete_user_sessions(&self, user_id: Uuid) {
+        self.lock().sessions.retain(|_, (session, _)| session.user_id != Some(user_id));
     }
 
     pub fn count_attempt(&self, key: String, limit: u32, window: Duration) -> Attempt {

@@ -172,7 +172,7 @@ impl SessionStore {
     pub async fn delete(&self, id: &SessionId, session: &Session) -> Result<(), Error> {
         let key = self.session_key(id);
         match &self.backend {
-            Backend::Memory(memory) => memory.delete_sessions(|candidate, _| candidate == key),
+            Backend::Memory(memory) => memory.delete_session(&key),
             Backend::Redis(redis) => {
                 let user_index = session.user_id.map(|user_id| self.user_index_key(user_id));
                 redis.delete_session(&key, user_index.as_deref()).await?;
@@ -184,7 +184,7 @@ impl SessionStore {
     /// Ends every session of `user_id`, wherever it was opened.
     pub async fn delete_all_of_user(&self, user_id: Uuid) -> Result<(), Error> {
         match &self.backend {
-            Backend::Memory(memory) => memory.delete_sessions(|_, session| session.user_id == Some(user_id)),
+            Backend::Memory(memory) => memory.delete_user_sessions(user_id),
             Backend::Redis(redis) => redis.delete_user_sessions(&self.user_index_key(user_id)).await?,
         }
         Ok(())

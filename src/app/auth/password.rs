@@ -1,16 +1,18 @@
 //! Passwords: the policy (NIST SP 800-63B) and Argon2id hashing.
 //!
 //! Hashing costs about 19 MiB and tens of milliseconds of CPU. It runs on
-//! the blocking pool, never on the async workers, and at most a few at a
-//! time: a login flood queues here instead of starving every other request.
+//! threads of its own, never on the async workers: one per core but one
+//! (at least one), at a lower CPU priority than request handling. A login
+//! flood queues here instead of starving every other request.
 
 use std::collections::HashSet;
-use std::sync::{Arc, LazyLock};
+use std::sync::mpsc;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::{OnceCell, oneshot};
 
 use crate::error::Error;
 
@@ -88,24 +90,44 @@ fn is_common(lowered: &str) -> bool {
     })
 }
 
-/// Hashes and verifies passwords with bounded concurrency.
+/// Niceness of the hashing threads: the scheduler gives request handling
+/// (niceness 0) about ten times their share of a contended core.
+const HASHING_NICENESS: libc::c_int = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashes and verifies passwords on a few threads of their own.
 #[derive(Clone)]
 pub struct Passwords {
-    permits: Arc<Semaphore>,
+    /// Work for the hashing threads; they end when the last clone is dropped.
+    jobs: Arc<Mutex<mpsc::Sender<Job>>>,
     /// Verified against when an email has no account, so an unknown email
     /// costs the same time as a wrong password.
     decoy_hash: Arc<OnceCell<String>>,
 }
 
-impl Default for Passwords {
-    fn default() -> Passwords {
-        // One core stays free for everything else on small machines.
-        let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
-        Passwords { permits: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))), decoy_hash: Arc::default() }
-    }
-}
-
 impl Passwords {
+    pub fn start() -> std::io::Result<Passwords> {
+        let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for _ in 0..cores.saturating_sub(1).max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new().name("password-hashing".to_string()).spawn(move || {
+                lower_this_threads_priority();
+                loop {
+                    // The lock is held only while waiting for the next job.
+                    let job = queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(mpsc::RecvError) => return,
+                    }
+                }
+            })?;
+        }
+        Ok(Passwords { jobs: Arc::new(Mutex::new(jobs)), decoy_hash: Arc::default() })
+    }
+
     pub async fn hash(&self, password: String) -> Result<String, Error> {
         self.run(move || {
             let salt = SaltString::generate(&mut OsRng);
@@ -136,8 +158,25 @@ impl Passwords {
     }
 
     async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
-        let _permit = self.permits.acquire().await.map_err(|error| Error::Internal(error.into()))?;
-        tokio::task::spawn_blocking(work).await.map_err(|error| Error::Internal(error.into()))
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            // The request may have been abandoned meanwhile; nobody is left
+            // to tell.
+            let _ = done.send(work());
+        });
+        let queued = self.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).send(job);
+        queued.map_err(|_| Error::Internal(anyhow::anyhow!("the password hashing threads are gone")))?;
+        result.await.map_err(|_| Error::Internal(anyhow::anyhow!("a password hashing job panicked")))
+    }
+}
+
+/// On Linux the nice value belongs to the thread, so this leaves the rest
+/// of the process alone. Failing to lower it only costs fairness.
+fn lower_this_threads_priority() {
+    // SAFETY: setpriority reads no memory of ours; `who = 0` is the caller.
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASHING_NICENESS) };
+    if result != 0 {
+        tracing::debug!(error = %std::io::Error::last_os_error(), "could not lower the hashing threads' priority");
     }
 }
 
@@ -167,7 +206,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_only_its_own_password_and_a_missing_hash_never_does() {
-        let passwords = Passwords::default();
+        let passwords = Passwords::start().unwrap();
         let hash = passwords.hash("correct horse battery staple".to_string()).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
         assert!(passwords.verify("correct horse battery staple".to_string(), Some(hash.clone())).await.unwrap());
