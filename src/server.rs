@@ -70,13 +70,7 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
     let passwords = Passwords::start().context("starting the password hashing threads")?;
     let mail_queued = MailQueued::default();
     let mail_worker = MailWorker::start(pool.clone(), transport, &config.mail_from, mail_queued.clone())?;
-    let app = AppState {
-        db: pool,
-        sessions,
-        passwords,
-        mail_queued,
-        public_base_url: config.public_base_url.clone(),
-    };
+    let app = AppState { db: pool, sessions, passwords, mail_queued, public_base_url: config.public_base_url.clone() };
     let context = ApiContext {
         app,
         secure_cookies: config.environment == Environment::Production,

@@ -16,7 +16,11 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();
+        SmtpSink::start_on(free_port()).await
+    }
+
+    /// On a given port: to bring up a server that clients already expect.
+    pub async fn start_on(port: u16) -> SmtpSink {
         // Python's Maildir makes its tmp/new/cur only in a directory it creates.
         let maildir = scratch_dir("smtp").join("maildir");
         let program = std::env::var("INCIDENT_TRACKER_TEST_SMTP_SINK").unwrap_or_else(|_| "aiosmtpd".to_string());
@@ -45,6 +49,11 @@ impl SmtpSink {
     pub fn inbox(&self) -> PathBuf {
         self.maildir.join("new")
     }
+}
+
+/// A port nothing listens on; the probe listener is dropped before use.
+pub fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
 }
 
 impl Drop for SmtpSink {

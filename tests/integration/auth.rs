@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::common::browser::Browser;
 use crate::common::redis::RedisServer;
-use crate::common::smtp::SmtpSink;
+use crate::common::smtp::{SmtpSink, free_port};
 use crate::common::{TestApp, scratch_dir};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -386,4 +386,72 @@ async fn logs_hold_audit_events_but_no_passwords_tokens_cookies_or_emails() {
         assert!(!log.contains(secret), "the log contains {secret:?}:\n{log}");
     }
     std::fs::remove_dir_all(&data_dir).ok();
+}
+
+/// Mail queued while the SMTP server is down is retried, not lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_is_retried_until_the_smtp_server_is_back() {
+    use diesel::dsl::count_star;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use incident_tracker::db::schema::mail_outbox;
+
+    let port = free_port();
+    let database = crate::common::TestDatabase::migrated().await;
+    let app = TestApp::spawn_on(&database, &[("SMTP_URL", &format!("smtp://127.0.0.1:{port}"))]).await;
+    let mut browser = Browser::open(&app.url("")).await;
+    browser.signup("claude@example.com", PASSWORD, "Claude").await;
+    browser
+        .api()
+        .password_forgot(&PasswordForgotRequest { email: "claude@example.com".parse().unwrap() })
+        .await
+        .unwrap();
+
+    let mut owner = database.owner_connection().await;
+    let mut failed_attempts = 0;
+    for _ in 0..100 {
+        let attempts: Vec<i32> = mail_outbox::table.select(mail_outbox::attempts).load(&mut owner).await.unwrap();
+        failed_attempts = attempts.iter().sum();
+        if failed_attempts > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(failed_attempts > 0, "the first delivery failed and was recorded");
+
+    let smtp = SmtpSink::start_on(port).await;
+    let mail = wait_for_mail(&smtp.inbox()).await;
+    assert!(mail.contains("/reset-password?token="));
+    let left: i64 = mail_outbox::table.select(count_star()).get_result(&mut owner).await.unwrap();
+    assert_eq!(left, 0, "delivered mail leaves the outbox");
+}
+
+/// With Redis down, session requests fail clearly and recover with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn session_requests_answer_503_while_redis_is_down_and_recover_after() {
+    let mut redis = RedisServer::start().await;
+    let app = TestApp::spawn_with(&[("REDIS_URL", &redis.url())]).await;
+    let mut browser = Browser::open(&app.url("")).await;
+    browser.signup("edsger@example.com", PASSWORD, "Edsger").await;
+
+    redis.kill();
+    for request in [
+        browser.http().get(app.url("/v1/auth/me")),
+        browser
+            .http()
+            .post(app.url("/v1/auth/login"))
+            .json(&json!({ "email": "edsger@example.com", "password": PASSWORD })),
+    ] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            (&body["code"], &body["details"]),
+            (&json!("SERVICE_UNAVAILABLE"), &json!({ "dependencies": ["sessionStore"] }))
+        );
+    }
+
+    let _redis = RedisServer::start_on(redis.port).await;
+    let mut fresh = Browser::open(&app.url("")).await;
+    assert!(fresh.login("edsger@example.com", PASSWORD).await.is_ok(), "sign-in works again once Redis is back");
 }

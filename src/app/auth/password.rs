@@ -90,9 +90,12 @@ fn is_common(lowered: &str) -> bool {
     })
 }
 
-/// Niceness of the hashing threads: the scheduler gives request handling
-/// (niceness 0) about ten times their share of a contended core.
-const HASHING_NICENESS: libc::c_int = 10;
+/// Niceness of the hashing threads: the lowest, so on a contended core the
+/// scheduler gives request handling (niceness 0) about 70 times their
+/// share. Idle CPU still goes to hashing, so logins keep their throughput
+/// unless the machine is saturated, when they slow down before anything
+/// else does (see docs/benchmarks.md).
+const HASHING_NICENESS: libc::c_int = 19;
 
 type Job = Box<dyn FnOnce() + Send>;
 
