@@ -126,6 +126,9 @@ async fn mutating_auth_endpoints_need_the_sessions_csrf_token() {
     let base = app.url("");
     let mut victim = Browser::open(&base).await;
     victim.signup("grace@example.com", PASSWORD, "Grace Hopper").await;
+    victim.api().password_forgot(&PasswordForgotRequest { email: "grace@example.com".parse().unwrap() }).await.unwrap();
+    let mail_dir = data_dir.join("mail");
+    let reset_token = reset_token(&wait_for_mail(&mail_dir).await);
     let other = Browser::open(&base).await;
 
     let requests: [(&str, Value); 5] = [
@@ -133,7 +136,7 @@ async fn mutating_auth_endpoints_need_the_sessions_csrf_token() {
         ("/v1/auth/login", json!({ "email": "grace@example.com", "password": PASSWORD })),
         ("/v1/auth/logout", Value::Null),
         ("/v1/auth/password/forgot", json!({ "email": "grace@example.com" })),
-        ("/v1/auth/password/reset", json!({ "token": "A".repeat(43), "password": NEW_PASSWORD })),
+        ("/v1/auth/password/reset", json!({ "token": reset_token, "password": NEW_PASSWORD })),
     ];
     let cookie = format!("session={}", victim.session_cookie().unwrap());
     for (path, body) in &requests {
@@ -149,20 +152,48 @@ async fn mutating_auth_endpoints_need_the_sessions_csrf_token() {
             assert_eq!((status, code.as_str()), (StatusCode::FORBIDDEN, "CSRF_TOKEN_INVALID"), "{path} with {token:?}");
         }
     }
+    // Without any session there is no token to match either.
+    let (path, body) = &requests[1];
+    let response = reqwest::Client::new().post(app.url(path)).json(body).send().await.unwrap();
+    assert_eq!(error_code(response).await, (StatusCode::FORBIDDEN, "CSRF_TOKEN_INVALID".into()));
 
-    assert!(victim.me().await.user.is_some(), "still signed in: logout was refused");
+    // Nothing happened: no account, no sign-in, no sign-out, no mail, no reset.
     let mut mallory = Browser::open(&base).await;
     assert_eq!(mallory.login("mallory@example.com", PASSWORD).await.err().as_deref(), Some("AUTH_INVALID_CREDENTIALS"));
-    assert!(!data_dir.join("mail").exists(), "no reset mail was queued");
-    // Without any session there is no token to match either.
-    let response = reqwest::Client::new()
-        .post(app.url("/v1/auth/login"))
-        .json(&json!({ "email": "grace@example.com", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(response).await, (StatusCode::FORBIDDEN, "CSRF_TOKEN_INVALID".into()));
+    assert!(other.api().me_view().await.unwrap().into_inner().user.is_none(), "the other session is still anonymous");
+    assert!(victim.me().await.user.is_some(), "still signed in: logout was refused");
+    assert_eq!(std::fs::read_dir(&mail_dir).unwrap().count(), 1, "only the first reset mail");
+    let reset = PasswordResetRequest { token: reset_token.parse().unwrap(), password: NEW_PASSWORD.parse().unwrap() };
+    victim.api().password_reset(&reset).await.expect("the reset token is still unused");
     std::fs::remove_dir_all(&data_dir).ok();
+}
+
+/// The real endpoints answer malformed requests in the documented format,
+/// and create nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_auth_requests_are_400_and_create_nothing() {
+    let app = TestApp::spawn().await;
+    let mut browser = Browser::open(&app.url("")).await;
+    let signup = app.url("/v1/auth/signup");
+    let valid = json!({ "email": "barbara@example.com", "password": PASSWORD, "name": "Barbara" });
+    let mut with_extra_field = valid.clone();
+    with_extra_field["role"] = json!("admin");
+    let mut without_name = valid.clone();
+    without_name.as_object_mut().unwrap().remove("name");
+    for request in [
+        browser.http().post(&signup).json(&with_extra_field),
+        browser.http().post(&signup).json(&without_name),
+        browser.http().post(&signup).header("content-type", "application/json").body("{\"email\": "),
+        browser.http().post(&signup).header("content-type", "text/plain").body(valid.to_string()),
+    ] {
+        let response = request.send().await.unwrap();
+        let header = crate::common::request_id(&response);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "VALIDATION_FAILED", "{body}");
+        assert_eq!(body["traceId"], header.as_str());
+    }
+    let me = browser.signup("barbara@example.com", PASSWORD, "Barbara").await;
+    assert_eq!(me.user.unwrap().email, "barbara@example.com", "none of the malformed sign-ups created the account");
 }
 
 #[tokio::test(flavor = "multi_thread")]
