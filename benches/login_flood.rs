@@ -1,8 +1,11 @@
 //! Does a login flood slow everyone else down? Measures `GET /v1/auth/me`
 //! latency against a running server, first idle, then while 20 clients
-//! (by default) sign in as fast as they can. Every login hashes: the emails
-//! are unknown, so the server verifies against its decoy hash, which costs
-//! what a real account does.
+//! sign in as fast as they can. Every login hashes: the emails are unknown,
+//! so the server verifies against its decoy hash.
+//!
+//! First it checks that the decoy costs what a real account does: a wrong
+//! password and an unknown email must take about the same time, or the
+//! answer's timing tells which emails have accounts.
 //!
 //! Run it with `scripts/bench-login-flood`, which starts a release server;
 //! or against any server: `cargo bench --bench login_flood -- URL`.
@@ -17,6 +20,8 @@ const FLOODERS: usize = 20;
 async fn main() {
     // `cargo bench` passes `--bench`; anything else is the server's URL.
     let url = std::env::args().skip(1).find(|arg| !arg.starts_with("--")).unwrap_or_else(|| DEFAULT_URL.to_string());
+
+    compare_failed_sign_ins(&url).await;
 
     let prober = Session::open(&url).await;
     prober.me().await; // warm up the connection
@@ -49,6 +54,34 @@ async fn main() {
     let ratio = flooded.percentile(99.0).as_secs_f64() / idle.percentile(99.0).as_secs_f64();
     let verdict = if ratio <= 2.0 { "met" } else { "MISSED" };
     println!("p99 under flood / idle p99 = {ratio:.2} (target: at most 2.00) -> {verdict}");
+}
+
+/// Wrong passwords for real accounts against unknown emails, interleaved,
+/// kept under the rate limit (5 per address and email) and the lockout.
+async fn compare_failed_sign_ins(url: &str) {
+    const ACCOUNTS: usize = 6;
+    const TRIES_PER_ACCOUNT: usize = 5;
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let mut accounts = Vec::new();
+    for account in 0..ACCOUNTS {
+        let email = format!("timing-{account}-{run}@bench.example.com");
+        Session::open(url).await.sign_up(&email).await;
+        accounts.push(email);
+    }
+    let session = Session::open(url).await;
+    let (mut wrong_password, mut unknown_email) = (Vec::new(), Vec::new());
+    for email in accounts.iter().flat_map(|email| std::iter::repeat_n(email, TRIES_PER_ACCOUNT)) {
+        wrong_password.push(session.failed_login(email).await);
+        unknown_email.push(session.failed_login(&format!("nobody-{}@bench.example.com", uuid::Uuid::new_v4())).await);
+    }
+    wrong_password.sort();
+    unknown_email.sort();
+    let (wrong_password, unknown_email) = (Latencies(wrong_password), Latencies(unknown_email));
+    println!("failed sign-ins, {} each", wrong_password.0.len());
+    println!("{:<22}{:>10}{:>10}{:>10}{:>10}", "", "requests", "p50 ms", "p99 ms", "max ms");
+    wrong_password.print("wrong password");
+    unknown_email.print("unknown email");
+    println!();
 }
 
 struct Session {
@@ -87,10 +120,22 @@ impl Session {
     }
 
     async fn login_as_nobody(&self) {
-        let email = format!("nobody-{}@flood.example.com", uuid::Uuid::new_v4().simple());
+        self.failed_login(&format!("nobody-{}@flood.example.com", uuid::Uuid::new_v4().simple())).await;
+    }
+
+    async fn failed_login(&self, email: &str) -> Duration {
         let body = serde_json::json!({ "email": email, "password": "not anybody's password at all" });
+        let started = Instant::now();
         let response = self.http.post(format!("{}/v1/auth/login", self.url)).json(&body).send().await.unwrap();
-        assert_eq!(response.status().as_u16(), 401, "a login for an unknown email");
+        assert_eq!(response.status().as_u16(), 401, "a failed login");
+        response.bytes().await.unwrap();
+        started.elapsed()
+    }
+
+    async fn sign_up(&self, email: &str) {
+        let body = serde_json::json!({ "email": email, "password": "a benchmark's long passphrase", "name": "Bench" });
+        let response = self.http.post(format!("{}/v1/auth/signup", self.url)).json(&body).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 201, "sign-up");
     }
 }
 
