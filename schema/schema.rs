@@ -8,6 +8,7 @@ diesel::table! {
         body -> Text,
         attempts -> Int4,
         next_attempt_at -> Timestamptz,
+        discard_after -> Nullable<Timestamptz>,
         last_error -> Nullable<Text>,
         failed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,

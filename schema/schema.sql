@@ -56,6 +56,7 @@ CREATE TABLE public.mail_outbox (
     body text NOT NULL,
     attempts integer DEFAULT 0 NOT NULL,
     next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    discard_after timestamp with time zone,
     last_error text,
     failed_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL

@@ -24,6 +24,9 @@ pub enum Error {
     InvalidCredentials,
     #[error("authentication required")]
     AuthRequired,
+    /// A request authenticated by a session without that session's token.
+    #[error("CSRF token invalid")]
+    CsrfTokenInvalid,
     #[error("rate limited")]
     RateLimited { retry_after: Duration },
     #[error("account locked")]
@@ -64,6 +67,11 @@ impl Error {
                 client_error(ErrorStatusCode::UNAUTHORIZED, "AUTH_INVALID_CREDENTIALS", "Wrong email or password.")
             }
             Error::AuthRequired => client_error(ErrorStatusCode::UNAUTHORIZED, "AUTH_REQUIRED", "Sign in first."),
+            Error::CsrfTokenInvalid => client_error(
+                ErrorStatusCode::FORBIDDEN,
+                "CSRF_TOKEN_INVALID",
+                "Send the csrfToken of this session (from GET /v1/auth/me) in the x-csrf-token header.",
+            ),
             Error::RateLimited { retry_after } => {
                 client_error(ErrorStatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "Too many attempts; try again later.")
                     .with_retry_after(retry_after)

@@ -1,7 +1,9 @@
 //! Mail delivery: a background worker takes queued mail out of the outbox
 //! (see `db::outbox`) and sends it over SMTP, or writes `.eml` files when no
-//! SMTP server is configured. Failures are retried with backoff; a mail is
-//! given up on only after [`MAX_ATTEMPTS`].
+//! SMTP server is configured. Transient failures are retried with backoff;
+//! a mail is given up on after a permanent one or [`MAX_ATTEMPTS`]. What is
+//! logged or kept of a failure is its kind and SMTP code, never the server's
+//! text, which may quote the address.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -10,7 +12,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Utc;
-use diesel_async::AsyncConnection;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::{Notify, watch};
@@ -23,6 +24,8 @@ use crate::error::Error;
 /// and mail queued by other instances.
 const POLL_INTERVAL: Duration = Duration::from_secs(5);
 const BATCH_SIZE: i64 = 20;
+/// How long a claimed mail is left to the worker sending it.
+const LEASE: Duration = Duration::from_secs(5 * 60);
 const MAX_ATTEMPTS: i32 = 12;
 const MAX_BACKOFF: Duration = Duration::from_secs(60 * 60);
 
@@ -33,6 +36,12 @@ pub enum Transport {
     Files(PathBuf),
 }
 
+/// Why a mail was not delivered, fit for the log and the outbox.
+struct DeliveryError {
+    summary: String,
+    permanent: bool,
+}
+
 impl Transport {
     pub fn new(smtp_url: Option<&str>, files_dir: PathBuf) -> anyhow::Result<Transport> {
         Ok(match smtp_url {
@@ -41,20 +50,32 @@ impl Transport {
         })
     }
 
-    async fn send(&self, message: Message) -> anyhow::Result<()> {
+    async fn send(&self, message: Message) -> Result<(), DeliveryError> {
         match self {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(drop).context("sending over SMTP"),
-            Transport::Files(dir) => {
-                tokio::fs::create_dir_all(dir).await?;
-                let name = uuid::Uuid::new_v4();
-                // Written aside and renamed, so a reader never sees half a mail.
-                let partial = dir.join(format!(".{name}.eml.partial"));
-                tokio::fs::write(&partial, message.formatted()).await?;
-                tokio::fs::rename(&partial, dir.join(format!("{name}.eml"))).await?;
-                Ok(())
-            }
+            Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(|error| {
+                let kind = match error.status() {
+                    Some(code) => format!("the SMTP server answered {code}"),
+                    None if error.is_timeout() => "the SMTP server timed out".to_string(),
+                    None if error.is_tls() => "TLS with the SMTP server failed".to_string(),
+                    None => "the SMTP server could not be reached".to_string(),
+                };
+                DeliveryError { summary: kind, permanent: error.is_permanent() }
+            }),
+            Transport::Files(dir) => write_eml(dir, &message).await.map_err(|error| DeliveryError {
+                summary: format!("writing the mail file: {}", error.kind()),
+                permanent: false,
+            }),
         }
     }
+}
+
+async fn write_eml(dir: &std::path::Path, message: &Message) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    let name = uuid::Uuid::new_v4();
+    // Written aside and renamed, so a reader never sees half a mail.
+    let partial = dir.join(format!(".{name}.eml.partial"));
+    tokio::fs::write(&partial, message.formatted()).await?;
+    tokio::fs::rename(&partial, dir.join(format!("{name}.eml"))).await
 }
 
 /// Wakes the worker as soon as mail is queued, instead of at its next poll.
@@ -79,7 +100,7 @@ impl MailWorker {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             loop {
-                if let Err(error) = deliver_due(&pool, &transport, &from).await {
+                if let Err(error) = deliver_due(&pool, &transport, &from, &stopped).await {
                     tracing::warn!(error = format!("{error:#}"), "mail delivery round failed; retrying");
                 }
                 tokio::select! {
@@ -92,50 +113,58 @@ impl MailWorker {
         Ok(MailWorker { stop, task })
     }
 
-    /// Lets the current delivery finish, then stops.
+    /// Lets the batch being sent finish, then stops; the rest stays queued.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
     }
 }
 
-/// Delivers every due mail, a batch per transaction.
-async fn deliver_due(pool: &Pool, transport: &Transport, from: &Mailbox) -> Result<(), Error> {
-    loop {
-        let mut conn = db::checkout(pool).await?;
-        let handled = conn
-            .transaction(async |conn| {
-                let batch = db::outbox::lock_due(conn, BATCH_SIZE).await?;
-                for mail in &batch {
-                    match deliver(transport, from, mail).await {
-                        Ok(()) => db::outbox::delete(conn, mail.id).await?,
-                        Err(error) => {
-                            let attempts = mail.attempts + 1;
-                            let retry_at = (attempts < MAX_ATTEMPTS).then(|| Utc::now() + backoff(attempts));
-                            tracing::warn!(
-                                mail_id = %mail.id, attempts, gave_up = retry_at.is_none(),
-                                error = format!("{error:#}"), "mail delivery failed"
-                            );
-                            db::outbox::record_failure(conn, mail.id, &format!("{error:#}"), retry_at).await?;
-                        }
-                    }
+/// Delivers due mail a batch at a time until none is due or a stop is asked.
+async fn deliver_due(
+    pool: &Pool,
+    transport: &Transport,
+    from: &Mailbox,
+    stopped: &watch::Receiver<bool>,
+) -> Result<(), Error> {
+    let mut conn = db::checkout(pool).await?;
+    let discarded = db::outbox::discard_expired(&mut conn).await?;
+    if discarded > 0 {
+        tracing::warn!(discarded, "mail expired before it could be delivered");
+    }
+    while !*stopped.borrow() {
+        let batch = db::outbox::claim_due(&mut conn, BATCH_SIZE, LEASE).await?;
+        for mail in &batch {
+            match deliver(transport, from, mail).await {
+                Ok(()) => db::outbox::delete(&mut conn, mail.id).await?,
+                Err(error) => {
+                    let attempts = mail.attempts + 1;
+                    let give_up = error.permanent || attempts >= MAX_ATTEMPTS;
+                    let retry_at = (!give_up).then(|| Utc::now() + backoff(attempts));
+                    tracing::warn!(mail_id = %mail.id, attempts, give_up, error = error.summary, "mail delivery failed");
+                    db::outbox::record_failure(&mut conn, mail.id, &error.summary, retry_at).await?;
                 }
-                Ok::<_, Error>(batch.len())
-            })
-            .await?;
-        if handled < BATCH_SIZE as usize {
-            return Ok(());
+            }
+        }
+        if batch.len() < BATCH_SIZE as usize {
+            break;
         }
     }
+    Ok(())
 }
 
-async fn deliver(transport: &Transport, from: &Mailbox, mail: &QueuedMail) -> anyhow::Result<()> {
-    let message = Message::builder()
-        .from(from.clone())
-        .to(Mailbox::from_str(&mail.recipient).context("recipient address")?)
-        .subject(&mail.subject)
-        .header(ContentType::TEXT_PLAIN)
-        .body(mail.body.clone())?;
+async fn deliver(transport: &Transport, from: &Mailbox, mail: &QueuedMail) -> Result<(), DeliveryError> {
+    let message = Mailbox::from_str(&mail.recipient)
+        .map_err(|_| DeliveryError { summary: "the recipient address is malformed".to_string(), permanent: true })
+        .and_then(|to| {
+            Message::builder()
+                .from(from.clone())
+                .to(to)
+                .subject(&mail.subject)
+                .header(ContentType::TEXT_PLAIN)
+                .body(mail.body.clone())
+                .map_err(|_| DeliveryError { summary: "the message could not be built".to_string(), permanent: true })
+        })?;
     transport.send(message).await?;
     tracing::info!(mail_id = %mail.id, "mail delivered");
     Ok(())

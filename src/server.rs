@@ -60,6 +60,8 @@ impl Server {
 /// Connects to the database and the session store, starts the mail worker
 /// and serves the API.
 async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServer<ApiContext>, MailWorker)> {
+    let api = crate::api::incident_tracker_api_mod::api_description::<Handlers>()
+        .map_err(|error| anyhow::anyhow!("invalid API description: {error}"))?;
     let pool = db::connect(database_url, config.database_pool_size).await?;
     db::ensure_role_is_bound_by_rls(&pool).await?;
     let sessions = connect_session_store(config).await?;
@@ -76,8 +78,6 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
         secure_cookies: config.environment == Environment::Production,
         trusted_proxies: config.trusted_proxies.clone(),
     };
-    let api = crate::api::incident_tracker_api_mod::api_description::<Handlers>()
-        .map_err(|error| anyhow::anyhow!("invalid API description: {error}"))?;
     match start_http(api, context, config) {
         Ok(http) => Ok((http, mail_worker)),
         Err(error) => {

@@ -25,7 +25,9 @@ CREATE INDEX password_reset_tokens_user_id ON password_reset_tokens (user_id);
 -- Mail is written here in the same transaction as the change that causes
 -- it, and delivered by a background worker: a rolled-back change sends
 -- nothing, and a committed one is never lost to a mail server outage.
--- Delivered rows are deleted, so links in bodies do not outlive delivery.
+-- Bodies may hold links with tokens, so they do not outlive their use: a
+-- delivered row is deleted, an undeliverable one keeps only its metadata,
+-- and one whose link has expired (discard_after) is deleted unsent.
 CREATE TABLE mail_outbox (
     id uuid PRIMARY KEY,
     recipient text NOT NULL,
@@ -33,6 +35,7 @@ CREATE TABLE mail_outbox (
     body text NOT NULL,
     attempts integer NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    discard_after timestamptz,
     last_error text,
     failed_at timestamptz,
     created_at timestamptz NOT NULL DEFAULT now()

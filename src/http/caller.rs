@@ -1,9 +1,9 @@
 //! Who is calling: the session behind the cookie, its CSRF token, and the
 //! client's address.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
-use dropshot::{ErrorStatusCode, HttpCodedResponse, HttpResponseHeaders, RequestContext};
+use dropshot::{HttpCodedResponse, HttpResponseHeaders, RequestContext};
 use http::HeaderMap;
 use http::header::{COOKIE, SET_COOKIE};
 use ipnet::IpNet;
@@ -12,6 +12,7 @@ use super::ApiContext;
 use crate::api::ApiError;
 use crate::app::auth::{Caller, CurrentSession, SessionView};
 use crate::crypto;
+use crate::error::Error;
 use crate::sessions::SessionId;
 
 /// The session cookie's name, as documented in the contract's
@@ -40,12 +41,7 @@ pub async fn session_with_csrf(rqctx: &RequestContext<ApiContext>) -> Result<Cur
         {
             Ok(current)
         }
-        _ => Err(ApiError::new(
-            ErrorStatusCode::FORBIDDEN,
-            "CSRF_TOKEN_INVALID",
-            "Send the csrfToken of this session (from GET /v1/auth/me) in the x-csrf-token header.",
-            &rqctx.request_id,
-        )),
+        _ => Err(Error::CsrfTokenInvalid.into_api_error(&rqctx.request_id)),
     }
 }
 
@@ -104,15 +100,18 @@ fn forwarded_for(headers: &HeaderMap) -> String {
 /// The peer, unless it is a trusted proxy: then the right-most address in
 /// `X-Forwarded-For` that is not itself a trusted proxy. Entries left of
 /// that are whatever the client chose to send, so they are never believed.
+/// IPv4 addresses seen through an IPv6 socket count as IPv4.
 fn client_ip(peer: IpAddr, forwarded_for: &str, trusted_proxies: &[IpNet]) -> IpAddr {
     let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
-    let mut client = peer;
+    let mut client = peer.to_canonical();
     for entry in forwarded_for.rsplit(',') {
         if !trusted(&client) {
             break;
         }
-        match entry.trim().parse::<IpAddr>() {
-            Ok(ip) => client = ip,
+        // Some proxies append the client's port.
+        let entry = entry.trim();
+        match entry.parse::<IpAddr>().or_else(|_| entry.parse::<SocketAddr>().map(|address| address.ip())) {
+            Ok(ip) => client = ip.to_canonical(),
             Err(_) => break,
         }
     }
@@ -136,6 +135,7 @@ mod tests {
         assert_eq!(client_ip(ip("10.0.0.2"), "1.2.3.4, 198.51.100.1, 10.0.0.7", &proxies), ip("198.51.100.1"));
         assert_eq!(client_ip(ip("10.0.0.2"), "", &proxies), ip("10.0.0.2"));
         assert_eq!(client_ip(ip("10.0.0.2"), "garbage", &proxies), ip("10.0.0.2"));
+        assert_eq!(client_ip(ip("::ffff:10.0.0.2"), "198.51.100.1:4711", &proxies), ip("198.51.100.1"));
     }
 
     #[test]

@@ -7,11 +7,14 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::{Attempt, Session};
+use super::{Attempt, Lockout, Session};
 
 /// How often expired entries are swept out, so abandoned sessions and
 /// counters do not pile up.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Counters untouched this long are dropped by the sweep.
+const STALE_COUNTERS: Duration = Duration::from_secs(24 * 60 * 60);
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -31,13 +34,13 @@ struct State {
 
 impl MemoryStore {
     pub fn put_session(&self, key: String, session: Session, idle: Duration) {
-        let mut state = self.lock();
+        let mut state = self.state();
         state.sweep(idle);
         state.sessions.insert(key, (session, Instant::now() + idle));
     }
 
     pub fn touch_session(&self, key: &str, idle: Duration) -> Option<Session> {
-        let mut state = self.lock();
+        let mut state = self.state();
         let now = Instant::now();
         let (session, expires) = state.sessions.get_mut(key)?;
         if *expires <= now {
@@ -49,16 +52,16 @@ impl MemoryStore {
     }
 
     pub fn delete_session(&self, key: &str) {
-        self.lock().sessions.remove(key);
+        self.state().sessions.remove(key);
     }
 
     pub fn delete_user_sessions(&self, user_id: Uuid) {
-        self.lock().sessions.retain(|_, (session, _)| session.user_id != Some(user_id));
+        self.state().sessions.retain(|_, (session, _)| session.user_id != Some(user_id));
     }
 
     pub fn count_attempt(&self, key: String, limit: u32, window: Duration) -> Attempt {
         let now = Instant::now();
-        let mut state = self.lock();
+        let mut state = self.state();
         let attempts = state.attempts.entry(key).or_default();
         while attempts.front().is_some_and(|at| now.duration_since(*at) >= window) {
             attempts.pop_front();
@@ -71,32 +74,43 @@ impl MemoryStore {
         Attempt::Refused { retry_after: window.saturating_sub(now.duration_since(oldest)) }
     }
 
-    pub fn lock_remaining(&self, key: &str) -> Option<Duration> {
-        let until = *self.lock().locks.get(key)?;
-        until.checked_duration_since(Instant::now()).filter(|remaining| !remaining.is_zero())
-    }
-
-    pub fn record_failure(&self, failures_key: String, lock_key: String, threshold: u32, lock_for: Duration) -> bool {
+    pub fn begin_guarded_attempt(
+        &self,
+        failures_key: String,
+        lock_key: String,
+        threshold: u32,
+        lock_for: Duration,
+    ) -> Lockout {
         let now = Instant::now();
-        let mut state = self.lock();
-        let entry = state.failures.entry(failures_key.clone()).or_insert((0, now));
+        let mut state = self.state();
+        if let Some(retry_after) = state.locks.get(&lock_key).and_then(|until| until.checked_duration_since(now))
+            && !retry_after.is_zero()
+        {
+            return Lockout::Locked { retry_after };
+        }
+        let entry = state.failures.entry(failures_key).or_insert((0, now));
         if now.duration_since(entry.1) >= lock_for {
             entry.0 = 0;
         }
         *entry = (entry.0 + 1, now);
-        if entry.0 < threshold {
-            return false;
+        if entry.0 > threshold {
+            state.locks.insert(lock_key, now + lock_for);
+            return Lockout::Locked { retry_after: lock_for };
         }
+        Lockout::Open { failures: entry.0 }
+    }
+
+    pub fn lock(&self, failures_key: String, lock_key: String, lock_for: Duration) {
+        let mut state = self.state();
         state.failures.remove(&failures_key);
-        state.locks.insert(lock_key, now + lock_for);
-        true
+        state.locks.insert(lock_key, Instant::now() + lock_for);
     }
 
     pub fn clear_failures(&self, key: &str) {
-        self.lock().failures.remove(key);
+        self.state().failures.remove(key);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock leaves consistent maps behind: each
         // operation's writes are single inserts or removals.
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -112,9 +126,8 @@ impl State {
         self.last_sweep = Some(now);
         self.sessions.retain(|_, (_, expires)| *expires > now);
         self.locks.retain(|_, until| *until > now);
-        // Attempt windows and failure memories are never longer than a lock
-        // or a day; anything idle that long is stale.
-        let stale = idle.max(Duration::from_secs(24 * 60 * 60));
+        // Attempt windows and failure memories are shorter than a day.
+        let stale = idle.max(STALE_COUNTERS);
         self.attempts.retain(|_, attempts| attempts.back().is_some_and(|at| now.duration_since(*at) < stale));
         self.failures.retain(|_, (_, at)| now.duration_since(*at) < stale);
     }
@@ -139,18 +152,21 @@ mod tests {
     }
 
     #[test]
-    fn the_threshold_failure_locks_and_a_success_in_between_resets_the_count() {
+    fn at_most_the_threshold_is_checked_and_a_success_in_between_resets_the_count() {
         let store = MemoryStore::default();
         let lock_for = Duration::from_secs(900);
-        for _ in 0..9 {
-            assert!(!store.record_failure("f".into(), "l".into(), 10, lock_for));
+        let begin = || store.begin_guarded_attempt("f".into(), "l".into(), 10, lock_for);
+        for expected in 1..=9 {
+            assert_eq!(begin(), Lockout::Open { failures: expected });
         }
         store.clear_failures("f");
-        for _ in 0..9 {
-            assert!(!store.record_failure("f".into(), "l".into(), 10, lock_for));
+        // Ten attempts in flight at once: all ten are checked, the eleventh
+        // is refused before any of them fails.
+        for expected in 1..=10 {
+            assert_eq!(begin(), Lockout::Open { failures: expected });
         }
-        assert_eq!(store.lock_remaining("l"), None);
-        assert!(store.record_failure("f".into(), "l".into(), 10, lock_for));
-        assert!(store.lock_remaining("l").is_some_and(|remaining| remaining > Duration::from_secs(890)));
+        assert_eq!(begin(), Lockout::Locked { retry_after: lock_for });
+        let Lockout::Locked { retry_after } = begin() else { panic!("still locked") };
+        assert!(retry_after > Duration::from_secs(890), "{retry_after:?}");
     }
 }

@@ -93,6 +93,18 @@ enum Backend {
     Redis(RedisStore),
 }
 
+/// The outcome of starting an attempt guarded by a lockout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lockout {
+    /// Go ahead; this attempt is the `failures`-th in a row if it fails.
+    Open {
+        failures: u32,
+    },
+    Locked {
+        retry_after: Duration,
+    },
+}
+
 /// The outcome of counting an attempt against a limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Attempt {
@@ -207,27 +219,47 @@ impl SessionStore {
         }
     }
 
-    /// How much longer `subject` stays locked, if it is.
-    pub async fn lock_remaining(&self, subject: &str) -> Result<Option<Duration>, Error> {
-        let key = self.lock_key(subject);
-        match &self.backend {
-            Backend::Memory(memory) => Ok(memory.lock_remaining(&key)),
-            Backend::Redis(redis) => redis.lock_remaining(&key).await,
-        }
-    }
-
-    /// Counts a failure of `subject`; the `threshold`-th consecutive one
-    /// locks it for `lock_for`, and the answer is `true` for exactly that
-    /// one. Failures older than `lock_for` are forgotten.
-    pub async fn record_failure(&self, subject: &str, threshold: u32, lock_for: Duration) -> Result<bool, Error> {
+    /// Starts an attempt at `subject` guarded by a lockout, counting it as a
+    /// failure before it is checked: concurrent attempts cannot slip past
+    /// the lockout, since at most `threshold` are ever checked between two
+    /// successes. While locked, and from the attempt past the threshold on,
+    /// the answer is [`Lockout::Locked`]. Failures are forgotten `lock_for`
+    /// after the last attempt.
+    pub async fn begin_guarded_attempt(
+        &self,
+        subject: &str,
+        threshold: u32,
+        lock_for: Duration,
+    ) -> Result<Lockout, Error> {
         let (failures, lock) = (self.failures_key(subject), self.lock_key(subject));
         match &self.backend {
-            Backend::Memory(memory) => Ok(memory.record_failure(failures, lock, threshold, lock_for)),
-            Backend::Redis(redis) => redis.record_failure(&failures, &lock, threshold, lock_for).await,
+            Backend::Memory(memory) => Ok(memory.begin_guarded_attempt(failures, lock, threshold, lock_for)),
+            Backend::Redis(redis) => redis.begin_guarded_attempt(&failures, &lock, threshold, lock_for).await,
         }
     }
 
-    /// Forgets `subject`'s failures after a success.
+    /// The guarded attempt that was the `failures`-th failed: the
+    /// `threshold`-th locks `subject` for `lock_for`. Answers whether this
+    /// one locked it.
+    pub async fn confirm_failure(
+        &self,
+        subject: &str,
+        failures: u32,
+        threshold: u32,
+        lock_for: Duration,
+    ) -> Result<bool, Error> {
+        if failures < threshold {
+            return Ok(false);
+        }
+        let (failures, lock) = (self.failures_key(subject), self.lock_key(subject));
+        match &self.backend {
+            Backend::Memory(memory) => memory.lock(failures, lock, lock_for),
+            Backend::Redis(redis) => redis.lock(&failures, &lock, lock_for).await?,
+        }
+        Ok(true)
+    }
+
+    /// The guarded attempt succeeded: `subject`'s failures are forgotten.
     pub async fn clear_failures(&self, subject: &str) -> Result<(), Error> {
         let key = self.failures_key(subject);
         match &self.backend {

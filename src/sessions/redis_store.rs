@@ -9,7 +9,7 @@ use anyhow::Context;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
-use super::{Attempt, Session, SessionTimeouts, unavailable};
+use super::{Attempt, Lockout, Session, SessionTimeouts, unavailable};
 use crate::error::Error;
 
 /// How long a health check waits for Redis before calling it down.
@@ -36,18 +36,23 @@ static COUNT_ATTEMPT: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// Counts a failure; the threshold-th sets the lock and clears the count.
-static RECORD_FAILURE: LazyLock<Script> = LazyLock::new(|| {
+/// Refuses while locked; otherwise counts the attempt as a failure up
+/// front, and locks once the count passes the threshold. Answers
+/// `{failures, 0}` to go ahead or `{0, milliseconds locked}`.
+static BEGIN_GUARDED_ATTEMPT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
+        local locked = redis.call('PTTL', KEYS[2])
+        if locked > 0 then
+            return {0, locked}
+        end
         local failures = redis.call('INCR', KEYS[1])
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
-        if failures >= tonumber(ARGV[1]) then
-            redis.call('DEL', KEYS[1])
+        if failures > tonumber(ARGV[1]) then
             redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
-            return 1
+            return {0, tonumber(ARGV[2])}
         end
-        return 0
+        return {failures, 0}
         ",
     )
 });
@@ -110,13 +115,17 @@ impl RedisStore {
         pipeline.query_async::<()>(&mut self.connection.clone()).await.map_err(unavailable)
     }
 
+    /// Sessions added while this runs stay indexed (only the members read
+    /// are removed), so a second call catches them.
     pub async fn delete_user_sessions(&self, user_index: &str) -> Result<(), Error> {
         let mut connection = self.connection.clone();
         let keys: Vec<String> = connection.smembers(user_index).await.map_err(unavailable)?;
+        if keys.is_empty() {
+            return Ok(());
+        }
         let mut pipeline = redis::pipe();
-        pipeline.atomic().del(user_index).ignore();
         for key in &keys {
-            pipeline.del(key).ignore();
+            pipeline.del(key).ignore().srem(user_index, key).ignore();
         }
         pipeline.query_async::<()>(&mut connection).await.map_err(unavailable)
     }
@@ -136,20 +145,14 @@ impl RedisStore {
         })
     }
 
-    pub async fn lock_remaining(&self, key: &str) -> Result<Option<Duration>, Error> {
-        let remaining_ms: i64 = self.connection.clone().pttl(key).await.map_err(unavailable)?;
-        // -2: no such key; -1: no expiry, which a lock always has.
-        Ok((remaining_ms > 0).then(|| Duration::from_millis(remaining_ms as u64)))
-    }
-
-    pub async fn record_failure(
+    pub async fn begin_guarded_attempt(
         &self,
         failures_key: &str,
         lock_key: &str,
         threshold: u32,
         lock_for: Duration,
-    ) -> Result<bool, Error> {
-        let locked: u8 = RECORD_FAILURE
+    ) -> Result<Lockout, Error> {
+        let (failures, locked_ms): (u32, u64) = BEGIN_GUARDED_ATTEMPT
             .key(failures_key)
             .key(lock_key)
             .arg(threshold)
@@ -157,7 +160,16 @@ impl RedisStore {
             .invoke_async(&mut self.connection.clone())
             .await
             .map_err(unavailable)?;
-        Ok(locked == 1)
+        Ok(match locked_ms {
+            0 => Lockout::Open { failures },
+            locked_ms => Lockout::Locked { retry_after: Duration::from_millis(locked_ms) },
+        })
+    }
+
+    pub async fn lock(&self, failures_key: &str, lock_key: &str, lock_for: Duration) -> Result<(), Error> {
+        let mut pipeline = redis::pipe();
+        pipeline.atomic().del(failures_key).ignore().pset_ex(lock_key, 1, lock_for.as_millis() as u64).ignore();
+        pipeline.query_async::<()>(&mut self.connection.clone()).await.map_err(unavailable)
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), Error> {

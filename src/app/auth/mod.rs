@@ -15,8 +15,9 @@ use uuid::Uuid;
 
 use super::{AppState, Error};
 use crate::crypto;
-use crate::db::{self, users::User};
-use crate::sessions::{Attempt, Session, SessionId};
+use crate::db::{self, outbox::NewMail, users::User};
+use crate::sessions::{Attempt, Lockout, Session, SessionId};
+use password::Rejection;
 
 /// Login attempts allowed per client address and email in [`LOGIN_WINDOW`].
 const LOGIN_ATTEMPTS: u32 = 5;
@@ -103,37 +104,54 @@ pub async fn login(
     password: String,
     caller: &Caller,
 ) -> Result<SessionView, Error> {
-    let email = email.trim().to_lowercase();
-    let attempt_subject = format!("{}|{email}", caller.client_ip);
+    // No password this long can match (sign-up refuses them): refused
+    // before anything is counted or hashed.
+    if password.chars().count() > password::MAX_CHARS {
+        return Err(Error::PasswordRejected(Rejection::TooLong));
+    }
+    let email = normalized(email);
+    let attempt_subject = format!("{}|{email}", rate_limit_address(caller.client_ip));
     if let Attempt::Refused { retry_after } =
         state.sessions.count_attempt("login", &attempt_subject, LOGIN_ATTEMPTS, LOGIN_WINDOW).await?
     {
         audit("auth.login_rate_limited", caller, None);
         return Err(Error::RateLimited { retry_after });
     }
-    if let Some(retry_after) = state.sessions.lock_remaining(&email).await? {
-        audit("auth.login_locked_out", caller, None);
-        return Err(Error::AccountLocked { retry_after });
-    }
+    let failures = match state.sessions.begin_guarded_attempt(&email, LOCKOUT_FAILURES, LOCKOUT).await? {
+        Lockout::Open { failures } => failures,
+        Lockout::Locked { retry_after } => {
+            audit("auth.login_locked_out", caller, None);
+            return Err(Error::AccountLocked { retry_after });
+        }
+    };
     let user = db::users::find_by_email(&mut *db::checkout(&state.db).await?, &email).await?;
-    // An overlong password cannot match (sign-up refuses them) and is not
-    // worth hashing.
-    let verified = password.chars().count() <= password::MAX_CHARS
-        && state.passwords.verify(password, user.as_ref().map(|user| user.password_hash.clone())).await?;
+    let verified = state.passwords.verify(password, user.as_ref().map(|user| user.password_hash.clone())).await?;
     let user = match user {
         Some(user) if verified => user,
         user => {
             let user_id = user.map(|user| user.id);
             audit("auth.login_failed", caller, user_id);
-            if state.sessions.record_failure(&email, LOCKOUT_FAILURES, LOCKOUT).await? {
+            if state.sessions.confirm_failure(&email, failures, LOCKOUT_FAILURES, LOCKOUT).await? {
                 audit("auth.account_locked", caller, user_id);
             }
             return Err(Error::InvalidCredentials);
         }
     };
     state.sessions.clear_failures(&email).await?;
-    audit("auth.login_succeeded", caller, Some(user.id));
-    start_user_session(state, current, user).await
+    let (user_id, verified_hash) = (user.id, user.password_hash.clone());
+    let view = start_user_session(state, current, user).await?;
+    // A password reset that committed while this sign-in checked the old
+    // password has ended the user's sessions, perhaps before this one
+    // began: it must not outlive the reset.
+    let changed = db::users::find(&mut *db::checkout(&state.db).await?, user_id)
+        .await?
+        .is_none_or(|user| user.password_hash != verified_hash);
+    if changed {
+        state.sessions.delete(&view.current.id, &view.current.session).await?;
+        return Err(Error::InvalidCredentials);
+    }
+    audit("auth.login_succeeded", caller, Some(user_id));
+    Ok(view)
 }
 
 pub async fn logout(state: &AppState, current: CurrentSession, caller: &Caller) -> Result<(), Error> {
@@ -165,7 +183,13 @@ pub async fn forgot_password(state: &AppState, email: &str, caller: &Caller) -> 
     );
     conn.transaction(async |conn| {
         db::users::insert_reset_token(conn, user.id, &crypto::token_digest(&token), expires_at).await?;
-        db::outbox::enqueue(conn, &user.email, "Reset your Incident Tracker password", &body).await
+        let mail = NewMail {
+            recipient: &user.email,
+            subject: "Reset your Incident Tracker password",
+            body: &body,
+            discard_after: Some(expires_at),
+        };
+        db::outbox::enqueue(conn, mail).await
     })
     .await?;
     state.mail_queued.notify();
@@ -197,9 +221,13 @@ pub async fn reset_password(
         // concurrent resets cannot both use it.
         let user_id = db::users::consume_reset_tokens(conn, &digest).await?.ok_or(Error::ResetTokenInvalid)?;
         db::users::set_password_hash(conn, user_id, &password_hash).await?;
-        Ok::<_, Error>(())
+        // Ended before the commit, so that with the session store down the
+        // password stays as it was instead of changing behind live sessions.
+        state.sessions.delete_all_of_user(user_id).await
     })
     .await?;
+    // And again after it, for sessions begun in between: a sign-in that
+    // checks the password after the commit ends its own (see `login`).
     state.sessions.delete_all_of_user(user.id).await?;
     audit("auth.password_reset_completed", caller, Some(user.id));
     restart_session(state, current, None).await
@@ -224,8 +252,22 @@ async fn restart_session(
     Ok(SessionView { current: CurrentSession { id, session }, user: None, started: true })
 }
 
+/// The form emails are stored and compared in.
+fn normalized(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// The address rate limits count against: an IPv6 client controls its
+/// whole /64, so that is what counts as one address.
+fn rate_limit_address(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V6(ip) => format!("{}/64", std::net::Ipv6Addr::from_bits(ip.to_bits() & !((1 << 64) - 1))),
+        ip => ip.to_string(),
+    }
+}
+
 fn normalize_email(raw: &str) -> Result<String, Error> {
-    let email = raw.trim().to_lowercase();
+    let email = normalized(raw);
     let invalid = |message: &str| Error::Invalid { field: "email", message: message.to_string() };
     if email.chars().count() > MAX_EMAIL_CHARS {
         return Err(invalid("An email address has at most 254 characters."));
@@ -278,5 +320,14 @@ mod tests {
             assert!(normalize_email(malformed).is_err(), "{malformed:?} was accepted");
         }
         assert!(normalize_email(&format!("{}@example.com", "a".repeat(250))).is_err());
+    }
+
+    #[test]
+    fn rate_limits_count_an_ipv6_client_by_its_64_and_ipv4_as_itself() {
+        let address = |raw: &str| rate_limit_address(raw.parse().unwrap());
+        assert_eq!(address("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(address("2001:db8:1:2:bbbb::7"), "2001:db8:1:2::/64");
+        assert_eq!(address("::ffff:198.51.100.7"), "198.51.100.7");
+        assert_eq!(address("198.51.100.7"), "198.51.100.7");
     }
 }

@@ -97,13 +97,18 @@ fn is_common(lowered: &str) -> bool {
 /// else does (see docs/benchmarks.md).
 const HASHING_NICENESS: libc::c_int = 19;
 
+/// Hashing jobs that may wait per hashing thread; more are refused with 503
+/// rather than queued for ever. At 30 to 40 hashes a second per core, a
+/// full queue is a wait of a few seconds.
+const QUEUE_PER_THREAD: usize = 64;
+
 type Job = Box<dyn FnOnce() + Send>;
 
 /// Hashes and verifies passwords on a few threads of their own.
 #[derive(Clone)]
 pub struct Passwords {
     /// Work for the hashing threads; they end when the last clone is dropped.
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::SyncSender<Job>,
 }
 
 /// Verified against when an email has no account, so an unknown email costs
@@ -115,9 +120,10 @@ const DECOY_HASH: &str =
 impl Passwords {
     pub fn start() -> std::io::Result<Passwords> {
         let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let threads = cores.saturating_sub(1).max(1);
+        let (jobs, queue) = mpsc::sync_channel::<Job>(threads * QUEUE_PER_THREAD);
         let queue = Arc::new(Mutex::new(queue));
-        for _ in 0..cores.saturating_sub(1).max(1) {
+        for _ in 0..threads {
             let queue = queue.clone();
             std::thread::Builder::new().name("password-hashing".to_string()).spawn(move || {
                 lower_this_threads_priority();
@@ -166,7 +172,12 @@ impl Passwords {
             // to tell.
             let _ = done.send(work());
         });
-        self.jobs.send(job).map_err(|_| Error::Internal(anyhow::anyhow!("the password hashing threads are gone")))?;
+        self.jobs.try_send(job).map_err(|error| match error {
+            mpsc::TrySendError::Full(_) => Error::Unavailable { dependencies: vec!["passwordHashing"] },
+            mpsc::TrySendError::Disconnected(_) => {
+                Error::Internal(anyhow::anyhow!("the password hashing threads are gone"))
+            }
+        })?;
         result.await.map_err(|_| Error::Internal(anyhow::anyhow!("a password hashing job panicked")))
     }
 }
