@@ -23,9 +23,11 @@ use crate::error::Error;
 /// How often the worker looks for due mail without being woken: retries,
 /// and mail queued by other instances.
 const POLL_INTERVAL: Duration = Duration::from_secs(5);
-const BATCH_SIZE: i64 = 20;
-/// How long a claimed mail is left to the worker sending it.
-const LEASE: Duration = Duration::from_secs(5 * 60);
+/// How long the SMTP server may take over each step of a delivery.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a claimed mail is left to the worker sending it: well over the
+/// few steps of one delivery, each bounded by [`SMTP_TIMEOUT`].
+const LEASE: Duration = Duration::from_secs(10 * 60);
 const MAX_ATTEMPTS: i32 = 12;
 const MAX_BACKOFF: Duration = Duration::from_secs(60 * 60);
 
@@ -45,7 +47,9 @@ struct DeliveryError {
 impl Transport {
     pub fn new(smtp_url: Option<&str>, files_dir: PathBuf) -> anyhow::Result<Transport> {
         Ok(match smtp_url {
-            Some(url) => Transport::Smtp(AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build()),
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.timeout(Some(SMTP_TIMEOUT)).build(),
+            ),
             None => Transport::Files(files_dir),
         })
     }
@@ -59,7 +63,12 @@ impl Transport {
                     None if error.is_tls() => "TLS with the SMTP server failed".to_string(),
                     None => "the SMTP server could not be reached".to_string(),
                 };
-                DeliveryError { summary: kind, permanent: error.is_permanent() }
+                // Only a refused recipient is final: other 5xx replies (a
+                // failed login, TLS required, a refused sender) are the
+                // server's configuration, which an operator can fix.
+                let refused_recipient =
+                    error.status().is_some_and(|code| ["550", "551", "553"].contains(&code.to_string().as_str()));
+                DeliveryError { summary: kind, permanent: refused_recipient }
             }),
             Transport::Files(dir) => write_eml(dir, &message).await.map_err(|error| DeliveryError {
                 summary: format!("writing the mail file: {}", error.kind()),
@@ -113,14 +122,14 @@ impl MailWorker {
         Ok(MailWorker { stop, task })
     }
 
-    /// Lets the batch being sent finish, then stops; the rest stays queued.
+    /// Lets the mail being sent finish, then stops; the rest stays queued.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
     }
 }
 
-/// Delivers due mail a batch at a time until none is due or a stop is asked.
+/// Delivers due mail, one at a time, until none is due or a stop is asked.
 async fn deliver_due(
     pool: &Pool,
     transport: &Transport,
@@ -133,21 +142,16 @@ async fn deliver_due(
         tracing::warn!(discarded, "mail expired before it could be delivered");
     }
     while !*stopped.borrow() {
-        let batch = db::outbox::claim_due(&mut conn, BATCH_SIZE, LEASE).await?;
-        for mail in &batch {
-            match deliver(transport, from, mail).await {
-                Ok(()) => db::outbox::delete(&mut conn, mail.id).await?,
-                Err(error) => {
-                    let attempts = mail.attempts + 1;
-                    let give_up = error.permanent || attempts >= MAX_ATTEMPTS;
-                    let retry_at = (!give_up).then(|| Utc::now() + backoff(attempts));
-                    tracing::warn!(mail_id = %mail.id, attempts, give_up, error = error.summary, "mail delivery failed");
-                    db::outbox::record_failure(&mut conn, mail.id, &error.summary, retry_at).await?;
-                }
+        let Some(mail) = db::outbox::claim_next(&mut conn, LEASE).await? else { break };
+        match deliver(transport, from, &mail).await {
+            Ok(()) => db::outbox::delete(&mut conn, mail.id).await?,
+            Err(error) => {
+                let give_up = error.permanent || mail.attempts >= MAX_ATTEMPTS;
+                let retry_at = (!give_up).then(|| Utc::now() + backoff(mail.attempts));
+                let attempts = mail.attempts;
+                tracing::warn!(mail_id = %mail.id, attempts, give_up, error = error.summary, "mail delivery failed");
+                db::outbox::record_failure(&mut conn, mail.id, &error.summary, retry_at).await?;
             }
-        }
-        if batch.len() < BATCH_SIZE as usize {
-            break;
         }
     }
     Ok(())

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Interval};
+use diesel::sql_types::Interval;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -48,30 +48,32 @@ pub async fn discard_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize>
     diesel::delete(mail_outbox::table.filter(mail_outbox::discard_after.le(Utc::now()))).execute(conn).await
 }
 
-/// Claims up to `limit` due mails for `lease`: they are not due again
-/// until then, so the worker sends them outside any transaction, and other
-/// instances skip them. A worker that dies mid-send leaves its claims to
-/// expire, and the mail goes out again later rather than never.
-pub async fn claim_due(conn: &mut AsyncPgConnection, limit: i64, lease: Duration) -> QueryResult<Vec<QueuedMail>> {
+/// Claims the next due mail for `lease`, counting the attempt: it is not
+/// due again until then, so the worker sends it outside any transaction and
+/// other instances skip it. A worker that dies mid-send leaves the claim to
+/// expire, and the mail goes out again later rather than never; a mail that
+/// keeps killing workers still runs out of attempts.
+pub async fn claim_next(conn: &mut AsyncPgConnection, lease: Duration) -> QueryResult<Option<QueuedMail>> {
     diesel::sql_query(
-        "UPDATE mail_outbox SET next_attempt_at = now() + $2 \
-         WHERE id IN (SELECT id FROM mail_outbox \
-                      WHERE failed_at IS NULL AND next_attempt_at <= now() \
-                      ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
+        "UPDATE mail_outbox SET next_attempt_at = now() + $1, attempts = attempts + 1 \
+         WHERE id = (SELECT id FROM mail_outbox \
+                     WHERE failed_at IS NULL AND next_attempt_at <= now() \
+                       AND (discard_after IS NULL OR discard_after > now()) \
+                     ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, recipient, subject, body, attempts",
     )
-    .bind::<BigInt, _>(limit)
     .bind::<Interval, _>(diesel::data_types::PgInterval::from_microseconds(lease.as_micros() as i64))
-    .load(conn)
+    .get_result(conn)
     .await
+    .optional()
 }
 
 pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
     diesel::delete(mail_outbox::table.find(id)).execute(conn).await.map(drop)
 }
 
-/// Records a failed attempt: retried at `retry_at`, or never again when
-/// `retry_at` is `None`, and then the body is dropped.
+/// Records why the claimed attempt failed: retried at `retry_at`, or never
+/// again when `retry_at` is `None`, and then the body is dropped.
 pub async fn record_failure(
     conn: &mut AsyncPgConnection,
     id: Uuid,

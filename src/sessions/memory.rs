@@ -106,6 +106,12 @@ impl MemoryStore {
         state.locks.insert(lock_key, Instant::now() + lock_for);
     }
 
+    pub fn forget_attempt(&self, key: &str) {
+        if let Some((failures, _)) = self.state().failures.get_mut(key) {
+            *failures = failures.saturating_sub(1);
+        }
+    }
+
     pub fn clear_failures(&self, key: &str) {
         self.state().failures.remove(key);
     }
@@ -159,6 +165,8 @@ mod tests {
         for expected in 1..=9 {
             assert_eq!(begin(), Lockout::Open { failures: expected });
         }
+        store.forget_attempt("f");
+        assert_eq!(begin(), Lockout::Open { failures: 9 }, "an attempt that could not be checked does not count");
         store.clear_failures("f");
         // Ten attempts in flight at once: all ten are checked, the eleventh
         // is refused before any of them fails.

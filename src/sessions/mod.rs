@@ -259,6 +259,16 @@ impl SessionStore {
         Ok(true)
     }
 
+    /// The guarded attempt could not be checked: it no longer counts.
+    pub async fn forget_attempt(&self, subject: &str) -> Result<(), Error> {
+        let key = self.failures_key(subject);
+        match &self.backend {
+            Backend::Memory(memory) => memory.forget_attempt(&key),
+            Backend::Redis(redis) => redis.forget_attempt(&key).await?,
+        }
+        Ok(())
+    }
+
     /// The guarded attempt succeeded: `subject`'s failures are forgotten.
     pub async fn clear_failures(&self, subject: &str) -> Result<(), Error> {
         let key = self.failures_key(subject);

@@ -57,6 +57,19 @@ static BEGIN_GUARDED_ATTEMPT: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
+/// Takes back one counted failure; a count that has meanwhile expired is
+/// not brought back to life below zero.
+static FORGET_ATTEMPT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+            redis.call('DECR', KEYS[1])
+        end
+        return 0
+        ",
+    )
+});
+
 #[derive(Clone)]
 pub struct RedisStore {
     connection: ConnectionManager,
@@ -170,6 +183,11 @@ impl RedisStore {
         let mut pipeline = redis::pipe();
         pipeline.atomic().del(failures_key).ignore().pset_ex(lock_key, 1, lock_for.as_millis() as u64).ignore();
         pipeline.query_async::<()>(&mut self.connection.clone()).await.map_err(unavailable)
+    }
+
+    pub async fn forget_attempt(&self, key: &str) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        FORGET_ATTEMPT.key(key).invoke_async::<()>(&mut connection).await.map_err(unavailable)
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), Error> {

@@ -124,11 +124,17 @@ pub async fn login(
             return Err(Error::AccountLocked { retry_after });
         }
     };
-    let user = db::users::find_by_email(&mut *db::checkout(&state.db).await?, &email).await?;
-    let verified = state.passwords.verify(password, user.as_ref().map(|user| user.password_hash.clone())).await?;
-    let user = match user {
-        Some(user) if verified => user,
-        user => {
+    let checked = check_password(state, &email, password).await;
+    let user = match checked {
+        Ok((Some(user), true)) => user,
+        // Counted as a failure up front, but nothing was checked: the
+        // store, the database or the hashing queue failed. Not the caller's
+        // failure, so it must not bring the lockout closer.
+        Err(error) => {
+            state.sessions.forget_attempt(&email).await?;
+            return Err(error);
+        }
+        Ok((user, _)) => {
             let user_id = user.map(|user| user.id);
             audit("auth.login_failed", caller, user_id);
             if state.sessions.confirm_failure(&email, failures, LOCKOUT_FAILURES, LOCKOUT).await? {
@@ -152,6 +158,14 @@ pub async fn login(
     }
     audit("auth.login_succeeded", caller, Some(user_id));
     Ok(view)
+}
+
+/// The account of `email` and whether `password` is its password; an
+/// unknown email costs the same effort as a known one.
+async fn check_password(state: &AppState, email: &str, password: String) -> Result<(Option<User>, bool), Error> {
+    let user = db::users::find_by_email(&mut *db::checkout(&state.db).await?, email).await?;
+    let verified = state.passwords.verify(password, user.as_ref().map(|user| user.password_hash.clone())).await?;
+    Ok((user, verified))
 }
 
 pub async fn logout(state: &AppState, current: CurrentSession, caller: &Caller) -> Result<(), Error> {
@@ -227,8 +241,15 @@ pub async fn reset_password(
     })
     .await?;
     // And again after it, for sessions begun in between: a sign-in that
-    // checks the password after the commit ends its own (see `login`).
-    state.sessions.delete_all_of_user(user.id).await?;
+    // checks the password after the commit ends its own (see `login`). The
+    // reset itself is done; failing it now would only make the caller's
+    // retry fail on the used token.
+    if let Err(error) = state.sessions.delete_all_of_user(user.id).await {
+        tracing::error!(
+            user_id = %user.id, request_id = %caller.request_id, %error,
+            "ending sessions begun during a password reset failed"
+        );
+    }
     audit("auth.password_reset_completed", caller, Some(user.id));
     restart_session(state, current, None).await
 }
