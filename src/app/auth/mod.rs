@@ -124,8 +124,7 @@ pub async fn login(
             return Err(Error::AccountLocked { retry_after });
         }
     };
-    let checked = check_password(state, &email, password).await;
-    let user = match checked {
+    let user = match check_password(state, &email, password).await {
         Ok((Some(user), true)) => user,
         // Counted as a failure up front, but nothing was checked: the
         // store, the database or the hashing queue failed. Not the caller's
