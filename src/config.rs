@@ -146,13 +146,7 @@ impl Config {
                 .filter(|size| (1..=1000).contains(size))
                 .ok_or_else(|| "expected a whole number from 1 to 1000".to_string())
         });
-        let redis_url = reader.parse_optional("REDIS_URL", |raw| {
-            if raw.starts_with("redis://") || raw.starts_with("rediss://") {
-                Ok(Secret(raw.to_string()))
-            } else {
-                Err("expected a URL starting with redis:// or rediss://".to_string())
-            }
-        });
+        let redis_url = reader.parse_optional("REDIS_URL", |raw| secret_url(raw, ["redis://", "rediss://"]));
         let session_secret = reader.parse_optional("SESSION_SECRET", |raw| {
             if raw.len() >= MIN_SESSION_SECRET_LEN {
                 Ok(Secret(raw.to_string()))
@@ -184,13 +178,7 @@ impl Config {
                 .then(|| raw.trim_end_matches('/').to_string())
                 .ok_or_else(|| "expected an http(s) URL without query or fragment".to_string())
         });
-        let smtp_url = reader.parse_optional("SMTP_URL", |raw| {
-            if raw.starts_with("smtp://") || raw.starts_with("smtps://") {
-                Ok(Secret(raw.to_string()))
-            } else {
-                Err("expected a URL starting with smtp:// or smtps://".to_string())
-            }
-        });
+        let smtp_url = reader.parse_optional("SMTP_URL", |raw| secret_url(raw, ["smtp://", "smtps://"]));
         let mail_from = reader.parse("MAIL_FROM", "Incident Tracker <no-reply@localhost>".to_string(), |raw| {
             lettre::message::Mailbox::from_str(raw)
                 .map(|_| raw.to_string())
@@ -270,10 +258,15 @@ fn seconds(raw: &str) -> Result<Duration, String> {
 }
 
 fn postgres_url(raw: &str) -> Result<Secret, String> {
-    if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+    secret_url(raw, ["postgres://", "postgresql://"])
+}
+
+/// A URL that may carry a password, with one of two schemes.
+fn secret_url(raw: &str, [plain, alternative]: [&str; 2]) -> Result<Secret, String> {
+    if raw.starts_with(plain) || raw.starts_with(alternative) {
         Ok(Secret(raw.to_string()))
     } else {
-        Err("expected a URL starting with postgres:// or postgresql://".to_string())
+        Err(format!("expected a URL starting with {plain} or {alternative}"))
     }
 }
 

@@ -92,6 +92,12 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A loopback port nothing listens on, for a server the test starts; the
+/// probe listener is dropped before the server binds it.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
+}
+
 /// A fresh directory under the system's temporary directory, which the
 /// unprivileged user PostgreSQL runs as can reach.
 pub fn scratch_dir(name: &str) -> PathBuf {

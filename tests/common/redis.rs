@@ -1,6 +1,5 @@
 //! A real `redis-server` of the test's own, stopped when dropped.
 
-use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -11,9 +10,7 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub async fn start() -> RedisServer {
-        // The probe listener is dropped before redis-server binds the port.
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();
-        RedisServer::start_on(port).await
+        RedisServer::start_on(super::free_port()).await
     }
 
     /// On a given port: to bring a killed server back where clients expect it.

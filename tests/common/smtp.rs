@@ -1,12 +1,12 @@
 //! A real SMTP server of the test's own (aiosmtpd from PyPI, installed by
 //! `scripts/test`), storing what it receives in a Maildir.
 
-use std::net::{Ipv4Addr, TcpListener};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use super::scratch_dir;
+use super::{free_port, scratch_dir};
 
 pub struct SmtpSink {
     process: Child,
@@ -49,11 +49,6 @@ impl SmtpSink {
     pub fn inbox(&self) -> PathBuf {
         self.maildir.join("new")
     }
-}
-
-/// A port nothing listens on; the probe listener is dropped before use.
-pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port()
 }
 
 impl Drop for SmtpSink {

@@ -10,8 +10,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::browser::Browser;
+use crate::common::free_port;
 use crate::common::redis::RedisServer;
-use crate::common::smtp::{SmtpSink, free_port};
+use crate::common::smtp::SmtpSink;
 use crate::common::{TestApp, scratch_dir};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -29,12 +30,32 @@ async fn wait_for_mail(dir: &Path) -> String {
             .map(|entry| entry.path())
             .find(|path| path.file_name().is_some_and(|name| !name.to_string_lossy().starts_with('.')));
         if let Some(path) = mail {
-            let raw = std::fs::read_to_string(path).unwrap();
-            return raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=");
+            return readable(&std::fs::read_to_string(path).unwrap());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no mail arrived in {}", dir.display());
+}
+
+/// A mail with quoted-printable soft breaks and `=` escapes undone.
+fn readable(raw_mail: &str) -> String {
+    raw_mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
+}
+
+/// Waits up to `within` for the outbox to empty; answers the rows left.
+async fn outbox_rows_left(owner: &mut diesel_async::AsyncPgConnection, within: Duration) -> i64 {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use incident_tracker::db::schema::mail_outbox;
+
+    let deadline = Instant::now() + within;
+    loop {
+        let left = mail_outbox::table.select(diesel::dsl::count_star()).get_result(owner).await.unwrap();
+        if left == 0 || Instant::now() > deadline {
+            return left;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn reset_token(mail: &str) -> String {
@@ -489,7 +510,6 @@ async fn logs_hold_audit_events_but_no_passwords_tokens_cookies_or_emails() {
 /// Mail queued while the SMTP server is down is retried, not lost.
 #[tokio::test(flavor = "multi_thread")]
 async fn mail_is_retried_until_the_smtp_server_is_back() {
-    use diesel::dsl::count_star;
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     use incident_tracker::db::schema::mail_outbox;
@@ -521,15 +541,7 @@ async fn mail_is_retried_until_the_smtp_server_is_back() {
     let mail = wait_for_mail(&smtp.inbox()).await;
     assert!(mail.contains("/reset-password?token="));
     // The SMTP server has the mail; the worker deletes the row right after.
-    let mut left = 1;
-    for _ in 0..100 {
-        left = mail_outbox::table.select(count_star()).get_result(&mut owner).await.unwrap();
-        if left == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(left, 0, "delivered mail leaves the outbox");
+    assert_eq!(outbox_rows_left(&mut owner, Duration::from_secs(5)).await, 0, "delivered mail leaves the outbox");
 }
 
 /// With Redis down, session requests fail clearly and recover with it.
@@ -590,7 +602,7 @@ async fn reset_links_use_the_public_base_url_and_one_use_voids_the_others() {
             .unwrap()
             .flatten()
             .max_by_key(|entry| entry.metadata().unwrap().modified().unwrap());
-        let mail = std::fs::read_to_string(newest.unwrap().path()).unwrap().replace("=\r\n", "").replace("=3D", "=");
+        let mail = readable(&std::fs::read_to_string(newest.unwrap().path()).unwrap());
         assert!(mail.contains("https://incidents.example.com/reset-password?token="), "{mail}");
         tokens.push(reset_token(&mail));
     }
@@ -627,13 +639,6 @@ async fn undelivered_reset_mail_is_discarded_once_its_link_expires() {
         .execute(&mut owner)
         .await
         .unwrap();
-    let mut left = queued;
-    for _ in 0..300 {
-        left = mail_outbox::table.select(count_star()).get_result(&mut owner).await.unwrap();
-        if left == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let left = outbox_rows_left(&mut owner, Duration::from_secs(15)).await;
     assert_eq!(left, 0, "the expired mail left the outbox");
 }
