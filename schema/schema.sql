@@ -33,6 +33,46 @@ END
 $$;
 
 
+--
+-- Name: refuse_audit_change(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.refuse_audit_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_events is append-only' USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+
+--
+-- Name: usable_invitation(bytea); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.usable_invitation(digest bytea) RETURNS TABLE(id uuid, tenant_id uuid, email text, role text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+        SELECT i.id, i.tenant_id, i.email, i.role FROM invitations i
+        WHERE i.token_hash = digest AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
+    $$;
+
+
+--
+-- Name: user_memberships(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.user_memberships(member uuid) RETURNS TABLE(tenant_id uuid, tenant_name text, role text, tenant_created_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+        SELECT m.tenant_id, t.name, m.role, t.created_at
+        FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+        WHERE m.user_id = member
+    $$;
+
+
 
 
 --
@@ -43,6 +83,71 @@ CREATE TABLE public.__diesel_schema_migrations (
     version character varying(50) NOT NULL,
     run_on timestamp without time zone DEFAULT CURRENT_TIMESTAMP NOT NULL
 );
+
+
+--
+-- Name: audit_chain_heads; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_chain_heads (
+    tenant_id uuid NOT NULL,
+    seq bigint NOT NULL,
+    hash bytea NOT NULL,
+    CONSTRAINT audit_chain_heads_hash_check CHECK ((length(hash) = 32)),
+    CONSTRAINT audit_chain_heads_seq_check CHECK ((seq > 0))
+);
+
+ALTER TABLE ONLY public.audit_chain_heads FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: audit_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_events (
+    tenant_id uuid NOT NULL,
+    seq bigint NOT NULL,
+    action text NOT NULL,
+    actor_type text NOT NULL,
+    actor_id uuid,
+    target_type text,
+    target_id uuid,
+    request_id text,
+    client_ip text,
+    occurred_at timestamp with time zone NOT NULL,
+    metadata jsonb NOT NULL,
+    prev_hash bytea NOT NULL,
+    hash bytea NOT NULL,
+    CONSTRAINT audit_events_hash_check CHECK ((length(hash) = 32)),
+    CONSTRAINT audit_events_prev_hash_check CHECK ((length(prev_hash) = 32)),
+    CONSTRAINT audit_events_seq_check CHECK ((seq > 0))
+);
+
+ALTER TABLE ONLY public.audit_events FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: invitations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.invitations (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    email text NOT NULL,
+    role text NOT NULL,
+    token_hash bytea NOT NULL,
+    invited_by uuid NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    accepted_at timestamp with time zone,
+    accepted_by uuid,
+    revoked_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT invitations_email_check CHECK (((email = lower(btrim(email))) AND ((length(email) >= 3) AND (length(email) <= 254)))),
+    CONSTRAINT invitations_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'admin'::text, 'responder'::text, 'viewer'::text]))),
+    CONSTRAINT invitations_token_hash_check CHECK ((length(token_hash) = 32))
+);
+
+ALTER TABLE ONLY public.invitations FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -64,6 +169,22 @@ CREATE TABLE public.mail_outbox (
 
 
 --
+-- Name: memberships; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.memberships (
+    tenant_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    role text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT memberships_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'admin'::text, 'responder'::text, 'viewer'::text])))
+);
+
+ALTER TABLE ONLY public.memberships FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: password_reset_tokens; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -76,6 +197,20 @@ CREATE TABLE public.password_reset_tokens (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT password_reset_tokens_token_hash_check CHECK ((length(token_hash) = 32))
 );
+
+
+--
+-- Name: tenants; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.tenants (
+    id uuid NOT NULL,
+    name text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tenants_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100)))
+);
+
+ALTER TABLE ONLY public.tenants FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -103,11 +238,51 @@ ALTER TABLE ONLY public.__diesel_schema_migrations
 
 
 --
+-- Name: audit_chain_heads audit_chain_heads_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_chain_heads
+    ADD CONSTRAINT audit_chain_heads_pkey PRIMARY KEY (tenant_id);
+
+
+--
+-- Name: audit_events audit_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_events
+    ADD CONSTRAINT audit_events_pkey PRIMARY KEY (tenant_id, seq);
+
+
+--
+-- Name: invitations invitations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: invitations invitations_token_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_token_hash_key UNIQUE (token_hash);
+
+
+--
 -- Name: mail_outbox mail_outbox_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.mail_outbox
     ADD CONSTRAINT mail_outbox_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: memberships memberships_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.memberships
+    ADD CONSTRAINT memberships_pkey PRIMARY KEY (tenant_id, user_id);
 
 
 --
@@ -127,6 +302,14 @@ ALTER TABLE ONLY public.password_reset_tokens
 
 
 --
+-- Name: tenants tenants_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.tenants
+    ADD CONSTRAINT tenants_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: users users_email_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -143,6 +326,13 @@ ALTER TABLE ONLY public.users
 
 
 --
+-- Name: invitations_tenant_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX invitations_tenant_id ON public.invitations USING btree (tenant_id, id);
+
+
+--
 -- Name: mail_outbox_due; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -150,10 +340,71 @@ CREATE INDEX mail_outbox_due ON public.mail_outbox USING btree (next_attempt_at)
 
 
 --
+-- Name: memberships_user_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX memberships_user_id ON public.memberships USING btree (user_id);
+
+
+--
 -- Name: password_reset_tokens_user_id; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX password_reset_tokens_user_id ON public.password_reset_tokens USING btree (user_id);
+
+
+--
+-- Name: audit_events audit_events_append_only; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_events_append_only BEFORE DELETE OR UPDATE ON public.audit_events FOR EACH ROW EXECUTE FUNCTION public.refuse_audit_change();
+
+
+--
+-- Name: audit_events audit_events_no_truncate; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON public.audit_events FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_audit_change();
+
+
+--
+-- Name: invitations invitations_accepted_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_accepted_by_fkey FOREIGN KEY (accepted_by) REFERENCES public.users(id);
+
+
+--
+-- Name: invitations invitations_invited_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_invited_by_fkey FOREIGN KEY (invited_by) REFERENCES public.users(id);
+
+
+--
+-- Name: invitations invitations_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+
+--
+-- Name: memberships memberships_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.memberships
+    ADD CONSTRAINT memberships_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+
+--
+-- Name: memberships memberships_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.memberships
+    ADD CONSTRAINT memberships_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 
 --
@@ -165,10 +416,97 @@ ALTER TABLE ONLY public.password_reset_tokens
 
 
 --
+-- Name: audit_chain_heads; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.audit_chain_heads ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: audit_events; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.audit_events ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: invitations cross_tenant_lookup; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY cross_tenant_lookup ON public.invitations FOR SELECT TO incident_tracker_lookup USING (true);
+
+
+--
+-- Name: memberships cross_tenant_lookup; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY cross_tenant_lookup ON public.memberships FOR SELECT TO incident_tracker_lookup USING (true);
+
+
+--
+-- Name: tenants cross_tenant_lookup; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY cross_tenant_lookup ON public.tenants FOR SELECT TO incident_tracker_lookup USING (true);
+
+
+--
+-- Name: invitations; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.invitations ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: memberships; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.memberships ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: audit_chain_heads tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.audit_chain_heads USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: audit_events tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.audit_events USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: invitations tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.invitations USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: memberships tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.memberships USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: tenants tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.tenants USING ((id = public.current_tenant_id())) WITH CHECK ((id = public.current_tenant_id()));
+
+
+--
+-- Name: tenants; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.tenants ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: SCHEMA public; Type: ACL; Schema: -; Owner: -
 --
 
 GRANT USAGE ON SCHEMA public TO incident_tracker_app;
+GRANT USAGE ON SCHEMA public TO incident_tracker_lookup;
 
 
 --
@@ -179,6 +517,51 @@ REVOKE ALL ON FUNCTION public.enable_tenant_isolation(target regclass) FROM PUBL
 
 
 --
+-- Name: FUNCTION refuse_audit_change(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.refuse_audit_change() FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION usable_invitation(digest bytea); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.usable_invitation(digest bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.usable_invitation(digest bytea) TO incident_tracker_app;
+
+
+--
+-- Name: FUNCTION user_memberships(member uuid); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.user_memberships(member uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.user_memberships(member uuid) TO incident_tracker_app;
+
+
+--
+-- Name: TABLE audit_chain_heads; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.audit_chain_heads TO incident_tracker_app;
+
+
+--
+-- Name: TABLE audit_events; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.audit_events TO incident_tracker_app;
+
+
+--
+-- Name: TABLE invitations; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.invitations TO incident_tracker_app;
+GRANT SELECT ON TABLE public.invitations TO incident_tracker_lookup;
+
+
+--
 -- Name: TABLE mail_outbox; Type: ACL; Schema: public; Owner: -
 --
 
@@ -186,10 +569,26 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.mail_outbox TO incident_tracke
 
 
 --
+-- Name: TABLE memberships; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.memberships TO incident_tracker_app;
+GRANT SELECT ON TABLE public.memberships TO incident_tracker_lookup;
+
+
+--
 -- Name: TABLE password_reset_tokens; Type: ACL; Schema: public; Owner: -
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.password_reset_tokens TO incident_tracker_app;
+
+
+--
+-- Name: TABLE tenants; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.tenants TO incident_tracker_app;
+GRANT SELECT ON TABLE public.tenants TO incident_tracker_lookup;
 
 
 --
