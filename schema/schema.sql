@@ -50,11 +50,11 @@ $$;
 -- Name: usable_invitation(bytea); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.usable_invitation(digest bytea) RETURNS TABLE(id uuid, tenant_id uuid, email text, role text)
+CREATE FUNCTION public.usable_invitation(digest bytea) RETURNS TABLE(id uuid, tenant_id uuid, email text)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
     AS $$
-        SELECT i.id, i.tenant_id, i.email, i.role FROM invitations i
+        SELECT i.id, i.tenant_id, i.email FROM invitations i
         WHERE i.token_hash = digest AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
     $$;
 
@@ -94,7 +94,7 @@ CREATE TABLE public.audit_chain_heads (
     seq bigint NOT NULL,
     hash bytea NOT NULL,
     CONSTRAINT audit_chain_heads_hash_check CHECK ((length(hash) = 32)),
-    CONSTRAINT audit_chain_heads_seq_check CHECK ((seq > 0))
+    CONSTRAINT audit_chain_heads_seq_check CHECK ((seq >= 0))
 );
 
 ALTER TABLE ONLY public.audit_chain_heads FORCE ROW LEVEL SECURITY;

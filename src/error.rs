@@ -33,6 +33,23 @@ pub enum Error {
     AccountLocked { retry_after: Duration },
     #[error("reset token invalid")]
     ResetTokenInvalid,
+    /// Missing, or in a tenant the caller cannot see: the two are answered
+    /// alike, so the answer reveals nothing.
+    #[error("not found")]
+    NotFound,
+    /// The caller can see the object but may not do this to it.
+    #[error("forbidden")]
+    Forbidden,
+    /// A tenant-scoped request from a session that has not switched to a tenant.
+    #[error("no active tenant")]
+    NoActiveTenant,
+    #[error("invite invalid")]
+    InviteInvalid,
+    /// The change would leave the tenant without an owner.
+    #[error("owner required")]
+    OwnerRequired,
+    #[error("already a member")]
+    AlreadyMember,
     /// Dependencies this instance needs did not answer.
     #[error("unavailable: {}", .dependencies.join(", "))]
     Unavailable { dependencies: Vec<&'static str> },
@@ -44,6 +61,12 @@ pub enum Error {
 impl From<diesel::result::Error> for Error {
     fn from(error: diesel::result::Error) -> Error {
         Error::Internal(error.into())
+    }
+}
+
+impl From<crate::policy::Denied> for Error {
+    fn from(_: crate::policy::Denied) -> Error {
+        Error::Forbidden
     }
 }
 
@@ -87,6 +110,30 @@ impl Error {
                 "AUTH_RESET_TOKEN_INVALID",
                 "This reset link is invalid, used or expired; ask for a new one.",
             ),
+            Error::NotFound => client_error(ErrorStatusCode::NOT_FOUND, "NOT_FOUND", "Not found."),
+            Error::Forbidden => client_error(
+                ErrorStatusCode::FORBIDDEN,
+                "FORBIDDEN",
+                "Your role in this tenant does not allow this.",
+            ),
+            Error::NoActiveTenant => client_error(
+                ErrorStatusCode::BAD_REQUEST,
+                "TENANT_NOT_SELECTED",
+                "Choose a tenant first: POST /v1/tenants/{tenantId}/switch.",
+            ),
+            Error::InviteInvalid => client_error(
+                ErrorStatusCode::BAD_REQUEST,
+                "INVITE_INVALID",
+                "This invite is invalid, used, expired, revoked or for another email address.",
+            ),
+            Error::OwnerRequired => client_error(
+                ErrorStatusCode::CONFLICT,
+                "TENANT_OWNER_REQUIRED",
+                "A tenant always keeps an owner: make someone else owner first.",
+            ),
+            Error::AlreadyMember => {
+                client_error(ErrorStatusCode::CONFLICT, "MEMBER_EXISTS", "This person is already a member.")
+            }
             Error::Unavailable { dependencies } => ApiError::new(
                 ErrorStatusCode::SERVICE_UNAVAILABLE,
                 "SERVICE_UNAVAILABLE",

@@ -5,12 +5,14 @@
 pub mod api;
 pub mod app;
 pub mod artifacts;
+pub mod audit;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;
 pub mod mail;
+pub mod policy;
 pub mod server;
 pub mod sessions;
 pub mod telemetry;

@@ -79,10 +79,11 @@ CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
 
 -- The last event of each chain. Appending locks this row, so concurrent
 -- writers of one tenant take turns and the chain never forks; the verifier
--- also compares against it, so dropping the newest events shows.
+-- also compares against it, so dropping the newest events shows. A chain
+-- starts at seq 0 with a hash of zeros.
 CREATE TABLE audit_chain_heads (
     tenant_id uuid PRIMARY KEY,
-    seq bigint NOT NULL CHECK (seq > 0),
+    seq bigint NOT NULL CHECK (seq >= 0),
     hash bytea NOT NULL CHECK (length(hash) = 32)
 );
 SELECT enable_tenant_isolation('audit_chain_heads');
@@ -124,10 +125,10 @@ CREATE FUNCTION user_memberships(member uuid)
 -- The usable invitation a token's SHA-256 belongs to: nothing for a used,
 -- revoked, expired or unknown one.
 CREATE FUNCTION usable_invitation(digest bytea)
-    RETURNS TABLE (id uuid, tenant_id uuid, email text, role text)
+    RETURNS TABLE (id uuid, tenant_id uuid, email text)
     LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public
     AS $$
-        SELECT i.id, i.tenant_id, i.email, i.role FROM invitations i
+        SELECT i.id, i.tenant_id, i.email FROM invitations i
         WHERE i.token_hash = digest AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
     $$;
 

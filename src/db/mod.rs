@@ -2,9 +2,11 @@
 //! and the embedded server for running without one.
 
 pub mod embedded;
+pub mod invites;
 pub mod migrations;
 pub mod outbox;
 pub mod schema_artifacts;
+pub mod tenants;
 pub mod users;
 
 #[path = "../../schema/schema.rs"]
@@ -15,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use diesel::sql_types::{Bool, Text};
-use diesel::{QueryableByName, sql_query};
+use diesel::{QueryResult, QueryableByName, sql_query};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -52,12 +54,16 @@ pub async fn ensure_role_is_bound_by_rls(pool: &Pool) -> anyhow::Result<()> {
         bypass_rls: bool,
         #[diesel(sql_type = Bool)]
         owns_tables: bool,
+        #[diesel(sql_type = Bool)]
+        reads_across_tenants: bool,
     }
     let mut conn = pool.get().await.context("connecting to the database")?;
     let facts: RoleFacts = sql_query(
         "SELECT r.rolname::text AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypass_rls, \
                 EXISTS (SELECT 1 FROM pg_class c WHERE pg_has_role(r.oid, c.relowner, 'USAGE') \
-                        AND c.relnamespace = 'public'::regnamespace) AS owns_tables \
+                        AND c.relnamespace = 'public'::regnamespace) AS owns_tables, \
+                EXISTS (SELECT 1 FROM pg_roles l WHERE l.rolname = 'incident_tracker_lookup' \
+                        AND pg_has_role(r.oid, l.oid, 'USAGE')) AS reads_across_tenants \
          FROM pg_roles r WHERE r.rolname = current_user",
     )
     .get_result(&mut conn)
@@ -71,6 +77,9 @@ pub async fn ensure_role_is_bound_by_rls(pool: &Pool) -> anyhow::Result<()> {
     }
     if facts.owns_tables {
         reasons.push("owns tables (it ran the migrations)");
+    }
+    if facts.reads_across_tenants {
+        reasons.push("can act as incident_tracker_lookup, which reads every tenant");
     }
     if !reasons.is_empty() {
         bail!(
@@ -121,12 +130,20 @@ where
 {
     let mut conn = checkout(pool).await?;
     conn.transaction(async move |conn| {
-        sql_query("SELECT set_config('app.tenant_id', $1, true), set_config('app.actor_id', $2, true)")
-            .bind::<Text, _>(scope.tenant_id.to_string())
-            .bind::<Text, _>(scope.actor_id.to_string())
-            .execute(conn)
-            .await?;
+        enter_tenant(conn, scope).await?;
         work(conn).await
     })
     .await
+}
+
+/// Scopes the rest of the current transaction to `scope`'s tenant. Only for
+/// a transaction that works in several tenants one after another; anything
+/// else uses [`in_tenant`].
+pub async fn enter_tenant(conn: &mut AsyncPgConnection, scope: TenantScope) -> QueryResult<()> {
+    sql_query("SELECT set_config('app.tenant_id', $1, true), set_config('app.actor_id', $2, true)")
+        .bind::<Text, _>(scope.tenant_id.to_string())
+        .bind::<Text, _>(scope.actor_id.to_string())
+        .execute(conn)
+        .await
+        .map(drop)
 }

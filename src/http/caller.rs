@@ -10,7 +10,8 @@ use ipnet::IpNet;
 
 use super::ApiContext;
 use crate::api::ApiError;
-use crate::app::auth::{Caller, CurrentSession, SessionView};
+use crate::app::Caller;
+use crate::app::auth::{CurrentSession, SessionView};
 use crate::crypto;
 use crate::error::Error;
 use crate::sessions::SessionId;

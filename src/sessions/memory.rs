@@ -51,6 +51,14 @@ impl MemoryStore {
         Some(session.clone())
     }
 
+    pub fn replace_session(&self, key: &str, session: Session, idle: Duration) {
+        let mut state = self.state();
+        let now = Instant::now();
+        if let Some(entry) = state.sessions.get_mut(key).filter(|(_, expires)| *expires > now) {
+            *entry = (session, now + idle);
+        }
+    }
+
     pub fn delete_session(&self, key: &str) {
         self.state().sessions.remove(key);
     }

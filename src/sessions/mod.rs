@@ -180,6 +180,17 @@ impl SessionStore {
         Ok(Some(session))
     }
 
+    /// Saves a changed session under its id, if it is still live: one ended
+    /// meanwhile (sign-out, password reset) stays ended.
+    pub async fn update(&self, id: &SessionId, session: &Session) -> Result<(), Error> {
+        let key = self.session_key(id);
+        match &self.backend {
+            Backend::Memory(memory) => memory.replace_session(&key, session.clone(), self.timeouts.idle),
+            Backend::Redis(redis) => redis.replace_session(&key, session, self.timeouts.idle).await?,
+        }
+        Ok(())
+    }
+
     /// Ends one session.
     pub async fn delete(&self, id: &SessionId, session: &Session) -> Result<(), Error> {
         let key = self.session_key(id);

@@ -1,8 +1,8 @@
 //! Accounts and sessions: sign-up, sign-in, sign-out and password reset.
 //!
-//! Until the audit log exists, every security event is written to the log
-//! under target `audit` with a stable `event` name, and never with an email,
-//! a password or a token.
+//! Security events go to the audit log under stable `auth.*` names, never
+//! with an email, a password or a token. Refused attempts (rate limits,
+//! lockouts) are only logged, under target `audit`.
 
 pub mod password;
 
@@ -13,7 +13,8 @@ use chrono::Utc;
 use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
-use super::{AppState, Error};
+use super::{AppState, Caller, Error};
+use crate::audit::{self, Actor, NewEvent, Target};
 use crate::crypto;
 use crate::db::{self, outbox::NewMail, users::User};
 use crate::sessions::{Attempt, Lockout, Session, SessionId};
@@ -31,14 +32,6 @@ const RESET_MAILS: u32 = 3;
 const RESET_MAIL_WINDOW: Duration = Duration::from_secs(60 * 60);
 pub const RESET_LINK_VALIDITY: Duration = Duration::from_secs(30 * 60);
 const MAX_EMAIL_CHARS: usize = 254;
-const MAX_NAME_CHARS: usize = 100;
-
-/// Who is calling, for rate limits and the audit trail.
-#[derive(Clone, Debug)]
-pub struct Caller {
-    pub request_id: String,
-    pub client_ip: IpAddr,
-}
 
 /// A session and its id.
 #[derive(Clone, Debug)]
@@ -83,7 +76,7 @@ pub async fn signup(
     caller: &Caller,
 ) -> Result<SessionView, Error> {
     let email = normalize_email(&signup.email)?;
-    let name = validate_name(&signup.name)?;
+    let name = super::validate_name(&signup.name)?;
     password::check_policy(&signup.password, &email).map_err(Error::PasswordRejected)?;
     let password_hash = state.passwords.hash(signup.password).await?;
     let user = User { id: Uuid::new_v4(), email, name, password_hash, created_at: Utc::now() };
@@ -93,7 +86,7 @@ pub async fn signup(
         }
         result => result?,
     }
-    audit("auth.signup", caller, Some(user.id));
+    record(state, "auth.signup", Actor::User(user.id), Some(user.id), caller).await?;
     start_user_session(state, current, user).await
 }
 
@@ -114,13 +107,13 @@ pub async fn login(
     if let Attempt::Refused { retry_after } =
         state.sessions.count_attempt("login", &attempt_subject, LOGIN_ATTEMPTS, LOGIN_WINDOW).await?
     {
-        audit("auth.login_rate_limited", caller, None);
+        log_refusal("auth.login_rate_limited", caller);
         return Err(Error::RateLimited { retry_after });
     }
     let failures = match state.sessions.begin_guarded_attempt(&email, LOCKOUT_FAILURES, LOCKOUT).await? {
         Lockout::Open { failures } => failures,
         Lockout::Locked { retry_after } => {
-            audit("auth.login_locked_out", caller, None);
+            log_refusal("auth.login_locked_out", caller);
             return Err(Error::AccountLocked { retry_after });
         }
     };
@@ -135,9 +128,9 @@ pub async fn login(
         }
         Ok((user, _)) => {
             let user_id = user.map(|user| user.id);
-            audit("auth.login_failed", caller, user_id);
+            record(state, "auth.login_failed", Actor::Anonymous, user_id, caller).await?;
             if state.sessions.confirm_failure(&email, failures, LOCKOUT_FAILURES, LOCKOUT).await? {
-                audit("auth.account_locked", caller, user_id);
+                record(state, "auth.account_locked", Actor::Anonymous, user_id, caller).await?;
             }
             return Err(Error::InvalidCredentials);
         }
@@ -155,7 +148,7 @@ pub async fn login(
         state.sessions.delete(&view.current.id, &view.current.session).await?;
         return Err(Error::InvalidCredentials);
     }
-    audit("auth.login_succeeded", caller, Some(user_id));
+    record(state, "auth.login_succeeded", Actor::User(user_id), Some(user_id), caller).await?;
     Ok(view)
 }
 
@@ -170,7 +163,7 @@ async fn check_password(state: &AppState, email: &str, password: String) -> Resu
 pub async fn logout(state: &AppState, current: CurrentSession, caller: &Caller) -> Result<(), Error> {
     let user_id = current.session.user_id.ok_or(Error::AuthRequired)?;
     state.sessions.delete(&current.id, &current.session).await?;
-    audit("auth.logout", caller, Some(user_id));
+    record(state, "auth.logout", Actor::User(user_id), Some(user_id), caller).await?;
     Ok(())
 }
 
@@ -182,7 +175,7 @@ pub async fn forgot_password(state: &AppState, email: &str, caller: &Caller) -> 
     if let Attempt::Refused { .. } =
         state.sessions.count_attempt("password-reset-mail", &email, RESET_MAILS, RESET_MAIL_WINDOW).await?
     {
-        audit("auth.password_reset_throttled", caller, Some(user.id));
+        log_refusal("auth.password_reset_throttled", caller);
         return Ok(());
     }
     let token = crypto::random_token();
@@ -206,7 +199,7 @@ pub async fn forgot_password(state: &AppState, email: &str, caller: &Caller) -> 
     })
     .await?;
     state.mail_queued.notify();
-    audit("auth.password_reset_requested", caller, Some(user.id));
+    record(state, "auth.password_reset_requested", Actor::Anonymous, Some(user.id), caller).await?;
     Ok(())
 }
 
@@ -249,7 +242,7 @@ pub async fn reset_password(
             "ending sessions begun during a password reset failed"
         );
     }
-    audit("auth.password_reset_completed", caller, Some(user.id));
+    record(state, "auth.password_reset_completed", Actor::Anonymous, Some(user.id), caller).await?;
     restart_session(state, current, None).await
 }
 
@@ -286,7 +279,7 @@ fn rate_limit_address(ip: IpAddr) -> String {
     }
 }
 
-fn normalize_email(raw: &str) -> Result<String, Error> {
+pub(crate) fn normalize_email(raw: &str) -> Result<String, Error> {
     let email = normalized(raw);
     let invalid = |message: &str| Error::Invalid { field: "email", message: message.to_string() };
     if email.chars().count() > MAX_EMAIL_CHARS {
@@ -309,23 +302,25 @@ fn normalize_email(raw: &str) -> Result<String, Error> {
     Ok(email)
 }
 
-fn validate_name(raw: &str) -> Result<String, Error> {
-    let name = raw.trim();
-    let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(Error::Invalid {
-            field: "name",
-            message: format!("A name has 1 to {MAX_NAME_CHARS} characters, none of them control characters."),
-        });
-    }
-    Ok(name.to_string())
+/// Records an account event in the audit log: in the chain of each tenant
+/// the user belongs to, or the platform's.
+async fn record(
+    state: &AppState,
+    action: &'static str,
+    actor: Actor,
+    user_id: Option<Uuid>,
+    caller: &Caller,
+) -> Result<(), Error> {
+    let event = NewEvent::new(action, actor, user_id.map(Target::user));
+    audit::record_account_event(&state.db, user_id, caller, event).await
 }
 
-fn audit(event: &'static str, caller: &Caller, user_id: Option<Uuid>) {
-    let user_id = user_id.map(|id| id.to_string()).unwrap_or_default();
+/// Logs a refused attempt. These stay out of the audit log: a flood of them
+/// would otherwise turn into a flood of database writes.
+fn log_refusal(event: &'static str, caller: &Caller) {
     tracing::info!(
-        target: "audit", event, user_id, client_ip = %caller.client_ip, request_id = %caller.request_id,
-        "audit event"
+        target: "audit", event, client_ip = %caller.client_ip, request_id = %caller.request_id,
+        "attempt refused"
     );
 }
 

@@ -1,0 +1,281 @@
+//! The append-only, hash-chained audit log.
+//!
+//! Each tenant has one chain of events, numbered by `seq` from 1; events
+//! that belong to no tenant go to the platform's chain ([`PLATFORM_CHAIN`]).
+//! An event is appended in the same transaction as the change it records,
+//! so either both happen or neither does. The database refuses updates and
+//! deletes of events (grants and a trigger); [`verify`] recomputes a chain
+//! to show whether anyone went around that.
+
+pub mod chain;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::app::Caller;
+use crate::db::schema::{audit_chain_heads, audit_events};
+use crate::db::{self, Pool, TenantScope};
+use crate::error::Error;
+
+/// The chain of events that belong to no tenant.
+pub const PLATFORM_CHAIN: Uuid = Uuid::nil();
+
+/// Events read per query while verifying, so a long chain is checked in
+/// bounded memory.
+const VERIFY_BATCH: i64 = 1000;
+
+/// Who did it.
+#[derive(Clone, Copy, Debug)]
+pub enum Actor {
+    User(Uuid),
+    /// Someone not signed in, e.g. a failed sign-in.
+    Anonymous,
+}
+
+/// What it was done to.
+#[derive(Clone, Copy, Debug)]
+pub struct Target {
+    pub kind: &'static str,
+    pub id: Uuid,
+}
+
+impl Target {
+    pub fn user(id: Uuid) -> Target {
+        Target { kind: "user", id }
+    }
+
+    pub fn tenant(id: Uuid) -> Target {
+        Target { kind: "tenant", id }
+    }
+
+    pub fn invite(id: Uuid) -> Target {
+        Target { kind: "invite", id }
+    }
+}
+
+/// An event to record. Metadata must never hold a secret.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    /// A stable name, `area.what_happened`: `tenant.created`, `member.role_changed`.
+    pub action: &'static str,
+    pub actor: Actor,
+    pub target: Option<Target>,
+    pub metadata: Value,
+}
+
+impl NewEvent {
+    pub fn new(action: &'static str, actor: Actor, target: Option<Target>) -> NewEvent {
+        NewEvent { action, actor, target, metadata: Value::Object(Default::default()) }
+    }
+
+    pub fn with_metadata(mut self, metadata: Value) -> NewEvent {
+        self.metadata = metadata;
+        self
+    }
+}
+
+/// An event as stored.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct EventRecord {
+    pub tenant_id: Uuid,
+    pub seq: i64,
+    pub action: String,
+    pub actor_type: String,
+    pub actor_id: Option<Uuid>,
+    pub target_type: Option<String>,
+    pub target_id: Option<Uuid>,
+    pub request_id: Option<String>,
+    pub client_ip: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub metadata: Value,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+/// Appends `event` to `tenant_id`'s chain, inside the caller's transaction,
+/// which must be scoped to that tenant. The chain's head row is locked until
+/// that transaction ends, so concurrent writers of one tenant append one
+/// after another and the chain never forks.
+pub async fn append(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    caller: &Caller,
+    event: NewEvent,
+) -> Result<EventRecord, Error> {
+    diesel::insert_into(audit_chain_heads::table)
+        .values((
+            audit_chain_heads::tenant_id.eq(tenant_id),
+            audit_chain_heads::seq.eq(0),
+            audit_chain_heads::hash.eq(chain::GENESIS.to_vec()),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    let (head_seq, head_hash): (i64, Vec<u8>) = audit_chain_heads::table
+        .find(tenant_id)
+        .select((audit_chain_heads::seq, audit_chain_heads::hash))
+        .for_update()
+        .first(conn)
+        .await?;
+    let (actor_type, actor_id) = match event.actor {
+        Actor::User(id) => ("user", Some(id)),
+        Actor::Anonymous => ("anonymous", None),
+    };
+    let mut record = EventRecord {
+        tenant_id,
+        seq: head_seq + 1,
+        action: event.action.to_string(),
+        actor_type: actor_type.to_string(),
+        actor_id,
+        target_type: event.target.map(|target| target.kind.to_string()),
+        target_id: event.target.map(|target| target.id),
+        request_id: Some(caller.request_id.clone()),
+        client_ip: Some(caller.client_ip.to_string()),
+        occurred_at: chain::stored_precision(Utc::now()),
+        metadata: event.metadata,
+        prev_hash: head_hash,
+        hash: Vec::new(),
+    };
+    record.hash = chain::event_hash(&record).to_vec();
+    diesel::insert_into(audit_events::table).values(&record).execute(conn).await?;
+    diesel::update(audit_chain_heads::table.find(tenant_id))
+        .set((audit_chain_heads::seq.eq(record.seq), audit_chain_heads::hash.eq(&record.hash)))
+        .execute(conn)
+        .await?;
+    Ok(record)
+}
+
+/// Records an event about a user's account (sign-in, password reset) in the
+/// chain of every tenant the user belongs to, or in the platform's chain
+/// when there is no such user or tenant, in one transaction.
+pub async fn record_account_event(
+    pool: &Pool,
+    user_id: Option<Uuid>,
+    caller: &Caller,
+    event: NewEvent,
+) -> Result<(), Error> {
+    let mut conn = db::checkout(pool).await?;
+    conn.transaction(async |conn| {
+        let mut chains = match user_id {
+            Some(user_id) => db::tenants::tenant_ids_of_user(conn, user_id).await?,
+            None => Vec::new(),
+        };
+        if chains.is_empty() {
+            chains.push(PLATFORM_CHAIN);
+        }
+        for tenant_id in chains {
+            let scope = TenantScope { tenant_id, actor_id: user_id.unwrap_or(Uuid::nil()) };
+            db::enter_tenant(conn, scope).await?;
+            append(conn, tenant_id, caller, event.clone()).await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Which events to list; all given conditions must hold.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub action: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Only events older than this one: the cursor.
+    pub before_seq: Option<i64>,
+}
+
+/// The tenant's events matching `filter`, newest first.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    filter: &EventFilter,
+    limit: i64,
+) -> QueryResult<Vec<EventRecord>> {
+    let mut query = audit_events::table.filter(audit_events::tenant_id.eq(tenant_id)).into_boxed();
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_events::action.eq(action.clone()));
+    }
+    if let Some(actor_id) = filter.actor_id {
+        query = query.filter(audit_events::actor_id.eq(actor_id));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(audit_events::occurred_at.ge(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(audit_events::occurred_at.lt(until));
+    }
+    if let Some(before_seq) = filter.before_seq {
+        query = query.filter(audit_events::seq.lt(before_seq));
+    }
+    query.order(audit_events::seq.desc()).limit(limit).select(EventRecord::as_select()).load(conn).await
+}
+
+/// The outcome of recomputing a chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verification {
+    pub valid: bool,
+    /// Events found intact, from the first on, before any break.
+    pub checked_events: u64,
+    /// The chain's recorded end; `head_hash` is `None` for an empty chain.
+    pub head_seq: i64,
+    pub head_hash: Option<Vec<u8>>,
+    /// The first `seq` whose event is missing, altered or out of place.
+    pub first_invalid_seq: Option<i64>,
+}
+
+/// Recomputes `tenant_id`'s chain up to its recorded head: every `seq` from
+/// 1 must be present, link to its predecessor's hash and hash to what it
+/// says, and the last must be the head. Events appended while this runs lie
+/// past the head it read, so they are not counted.
+pub async fn verify(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<Verification> {
+    let head: Option<(i64, Vec<u8>)> = audit_chain_heads::table
+        .find(tenant_id)
+        .select((audit_chain_heads::seq, audit_chain_heads::hash))
+        .first(conn)
+        .await
+        .optional()?;
+    let (head_seq, head_hash) = head.unwrap_or((0, chain::GENESIS.to_vec()));
+    let mut expected_seq = 1;
+    let mut prev_hash = chain::GENESIS.to_vec();
+    let mut first_invalid_seq = None;
+    'batches: while expected_seq <= head_seq {
+        let batch: Vec<EventRecord> = audit_events::table
+            .filter(audit_events::tenant_id.eq(tenant_id))
+            .filter(audit_events::seq.ge(expected_seq))
+            .filter(audit_events::seq.le(head_seq))
+            .order(audit_events::seq.asc())
+            .limit(VERIFY_BATCH)
+            .select(EventRecord::as_select())
+            .load(conn)
+            .await?;
+        if batch.is_empty() {
+            break;
+        }
+        for event in batch {
+            let intact = event.seq == expected_seq
+                && event.prev_hash == prev_hash
+                && chain::event_hash(&event).as_slice() == event.hash.as_slice();
+            if !intact {
+                first_invalid_seq = Some(expected_seq);
+                break 'batches;
+            }
+            prev_hash = event.hash;
+            expected_seq += 1;
+        }
+    }
+    if first_invalid_seq.is_none() && (expected_seq - 1 != head_seq || prev_hash != head_hash) {
+        // The newest events are gone, or the head was rewritten.
+        first_invalid_seq = Some(expected_seq.min(head_seq.max(1)));
+    }
+    Ok(Verification {
+        valid: first_invalid_seq.is_none(),
+        checked_events: (expected_seq - 1) as u64,
+        head_seq,
+        head_hash: (head_seq > 0).then_some(head_hash),
+        first_invalid_seq,
+    })
+}

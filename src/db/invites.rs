@@ -1,0 +1,178 @@
+//! Invitations to join a tenant. All but [`usable_invite`] run inside a
+//! tenant-scoped transaction; that one answers for a token before its tenant
+//! is known, through the narrow `usable_invitation` lookup.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Bytea, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::schema::invitations;
+use super::tenants::RoleColumn;
+use crate::policy::Role;
+
+#[derive(Clone, Debug, Queryable)]
+pub struct Invite {
+    pub id: Uuid,
+    pub email: String,
+    #[diesel(deserialize_as = RoleColumn)]
+    pub role: Role,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+type InviteColumns = (
+    invitations::id,
+    invitations::email,
+    invitations::role,
+    invitations::expires_at,
+    invitations::created_at,
+);
+
+const INVITE_COLUMNS: InviteColumns = (
+    invitations::id,
+    invitations::email,
+    invitations::role,
+    invitations::expires_at,
+    invitations::created_at,
+);
+
+pub struct NewInvite<'a> {
+    pub tenant_id: Uuid,
+    pub email: &'a str,
+    pub role: Role,
+    pub token_digest: &'a [u8],
+    pub invited_by: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, invite: NewInvite<'_>) -> QueryResult<Invite> {
+    diesel::insert_into(invitations::table)
+        .values((
+            invitations::id.eq(Uuid::now_v7()),
+            invitations::tenant_id.eq(invite.tenant_id),
+            invitations::email.eq(invite.email),
+            invitations::role.eq(invite.role.as_str()),
+            invitations::token_hash.eq(invite.token_digest),
+            invitations::invited_by.eq(invite.invited_by),
+            invitations::expires_at.eq(invite.expires_at),
+        ))
+        .returning(INVITE_COLUMNS)
+        .get_result(conn)
+        .await
+}
+
+/// Conditions of an invitation that can still be accepted.
+macro_rules! usable {
+    () => {
+        invitations::accepted_at.is_null().and(invitations::revoked_at.is_null()).and(invitations::expires_at.gt(Utc::now()))
+    };
+}
+
+/// The tenant's invitations that can still be accepted, ordered by id
+/// (time-ordered: oldest first), after the cursor `after`.
+pub async fn pending(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Invite>> {
+    let mut query = invitations::table
+        .filter(invitations::tenant_id.eq(tenant_id))
+        .filter(usable!())
+        .select(INVITE_COLUMNS)
+        .order(invitations::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(invitations::id.gt(after));
+    }
+    query.load(conn).await
+}
+
+pub async fn find_pending(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Invite>> {
+    invitations::table
+        .filter(invitations::tenant_id.eq(tenant_id))
+        .filter(invitations::id.eq(id))
+        .filter(usable!())
+        .select(INVITE_COLUMNS)
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Revokes the pending invitations of `email` in the tenant; answers their ids.
+pub async fn revoke_pending_for_email(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    email: &str,
+) -> QueryResult<Vec<Uuid>> {
+    diesel::update(
+        invitations::table
+            .filter(invitations::tenant_id.eq(tenant_id))
+            .filter(invitations::email.eq(email))
+            .filter(usable!()),
+    )
+    .set(invitations::revoked_at.eq(Utc::now()))
+    .returning(invitations::id)
+    .get_results(conn)
+    .await
+}
+
+/// Revokes one pending invitation; `false` if it was no longer pending.
+pub async fn revoke(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<bool> {
+    let revoked = diesel::update(
+        invitations::table
+            .filter(invitations::tenant_id.eq(tenant_id))
+            .filter(invitations::id.eq(id))
+            .filter(usable!()),
+    )
+    .set(invitations::revoked_at.eq(Utc::now()))
+    .execute(conn)
+    .await?;
+    Ok(revoked == 1)
+}
+
+/// Marks the invitation accepted by `user_id`, in the same statement that
+/// checks it is still pending, so it is used at most once; answers the role
+/// it grants, or `None` when it was no longer pending.
+pub async fn claim(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    user_id: Uuid,
+) -> QueryResult<Option<Role>> {
+    let role: Option<RoleColumn> = diesel::update(
+        invitations::table
+            .filter(invitations::tenant_id.eq(tenant_id))
+            .filter(invitations::id.eq(id))
+            .filter(usable!()),
+    )
+    .set((invitations::accepted_at.eq(Utc::now()), invitations::accepted_by.eq(user_id)))
+    .returning(invitations::role)
+    .get_result::<RoleColumn>(conn)
+    .await
+    .optional()?;
+    Ok(role.map(Role::from))
+}
+
+/// What a token's invitation is for, before its tenant is known.
+#[derive(Clone, Debug, QueryableByName)]
+pub struct UsableInvite {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub tenant_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub email: String,
+}
+
+/// The pending invitation whose token has this SHA-256, in any tenant.
+pub async fn usable_invite(conn: &mut AsyncPgConnection, token_digest: &[u8]) -> QueryResult<Option<UsableInvite>> {
+    diesel::sql_query("SELECT id, tenant_id, email FROM usable_invitation($1)")
+        .bind::<Bytea, _>(token_digest)
+        .get_result(conn)
+        .await
+        .optional()
+}

@@ -1,0 +1,224 @@
+//! Who may do what. [`authorize`] is the one function that decides; every
+//! use case asks it before acting, with the caller's role as read from the
+//! database in the same request, so a changed role counts at once.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A member's role in a tenant, from least to most trusted: the order is
+/// what "nobody grants above their own role" compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Viewer,
+    Responder,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Viewer, Role::Responder, Role::Admin, Role::Owner];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Responder => "responder",
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Role, String> {
+        Role::ALL.into_iter().find(|role| role.as_str() == raw).ok_or_else(|| format!("unknown role {raw:?}"))
+    }
+}
+
+/// A named permission. API-key scopes will map onto these too: `read` onto
+/// the `*.read` actions, `write` onto those and `incidents.write`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    TenantRead,
+    TenantUpdate,
+    MembersRead,
+    MembersInvite,
+    MembersManage,
+    IncidentsRead,
+    IncidentsWrite,
+    ApiKeysManage,
+    AuditLogRead,
+    BillingRead,
+}
+
+impl Action {
+    pub const ALL: [Action; 10] = [
+        Action::TenantRead,
+        Action::TenantUpdate,
+        Action::MembersRead,
+        Action::MembersInvite,
+        Action::MembersManage,
+        Action::IncidentsRead,
+        Action::IncidentsWrite,
+        Action::ApiKeysManage,
+        Action::AuditLogRead,
+        Action::BillingRead,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::TenantRead => "tenant.read",
+            Action::TenantUpdate => "tenant.update",
+            Action::MembersRead => "members.read",
+            Action::MembersInvite => "members.invite",
+            Action::MembersManage => "members.manage",
+            Action::IncidentsRead => "incidents.read",
+            Action::IncidentsWrite => "incidents.write",
+            Action::ApiKeysManage => "api_keys.manage",
+            Action::AuditLogRead => "audit_log.read",
+            Action::BillingRead => "billing.read",
+        }
+    }
+
+    fn is_read(self) -> bool {
+        self.name().ends_with(".read")
+    }
+}
+
+/// The one table of roles and their permissions.
+fn permits(role: Role, action: Action) -> bool {
+    match role {
+        // What only an owner may do beyond an admin (making or unmaking
+        // owners) depends on the resource; see `authorize`.
+        Role::Owner | Role::Admin => true,
+        Role::Responder => action.is_read() || action == Action::IncidentsWrite,
+        Role::Viewer => action.is_read(),
+    }
+}
+
+/// What an action is aimed at, where that changes the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// The tenant itself, or anything in it that carries no role.
+    Tenant,
+    /// An invitation, to create or revoke, for this role.
+    Invitation { role: Role },
+    /// A membership, to change or end.
+    Membership { role: Role, change: MembershipChange, is_caller: bool },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MembershipChange {
+    Role(Role),
+    Removal,
+}
+
+/// Who is asking: the caller's role in the resource's tenant.
+#[derive(Clone, Copy, Debug)]
+pub struct Context {
+    pub role: Role,
+}
+
+/// The caller may see the resource but not do this to it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Denied;
+
+pub fn authorize(action: Action, resource: Resource, ctx: Context) -> Result<(), Denied> {
+    let allowed = match resource {
+        // Anyone may leave a tenant (if an owner stays, which the use case
+        // checks: that is an invariant, not a permission).
+        Resource::Membership { change: MembershipChange::Removal, is_caller: true, .. } => true,
+        _ if !permits(ctx.role, action) => false,
+        // Nobody invites above their own role.
+        Resource::Invitation { role } => role <= ctx.role,
+        // Making, changing or removing an owner hands over the tenant: an
+        // owner's decision alone.
+        Resource::Membership { role, change, .. } => {
+            let touches_owner = role == Role::Owner || change == MembershipChange::Role(Role::Owner);
+            !touches_owner || ctx.role == Role::Owner
+        }
+        Resource::Tenant => true,
+    };
+    if allowed { Ok(()) } else { Err(Denied) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every role × every action, against the table written out.
+    #[test]
+    fn each_role_has_exactly_its_permissions() {
+        // action, then allowed for owner, admin, responder, viewer
+        let table = [
+            ("tenant.read", [true, true, true, true]),
+            ("tenant.update", [true, true, false, false]),
+            ("members.read", [true, true, true, true]),
+            ("members.invite", [true, true, false, false]),
+            ("members.manage", [true, true, false, false]),
+            ("incidents.read", [true, true, true, true]),
+            ("incidents.write", [true, true, true, false]),
+            ("api_keys.manage", [true, true, false, false]),
+            ("audit_log.read", [true, true, true, true]),
+            ("billing.read", [true, true, true, true]),
+        ];
+        assert_eq!(table.len(), Action::ALL.len());
+        for action in Action::ALL {
+            let (_, allowed) = table.iter().find(|(name, _)| *name == action.name()).expect("every action in the table");
+            for (role, allowed) in [Role::Owner, Role::Admin, Role::Responder, Role::Viewer].into_iter().zip(allowed) {
+                let decided = authorize(action, Resource::Tenant, Context { role }).is_ok();
+                assert_eq!(decided, *allowed, "{role} {}", action.name());
+            }
+        }
+    }
+
+    #[test]
+    fn nobody_invites_above_their_own_role() {
+        for inviter in Role::ALL {
+            for invited in Role::ALL {
+                let decided =
+                    authorize(Action::MembersInvite, Resource::Invitation { role: invited }, Context { role: inviter });
+                let expected = inviter >= Role::Admin && invited <= inviter;
+                assert_eq!(decided.is_ok(), expected, "{inviter} inviting a {invited}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_owners_make_change_or_remove_owners_and_anyone_may_leave() {
+        let manage = |caller: Role, role: Role, change: MembershipChange, is_caller: bool| {
+            authorize(Action::MembersManage, Resource::Membership { role, change, is_caller }, Context { role: caller })
+                .is_ok()
+        };
+        for caller in Role::ALL {
+            for target in Role::ALL {
+                for new_role in Role::ALL {
+                    let expected = caller == Role::Owner
+                        || (caller == Role::Admin && target != Role::Owner && new_role != Role::Owner);
+                    assert_eq!(manage(caller, target, MembershipChange::Role(new_role), false), expected);
+                }
+                let removal_expected =
+                    caller == Role::Owner || (caller == Role::Admin && target != Role::Owner);
+                assert_eq!(manage(caller, target, MembershipChange::Removal, false), removal_expected);
+            }
+            assert!(manage(caller, caller, MembershipChange::Removal, true), "a {caller} may leave");
+        }
+        assert!(!manage(Role::Viewer, Role::Viewer, MembershipChange::Role(Role::Admin), true), "no self-promotion");
+        assert!(!manage(Role::Admin, Role::Admin, MembershipChange::Role(Role::Owner), true));
+    }
+
+    #[test]
+    fn roles_read_back_from_their_names() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert!("superuser".parse::<Role>().is_err());
+    }
+}
