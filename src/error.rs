@@ -111,11 +111,9 @@ impl Error {
                 "This reset link is invalid, used or expired; ask for a new one.",
             ),
             Error::NotFound => client_error(ErrorStatusCode::NOT_FOUND, "NOT_FOUND", "Not found."),
-            Error::Forbidden => client_error(
-                ErrorStatusCode::FORBIDDEN,
-                "FORBIDDEN",
-                "Your role in this tenant does not allow this.",
-            ),
+            Error::Forbidden => {
+                client_error(ErrorStatusCode::FORBIDDEN, "FORBIDDEN", "Your role in this tenant does not allow this.")
+            }
             Error::NoActiveTenant => client_error(
                 ErrorStatusCode::BAD_REQUEST,
                 "TENANT_NOT_SELECTED",

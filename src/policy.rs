@@ -171,7 +171,8 @@ mod tests {
         ];
         assert_eq!(table.len(), Action::ALL.len());
         for action in Action::ALL {
-            let (_, allowed) = table.iter().find(|(name, _)| *name == action.name()).expect("every action in the table");
+            let (_, allowed) =
+                table.iter().find(|(name, _)| *name == action.name()).expect("every action in the table");
             for (role, allowed) in [Role::Owner, Role::Admin, Role::Responder, Role::Viewer].into_iter().zip(allowed) {
                 let decided = authorize(action, Resource::Tenant, Context { role }).is_ok();
                 assert_eq!(decided, *allowed, "{role} {}", action.name());
@@ -204,8 +205,7 @@ mod tests {
                         || (caller == Role::Admin && target != Role::Owner && new_role != Role::Owner);
                     assert_eq!(manage(caller, target, MembershipChange::Role(new_role), false), expected);
                 }
-                let removal_expected =
-                    caller == Role::Owner || (caller == Role::Admin && target != Role::Owner);
+                let removal_expected = caller == Role::Owner || (caller == Role::Admin && target != Role::Owner);
                 assert_eq!(manage(caller, target, MembershipChange::Removal, false), removal_expected);
             }
             assert!(manage(caller, caller, MembershipChange::Removal, true), "a {caller} may leave");

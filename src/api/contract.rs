@@ -102,6 +102,7 @@ fn security_requirements(auth: Authentication) -> Value {
     match auth {
         Authentication::Public => json!([]),
         Authentication::AnySession => json!([{}, { "sessionCookie": [] }]),
+        Authentication::Session => json!([{ "sessionCookie": [] }]),
         Authentication::SessionWithCsrf => json!([{ "sessionCookie": [], "csrfToken": [] }]),
     }
 }

@@ -26,7 +26,7 @@ pub struct PathParams<T>(pub T);
 /// The query string.
 pub struct QueryParams<T>(pub T);
 
-fn tag_with_request_id(mut error: HttpError, request_id: &str) -> HttpError {
+pub(crate) fn tag_with_request_id(mut error: HttpError, request_id: &str) -> HttpError {
     if let Ok(value) = http::HeaderValue::from_str(request_id) {
         error.headers.get_or_insert_with(Default::default).insert(dropshot::HEADER_REQUEST_ID, value);
     }

@@ -2,20 +2,22 @@
 //! area. The trait's signatures are the contract; `openapi.yaml` is generated
 //! from them and the integration tests' client is generated from that.
 
+pub mod audit;
 pub mod auth;
 pub mod contract;
 pub mod error;
 pub mod extract;
 pub mod platform;
 pub mod reply;
+pub mod tenants;
 
 use dropshot::{
-    HttpResponseAccepted, HttpResponseCreated, HttpResponseHeaders, HttpResponseOk, HttpResponseUpdatedNoContent,
-    RequestContext,
+    EmptyScanParams, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
+    HttpResponseOk, HttpResponseUpdatedNoContent, PaginationParams, RequestContext, ResultsPage,
 };
 
 pub use error::ApiError;
-use extract::JsonBody;
+use extract::{JsonBody, PathParams, QueryParams};
 pub use reply::Reply;
 
 /// Every endpoint has exactly one tag, one per area; it groups operations in
@@ -25,8 +27,10 @@ pub use reply::Reply;
         allow_other_tags = false,
         policy = dropshot::EndpointTagPolicy::ExactlyOne,
         tags = {
+            audit = { description = "The tenant's append-only, hash-chained audit log." },
             auth = { description = "Accounts and browser sessions: sign-up, sign-in, password reset." },
             platform = { description = "Health checks for load balancers and orchestrators." },
+            tenants = { description = "Tenants, their members and invites." },
         }
     }
 }]
@@ -113,6 +117,136 @@ pub trait IncidentTrackerApi {
         rqctx: RequestContext<Self::Context>,
         body: JsonBody<auth::PasswordResetRequest>,
     ) -> Result<HttpResponseHeaders<HttpResponseUpdatedNoContent>, ApiError>;
+
+    /// The tenants the caller belongs to, with the caller's role in each,
+    /// oldest first; at most 100 per page.
+    #[endpoint { method = GET, path = "/v1/tenants", tags = ["tenants"], operation_id = "tenant_list" }]
+    async fn tenant_list(
+        rqctx: RequestContext<Self::Context>,
+        query: QueryParams<PaginationParams<EmptyScanParams, tenants::AfterId>>,
+    ) -> Result<HttpResponseOk<ResultsPage<tenants::Tenant>>, ApiError>;
+
+    /// Create a tenant; the caller becomes its owner.
+    #[endpoint { method = POST, path = "/v1/tenants", tags = ["tenants"], operation_id = "tenant_create" }]
+    async fn tenant_create(
+        rqctx: RequestContext<Self::Context>,
+        body: JsonBody<tenants::TenantCreateRequest>,
+    ) -> Result<HttpResponseCreated<tenants::Tenant>, ApiError>;
+
+    /// Make this tenant the session's active tenant: the one every
+    /// tenant-scoped endpoint without a tenant in its path (incidents, the
+    /// audit log) acts on. `404` unless the caller is a member.
+    #[endpoint {
+        method = POST, path = "/v1/tenants/{tenantId}/switch", tags = ["tenants"], operation_id = "tenant_switch"
+    }]
+    async fn tenant_switch(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<tenants::TenantPath>,
+    ) -> Result<HttpResponseOk<auth::Me>, ApiError>;
+
+    /// The tenant's members; at most 100 per page.
+    #[endpoint {
+        method = GET, path = "/v1/tenants/{tenantId}/members", tags = ["tenants"], operation_id = "member_list"
+    }]
+    async fn member_list(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<tenants::TenantPath>,
+        query: QueryParams<PaginationParams<EmptyScanParams, tenants::AfterId>>,
+    ) -> Result<HttpResponseOk<ResultsPage<tenants::Member>>, ApiError>;
+
+    /// Change a member's role (`members.manage`).
+    ///
+    /// Only an owner makes, changes or removes owners, and a tenant always
+    /// keeps one: demoting the last is `409 TENANT_OWNER_REQUIRED`. The new
+    /// role counts from the member's next request.
+    #[endpoint {
+        method = PATCH, path = "/v1/tenants/{tenantId}/members/{userId}", tags = ["tenants"],
+        operation_id = "member_update"
+    }]
+    async fn member_update(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<tenants::MemberPath>,
+        body: JsonBody<tenants::MemberUpdateRequest>,
+    ) -> Result<HttpResponseOk<tenants::Member>, ApiError>;
+
+    /// Remove a member (`members.manage`), or leave, with one's own user id.
+    ///
+    /// The last owner cannot go: `409 TENANT_OWNER_REQUIRED`.
+    #[endpoint {
+        method = DELETE, path = "/v1/tenants/{tenantId}/members/{userId}", tags = ["tenants"],
+        operation_id = "member_remove"
+    }]
+    async fn member_remove(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<tenants::MemberPath>,
+    ) -> Result<HttpResponseDeleted, ApiError>;
+
+    /// Invite someone by email (`members.invite`), at most to the inviter's
+    /// own role.
+    ///
+    /// The link goes only by mail and works for 7 days, once, for an account
+    /// with that email. A pending invite of the same email is replaced.
+    /// `409 MEMBER_EXISTS` if they are already a member.
+    #[endpoint {
+        method = POST, path = "/v1/tenants/{tenantId}/invites", tags = ["tenants"], operation_id = "invite_create"
+    }]
+    async fn invite_create(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<tenants::TenantPath>,
+        body: JsonBody<tenants::InviteCreateRequest>,
+    ) -> Result<HttpResponseCreated<tenants::Invite>, ApiError>;
+
+    /// The tenant's pending invites, oldest first; at most 100 per page.
+    #[endpoint {
+        method = GET, path = "/v1/tenants/{tenantId}/invites", tags = ["tenants"], operation_id = "invite_list"
+    }]
+    async fn invite_list(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<tenants::TenantPath>,
+        query: QueryParams<PaginationParams<EmptyScanParams, tenants::AfterId>>,
+    ) -> Result<HttpResponseOk<ResultsPage<tenants::Invite>>, ApiError>;
+
+    /// Revoke a pending invite (`members.invite`): its link stops working.
+    #[endpoint {
+        method = POST, path = "/v1/tenants/{tenantId}/invites/{inviteId}/revoke", tags = ["tenants"],
+        operation_id = "invite_revoke"
+    }]
+    async fn invite_revoke(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<tenants::InvitePath>,
+    ) -> Result<HttpResponseUpdatedNoContent, ApiError>;
+
+    /// Accept an invite with the token from its mail, as the signed-in user
+    /// it was sent to.
+    ///
+    /// `400 INVITE_INVALID` for a bad, used, expired or revoked token, or
+    /// one sent to another email address.
+    #[endpoint { method = POST, path = "/v1/invites/accept", tags = ["tenants"], operation_id = "invite_accept" }]
+    async fn invite_accept(
+        rqctx: RequestContext<Self::Context>,
+        body: JsonBody<tenants::InviteAcceptRequest>,
+    ) -> Result<HttpResponseOk<tenants::InviteAccepted>, ApiError>;
+
+    /// The active tenant's audit log (`audit_log.read`), newest first; at
+    /// most 100 per page.
+    ///
+    /// `400 TENANT_NOT_SELECTED` before switching to a tenant.
+    #[endpoint { method = GET, path = "/v1/audit-logs", tags = ["audit"], operation_id = "audit_event_list" }]
+    async fn audit_event_list(
+        rqctx: RequestContext<Self::Context>,
+        query: QueryParams<PaginationParams<audit::AuditEventFilter, audit::AuditEventPage>>,
+    ) -> Result<HttpResponseOk<ResultsPage<audit::AuditEvent>>, ApiError>;
+
+    /// Recompute the active tenant's hash chain (`audit_log.read`).
+    ///
+    /// `valid` is false when an event was altered, removed or reordered;
+    /// `firstInvalidSeq` says where.
+    #[endpoint {
+        method = GET, path = "/v1/audit-logs/verify", tags = ["audit"], operation_id = "audit_chain_verify"
+    }]
+    async fn audit_chain_verify(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<HttpResponseOk<audit::AuditChainVerification>, ApiError>;
 }
 
 /// How an operation authenticates its caller, as documented in the contract's
@@ -124,6 +258,8 @@ pub enum Authentication {
     /// A browser session if there is one; an anonymous one is started
     /// when there is not.
     AnySession,
+    /// A signed-in browser session.
+    Session,
     /// A browser session and its CSRF token in `x-csrf-token`.
     SessionWithCsrf,
 }
@@ -135,7 +271,11 @@ pub fn authentication(operation_id: &str) -> Option<Authentication> {
     match operation_id {
         "health_view" | "health_live_view" => Some(Authentication::Public),
         "me_view" => Some(Authentication::AnySession),
-        "auth_signup" | "auth_login" | "auth_logout" | "password_forgot" | "password_reset" => {
+        "tenant_list" | "member_list" | "invite_list" | "audit_event_list" | "audit_chain_verify" => {
+            Some(Authentication::Session)
+        }
+        "auth_signup" | "auth_login" | "auth_logout" | "password_forgot" | "password_reset" | "tenant_create"
+        | "tenant_switch" | "member_update" | "member_remove" | "invite_create" | "invite_revoke" | "invite_accept" => {
             Some(Authentication::SessionWithCsrf)
         }
         _ => None,

@@ -116,8 +116,8 @@ pub async fn change_role(
     let (user_id, caller) = (who.user_id, who.caller.clone());
     as_member(state, who, tenant_id, move |conn, ctx| {
         Box::pin(async move {
-            let member = member_to_manage(conn, ctx, tenant_id, member_id, user_id, MembershipChange::Role(new_role))
-                .await?;
+            let member =
+                member_to_manage(conn, ctx, tenant_id, member_id, user_id, MembershipChange::Role(new_role)).await?;
             if member.role == new_role {
                 return Ok(member);
             }
@@ -139,8 +139,7 @@ pub async fn remove_member(state: &AppState, who: &SignedIn, tenant_id: Uuid, me
     let (user_id, caller) = (who.user_id, who.caller.clone());
     as_member(state, who, tenant_id, move |conn, ctx| {
         Box::pin(async move {
-            let member =
-                member_to_manage(conn, ctx, tenant_id, member_id, user_id, MembershipChange::Removal).await?;
+            let member = member_to_manage(conn, ctx, tenant_id, member_id, user_id, MembershipChange::Removal).await?;
             if member.role == Role::Owner {
                 keep_an_owner(conn, tenant_id, member_id).await?;
             }

@@ -22,21 +22,11 @@ pub struct Invite {
     pub created_at: DateTime<Utc>,
 }
 
-type InviteColumns = (
-    invitations::id,
-    invitations::email,
-    invitations::role,
-    invitations::expires_at,
-    invitations::created_at,
-);
+type InviteColumns =
+    (invitations::id, invitations::email, invitations::role, invitations::expires_at, invitations::created_at);
 
-const INVITE_COLUMNS: InviteColumns = (
-    invitations::id,
-    invitations::email,
-    invitations::role,
-    invitations::expires_at,
-    invitations::created_at,
-);
+const INVITE_COLUMNS: InviteColumns =
+    (invitations::id, invitations::email, invitations::role, invitations::expires_at, invitations::created_at);
 
 pub struct NewInvite<'a> {
     pub tenant_id: Uuid,
@@ -66,7 +56,10 @@ pub async fn insert(conn: &mut AsyncPgConnection, invite: NewInvite<'_>) -> Quer
 /// Conditions of an invitation that can still be accepted.
 macro_rules! usable {
     () => {
-        invitations::accepted_at.is_null().and(invitations::revoked_at.is_null()).and(invitations::expires_at.gt(Utc::now()))
+        invitations::accepted_at
+            .is_null()
+            .and(invitations::revoked_at.is_null())
+            .and(invitations::expires_at.gt(Utc::now()))
     };
 }
 

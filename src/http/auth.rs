@@ -80,7 +80,7 @@ pub async fn password_reset(
     Ok(with_session_cookie(context, &view, HttpResponseUpdatedNoContent()))
 }
 
-fn me(view: &SessionView) -> Me {
+pub(super) fn me(view: &SessionView) -> Me {
     Me {
         user: view.user.as_ref().map(|user| User {
             id: user.id,

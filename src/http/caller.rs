@@ -10,8 +10,8 @@ use ipnet::IpNet;
 
 use super::ApiContext;
 use crate::api::ApiError;
-use crate::app::Caller;
 use crate::app::auth::{CurrentSession, SessionView};
+use crate::app::{Caller, SignedIn};
 use crate::crypto;
 use crate::error::Error;
 use crate::sessions::SessionId;
@@ -34,16 +34,38 @@ pub async fn current_session(rqctx: &RequestContext<ApiContext>) -> Result<Optio
 /// request another site makes the browser send carries the cookie, but
 /// cannot read the token to send it too.
 pub async fn session_with_csrf(rqctx: &RequestContext<ApiContext>) -> Result<CurrentSession, ApiError> {
-    let current = current_session(rqctx).await?;
-    let presented = rqctx.request.headers().get(CSRF_HEADER).map(|value| value.as_bytes());
-    match (current, presented) {
-        (Some(current), Some(presented))
-            if crypto::constant_time_eq(presented, current.session.csrf_token.as_bytes()) =>
-        {
-            Ok(current)
-        }
+    match current_session(rqctx).await? {
+        Some(current) if csrf_token_matches(rqctx, &current) => Ok(current),
         _ => Err(Error::CsrfTokenInvalid.into_api_error(&rqctx.request_id)),
     }
+}
+
+/// The signed-in user behind the request's session: `401` without one.
+pub async fn signed_in(rqctx: &RequestContext<ApiContext>) -> Result<(CurrentSession, SignedIn), ApiError> {
+    if let Some(current) = current_session(rqctx).await?
+        && let Some(user_id) = current.session.user_id
+    {
+        return Ok((current, SignedIn { user_id, caller: caller(rqctx) }));
+    }
+    Err(Error::AuthRequired.into_api_error(&rqctx.request_id))
+}
+
+/// [`signed_in`], for a request that changes something: it must also send
+/// the session's CSRF token.
+pub async fn signed_in_with_csrf(rqctx: &RequestContext<ApiContext>) -> Result<(CurrentSession, SignedIn), ApiError> {
+    let (current, who) = signed_in(rqctx).await?;
+    if !csrf_token_matches(rqctx, &current) {
+        return Err(Error::CsrfTokenInvalid.into_api_error(&rqctx.request_id));
+    }
+    Ok((current, who))
+}
+
+fn csrf_token_matches(rqctx: &RequestContext<ApiContext>, current: &CurrentSession) -> bool {
+    rqctx
+        .request
+        .headers()
+        .get(CSRF_HEADER)
+        .is_some_and(|presented| crypto::constant_time_eq(presented.as_bytes(), current.session.csrf_token.as_bytes()))
 }
 
 pub fn caller(rqctx: &RequestContext<ApiContext>) -> Caller {

@@ -2,23 +2,35 @@
 //! caller, call one `app/` function and turn its result into a view. Each
 //! area's handlers live in their own module; this impl only routes to them.
 
+mod audit;
 mod auth;
 pub mod caller;
+mod tenants;
 
 use dropshot::{
-    HttpResponseAccepted, HttpResponseCreated, HttpResponseHeaders, HttpResponseOk, HttpResponseUpdatedNoContent,
-    RequestContext,
+    EmptyScanParams, HttpError, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
+    HttpResponseOk, HttpResponseUpdatedNoContent, PaginationParams, RequestContext, ResultsPage,
 };
 use ipnet::IpNet;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
+use crate::api::audit::{AuditChainVerification, AuditEvent, AuditEventFilter, AuditEventPage};
 use crate::api::auth::{
     LoginRequest, Me, PasswordForgotRequest, PasswordResetRequest, PasswordResetRequested, SignupRequest,
 };
-use crate::api::extract::JsonBody;
+use crate::api::extract::{self, JsonBody, PathParams, QueryParams};
 use crate::api::platform::{Health, HealthStatus, Liveness, SessionStoreKind};
+use crate::api::tenants::{
+    AfterId, Invite, InviteAcceptRequest, InviteAccepted, InviteCreateRequest, InvitePath, Member, MemberPath,
+    MemberUpdateRequest, Tenant, TenantCreateRequest, TenantPath,
+};
 use crate::api::{ApiError, IncidentTrackerApi, Reply};
 use crate::app::{self, AppState};
 use crate::sessions::StoreKind;
+
+/// The most items one page of a list holds, whatever `limit` asks for.
+const MAX_PAGE_ITEMS: i64 = 100;
 
 /// What handlers reach: the application, and the settings only HTTP needs.
 pub struct ApiContext {
@@ -89,4 +101,106 @@ impl IncidentTrackerApi for Handlers {
     ) -> Result<HttpResponseHeaders<HttpResponseUpdatedNoContent>, ApiError> {
         auth::password_reset(rqctx, body.0).await
     }
+
+    async fn tenant_list(
+        rqctx: RequestContext<ApiContext>,
+        query: QueryParams<PaginationParams<EmptyScanParams, AfterId>>,
+    ) -> Result<HttpResponseOk<ResultsPage<Tenant>>, ApiError> {
+        tenants::tenant_list(rqctx, query.0).await
+    }
+
+    async fn tenant_create(
+        rqctx: RequestContext<ApiContext>,
+        body: JsonBody<TenantCreateRequest>,
+    ) -> Result<HttpResponseCreated<Tenant>, ApiError> {
+        tenants::tenant_create(rqctx, body.0).await
+    }
+
+    async fn tenant_switch(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<TenantPath>,
+    ) -> Result<HttpResponseOk<Me>, ApiError> {
+        tenants::tenant_switch(rqctx, path.0).await
+    }
+
+    async fn member_list(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<TenantPath>,
+        query: QueryParams<PaginationParams<EmptyScanParams, AfterId>>,
+    ) -> Result<HttpResponseOk<ResultsPage<Member>>, ApiError> {
+        tenants::member_list(rqctx, path.0, query.0).await
+    }
+
+    async fn member_update(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<MemberPath>,
+        body: JsonBody<MemberUpdateRequest>,
+    ) -> Result<HttpResponseOk<Member>, ApiError> {
+        tenants::member_update(rqctx, path.0, body.0).await
+    }
+
+    async fn member_remove(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<MemberPath>,
+    ) -> Result<HttpResponseDeleted, ApiError> {
+        tenants::member_remove(rqctx, path.0).await
+    }
+
+    async fn invite_create(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<TenantPath>,
+        body: JsonBody<InviteCreateRequest>,
+    ) -> Result<HttpResponseCreated<Invite>, ApiError> {
+        tenants::invite_create(rqctx, path.0, body.0).await
+    }
+
+    async fn invite_list(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<TenantPath>,
+        query: QueryParams<PaginationParams<EmptyScanParams, AfterId>>,
+    ) -> Result<HttpResponseOk<ResultsPage<Invite>>, ApiError> {
+        tenants::invite_list(rqctx, path.0, query.0).await
+    }
+
+    async fn invite_revoke(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<InvitePath>,
+    ) -> Result<HttpResponseUpdatedNoContent, ApiError> {
+        tenants::invite_revoke(rqctx, path.0).await
+    }
+
+    async fn invite_accept(
+        rqctx: RequestContext<ApiContext>,
+        body: JsonBody<InviteAcceptRequest>,
+    ) -> Result<HttpResponseOk<InviteAccepted>, ApiError> {
+        tenants::invite_accept(rqctx, body.0).await
+    }
+
+    async fn audit_event_list(
+        rqctx: RequestContext<ApiContext>,
+        query: QueryParams<PaginationParams<AuditEventFilter, AuditEventPage>>,
+    ) -> Result<HttpResponseOk<ResultsPage<AuditEvent>>, ApiError> {
+        audit::audit_event_list(rqctx, query.0).await
+    }
+
+    async fn audit_chain_verify(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<HttpResponseOk<AuditChainVerification>, ApiError> {
+        audit::audit_chain_verify(rqctx).await
+    }
+}
+
+/// How many items a page of a list holds: what the caller asked for, at
+/// most [`MAX_PAGE_ITEMS`].
+fn page_limit<S: DeserializeOwned, P: DeserializeOwned + Serialize>(
+    rqctx: &RequestContext<ApiContext>,
+    query: &PaginationParams<S, P>,
+) -> Result<i64, ApiError> {
+    let asked = rqctx.page_limit(query).map_err(|error| dropshot_error(rqctx, error))?;
+    Ok(i64::from(asked.get()).min(MAX_PAGE_ITEMS))
+}
+
+/// An error dropshot raised while serving the request, as the wire error.
+fn dropshot_error(rqctx: &RequestContext<ApiContext>, error: HttpError) -> ApiError {
+    extract::tag_with_request_id(error, &rqctx.request_id).into()
 }
