@@ -142,19 +142,19 @@ mod tests {
     fn every_field_is_covered() {
         let original = event();
         let base = event_hash(&original);
-        let edits: Vec<Box<dyn Fn(&mut EventRecord)>> = vec![
-            Box::new(|e| e.tenant_id = Uuid::from_u128(9)),
-            Box::new(|e| e.seq = 2),
-            Box::new(|e| e.action = "member.removed".into()),
-            Box::new(|e| e.actor_type = "anonymous".into()),
-            Box::new(|e| e.actor_id = None),
-            Box::new(|e| e.target_type = None),
-            Box::new(|e| e.target_id = Some(Uuid::from_u128(4))),
-            Box::new(|e| e.request_id = Some("other".into())),
-            Box::new(|e| e.client_ip = None),
-            Box::new(|e| e.occurred_at += chrono::Duration::microseconds(1)),
-            Box::new(|e| e.metadata = json!({})),
-            Box::new(|e| e.prev_hash = vec![1; 32]),
+        let edits: [fn(&mut EventRecord); 12] = [
+            |e| e.tenant_id = Uuid::from_u128(9),
+            |e| e.seq = 2,
+            |e| e.action = "member.removed".into(),
+            |e| e.actor_type = "anonymous".into(),
+            |e| e.actor_id = None,
+            |e| e.target_type = None,
+            |e| e.target_id = Some(Uuid::from_u128(4)),
+            |e| e.request_id = Some("other".into()),
+            |e| e.client_ip = None,
+            |e| e.occurred_at += chrono::Duration::microseconds(1),
+            |e| e.metadata = json!({}),
+            |e| e.prev_hash = vec![1; 32],
         ];
         for (index, edit) in edits.iter().enumerate() {
             let mut edited = original.clone();

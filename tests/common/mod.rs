@@ -179,6 +179,42 @@ impl TestApp {
     }
 }
 
+/// A mail with quoted-printable soft breaks and `=` escapes undone.
+pub fn readable(raw_mail: &str) -> String {
+    raw_mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
+}
+
+/// Waits for a mail to `recipient` among the `.eml` files in `dir`, and
+/// returns it readable.
+pub async fn mail_to(dir: &Path, recipient: &str) -> String {
+    for _ in 0..200 {
+        let mails = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|entry| entry.path());
+        let found = mails
+            .filter_map(|path| std::fs::read_to_string(path).ok())
+            .map(|mail| readable(&mail))
+            .find(|mail| mail.lines().any(|line| line.eq_ignore_ascii_case(&format!("To: {recipient}"))));
+        if let Some(mail) = found {
+            return mail;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no mail to {recipient} arrived in {}", dir.display());
+}
+
+/// The actions of a tenant's audit chain, oldest first, as stored.
+pub async fn audit_actions(owner: &mut AsyncPgConnection, tenant_id: uuid::Uuid) -> Vec<String> {
+    use diesel::{ExpressionMethods, QueryDsl};
+    use incident_tracker::db::schema::audit_events;
+
+    audit_events::table
+        .filter(audit_events::tenant_id.eq(tenant_id))
+        .order(audit_events::seq)
+        .select(audit_events::action)
+        .load(owner)
+        .await
+        .unwrap()
+}
+
 pub fn base_url(addr: SocketAddr) -> String {
     format!("http://{addr}")
 }

@@ -13,7 +13,8 @@ use crate::common::browser::Browser;
 use crate::common::free_port;
 use crate::common::redis::RedisServer;
 use crate::common::smtp::SmtpSink;
-use crate::common::{TestApp, scratch_dir};
+use crate::common::{TestApp, TestDatabase, audit_actions, readable, scratch_dir};
+use incident_tracker::audit::PLATFORM_CHAIN;
 
 const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "tangerine submarine orchestra";
@@ -35,11 +36,6 @@ async fn wait_for_mail(dir: &Path) -> String {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no mail arrived in {}", dir.display());
-}
-
-/// A mail with quoted-printable soft breaks and `=` escapes undone.
-fn readable(raw_mail: &str) -> String {
-    raw_mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
 }
 
 /// Waits up to `within` for the outbox to empty; answers the rows left.
@@ -307,10 +303,10 @@ async fn parallel_attempts_on_two_instances_never_exceed_the_limit() {
 /// password, and a success in between starts the count again; the lock
 /// says when to come back.
 async fn lockout(vars: &[(&str, &str)]) {
-    let log = crate::common::capture_logs();
     let mut all = vec![("TRUSTED_PROXIES", "127.0.0.1")];
     all.extend_from_slice(vars);
-    let app = TestApp::spawn_with(&all).await;
+    let database = TestDatabase::migrated().await;
+    let app = TestApp::spawn_on(&database, &all).await;
     let mut browser = Browser::open(&app.url("")).await;
     browser.signup("linus@example.com", PASSWORD, "Linus").await;
     let (http, url) = (browser.http(), app.url("/v1/auth/login"));
@@ -336,8 +332,10 @@ async fn lockout(vars: &[(&str, &str)]) {
     let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((800..=900).contains(&retry_after), "{retry_after}");
     assert_eq!(error_code(response).await, (StatusCode::TOO_MANY_REQUESTS, "AUTH_ACCOUNT_LOCKED".into()));
-    let log = log.contents();
-    assert_eq!(log.matches("auth.account_locked").count(), 1, "the tenth failure locked the account:\n{log}");
+    let actions = audit_actions(&mut database.owner_connection().await, PLATFORM_CHAIN).await;
+    let locked = actions.iter().filter(|action| *action == "auth.account_locked").count();
+    assert_eq!(locked, 1, "the tenth failure locked the account: {actions:?}");
+    assert_eq!(actions.iter().filter(|action| *action == "auth.login_failed").count(), 19);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -472,13 +470,15 @@ async fn sessions_end_after_the_idle_and_the_absolute_timeout() {
     assert!(busy.me().await.user.is_none(), "past the absolute timeout, however busy");
 }
 
-/// The log has the audit events, and none of the secrets or emails the
-/// flows used.
+/// Account events reach the audit log (the platform's chain, for a user
+/// in no tenant), and none of the secrets or emails the flows used reach
+/// the log.
 #[tokio::test(flavor = "multi_thread")]
-async fn logs_hold_audit_events_but_no_passwords_tokens_cookies_or_emails() {
+async fn account_events_are_audited_and_no_secrets_or_emails_are_logged() {
     let log = crate::common::capture_logs();
     let data_dir = scratch_dir("auth-logs");
-    let app = TestApp::spawn_with(&[("DATA_DIR", data_dir.to_str().unwrap())]).await;
+    let database = TestDatabase::migrated().await;
+    let app = TestApp::spawn_on(&database, &[("DATA_DIR", data_dir.to_str().unwrap())]).await;
     let mut browser = Browser::open(&app.url("")).await;
     browser.signup("secret.agent@example.com", PASSWORD, "Agent").await;
     let cookie = browser.session_cookie().unwrap();
@@ -496,11 +496,18 @@ async fn logs_hold_audit_events_but_no_passwords_tokens_cookies_or_emails() {
     assert!(browser.login("secret.agent@example.com", NEW_PASSWORD).await.is_ok());
     app.server.shutdown().await.unwrap();
 
+    let actions = audit_actions(&mut database.owner_connection().await, PLATFORM_CHAIN).await;
+    assert_eq!(
+        actions,
+        [
+            "auth.signup",
+            "auth.login_failed",
+            "auth.password_reset_requested",
+            "auth.password_reset_completed",
+            "auth.login_succeeded"
+        ]
+    );
     let log = log.contents();
-    for event in ["auth.signup", "auth.login_failed", "auth.password_reset_requested", "auth.password_reset_completed"]
-    {
-        assert!(log.contains(event), "no {event} in the log");
-    }
     for secret in [PASSWORD, NEW_PASSWORD, "a wrong guess", &token, &cookie, &csrf_token, "secret.agent"] {
         assert!(!log.contains(secret), "the log contains {secret:?}:\n{log}");
     }

@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod audit;
 mod auth;
 mod cli;
 mod contract;
@@ -11,3 +12,4 @@ mod health;
 mod migrations;
 mod rls;
 mod shutdown;
+mod tenants;

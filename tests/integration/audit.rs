@@ -1,0 +1,164 @@
+//! The audit log's hash chain: it never forks under concurrent writers, the
+//! verifier finds tampering, and the database keeps it append-only.
+
+use diesel::sql_query;
+use diesel::sql_types::{BigInt, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use incident_tracker::client::types::{AuditChainVerification, InviteCreateRequest, Role, TenantCreateRequest};
+use incident_tracker::db::{self, TenantScope};
+use uuid::Uuid;
+
+use crate::common::browser::Browser;
+use crate::common::{TestApp, TestDatabase, scratch_dir};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// An owner's browser, switched to a new tenant with `invites` audited
+/// invites after its `tenant.created`.
+async fn tenant_with_events(app: &TestApp, invites: usize) -> (Browser, Uuid) {
+    let mut owner = Browser::open(&app.url("")).await;
+    owner.signup("owner@example.com", PASSWORD, "Owner").await;
+    let request = TenantCreateRequest { name: "Acme".parse().unwrap() };
+    let tenant = owner.api().tenant_create(&request).await.unwrap().into_inner().id;
+    owner.api().tenant_switch(&tenant).await.unwrap();
+    for index in 0..invites {
+        invite(&owner, tenant, index).await;
+    }
+    (owner, tenant)
+}
+
+async fn invite(owner: &Browser, tenant: Uuid, index: usize) {
+    let request =
+        InviteCreateRequest { email: format!("invitee{index}@example.com").parse().unwrap(), role: Role::Viewer };
+    owner.api().invite_create(&tenant, &request).await.unwrap();
+}
+
+async fn verify(owner: &Browser) -> AuditChainVerification {
+    owner.api().audit_chain_verify().await.unwrap().into_inner()
+}
+
+async fn execute(conn: &mut AsyncPgConnection, statement: &str, tenant: Uuid) {
+    sql_query(statement).bind::<SqlUuid, _>(tenant).execute(conn).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_hundred_concurrent_audited_writes_leave_a_chain_that_verifies() {
+    let data_dir = scratch_dir("audit-concurrency");
+    let app = TestApp::spawn_with(&[("DATA_DIR", data_dir.to_str().unwrap())]).await;
+    let (owner, tenant) = tenant_with_events(&app, 0).await;
+    let mut writes = tokio::task::JoinSet::new();
+    for index in 0..200 {
+        let api = owner.api();
+        writes.spawn(async move {
+            let request = InviteCreateRequest {
+                email: format!("invitee{index}@example.com").parse().unwrap(),
+                role: Role::Viewer,
+            };
+            api.invite_create(&tenant, &request).await.map(|_| ())
+        });
+    }
+    for write in writes.join_all().await {
+        write.expect("every audited write succeeds");
+    }
+    let verified = verify(&owner).await;
+    assert!(verified.valid, "{verified:?}");
+    assert_eq!((verified.checked_events, verified.head_seq, verified.first_invalid_seq), (201, 201, None));
+    let newest = owner.api().audit_event_list(None, None, None, None, None, None).await.unwrap().into_inner();
+    assert_eq!(verified.head_hash.as_deref(), Some(newest.items[0].hash.as_str()));
+    std::fs::remove_dir_all(&data_dir).ok();
+}
+
+/// Tampering through SQL as the owner, with the append-only trigger turned
+/// off on purpose: each kind is found, at the first bad `seq`, and undoing
+/// it makes the chain whole again.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_verifier_finds_changed_deleted_and_swapped_events() {
+    let data_dir = scratch_dir("audit-tamper");
+    let database = TestDatabase::migrated().await;
+    let app = TestApp::spawn_on(&database, &[("DATA_DIR", data_dir.to_str().unwrap())]).await;
+    let (owner, tenant) = tenant_with_events(&app, 4).await;
+    assert!(verify(&owner).await.valid);
+    let mut sql = database.owner_connection().await;
+    sql_query("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only").execute(&mut sql).await.unwrap();
+    sql_query("CREATE TEMP TABLE saved AS SELECT * FROM audit_events").execute(&mut sql).await.unwrap();
+    let restore = [
+        "DELETE FROM audit_events WHERE tenant_id = $1",
+        "INSERT INTO audit_events SELECT * FROM saved WHERE tenant_id = $1",
+    ];
+    let tamperings: [(&str, &[&str], i64); 4] = [
+        (
+            "a changed row",
+            &["UPDATE audit_events SET metadata = '{\"role\": \"owner\"}' WHERE tenant_id = $1 AND seq = 3"],
+            3,
+        ),
+        ("a deleted row", &["DELETE FROM audit_events WHERE tenant_id = $1 AND seq = 4"], 4),
+        (
+            "two swapped rows",
+            &[
+                "UPDATE audit_events SET seq = 1000 WHERE tenant_id = $1 AND seq = 2",
+                "UPDATE audit_events SET seq = 2 WHERE tenant_id = $1 AND seq = 3",
+                "UPDATE audit_events SET seq = 3 WHERE tenant_id = $1 AND seq = 1000",
+            ],
+            2,
+        ),
+        ("the newest row deleted", &["DELETE FROM audit_events WHERE tenant_id = $1 AND seq = 5"], 5),
+    ];
+    for (what, tampering, first_bad) in tamperings {
+        for statement in tampering {
+            execute(&mut sql, statement, tenant).await;
+        }
+        let verified = verify(&owner).await;
+        assert!(!verified.valid, "{what} went unnoticed");
+        assert_eq!(verified.first_invalid_seq, Some(first_bad), "{what}");
+        assert_eq!(verified.checked_events, first_bad as u64 - 1, "{what}");
+        for statement in restore {
+            execute(&mut sql, statement, tenant).await;
+        }
+        assert!(verify(&owner).await.valid, "undoing {what} restores the chain");
+    }
+    std::fs::remove_dir_all(&data_dir).ok();
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+async fn event_count(conn: &mut AsyncPgConnection) -> i64 {
+    let count: Count = sql_query("SELECT count(*) AS count FROM audit_events").get_result(conn).await.unwrap();
+    count.count
+}
+
+/// The server's role may add and read events, never change or remove them;
+/// the owner is stopped by the trigger.
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_events_are_append_only_in_the_database() {
+    let database = TestDatabase::migrated().await;
+    let app = TestApp::spawn_on(&database, &[]).await;
+    let (owner, tenant) = tenant_with_events(&app, 0).await;
+    invite(&owner, tenant, 1).await;
+    let changes =
+        ["UPDATE audit_events SET action = 'nothing.happened'", "DELETE FROM audit_events", "TRUNCATE audit_events"];
+
+    let pool = db::connect(&database.server_url, 1).await.unwrap();
+    let scope = TenantScope { tenant_id: tenant, actor_id: Uuid::nil() };
+    for change in changes {
+        let refused = db::in_tenant(&pool, scope, move |conn| {
+            Box::pin(async move { Ok(sql_query(change).execute(conn).await?) })
+        })
+        .await;
+        let message = refused.expect_err(change).to_string();
+        assert!(message.contains("permission denied"), "{change}: {message}");
+    }
+    let visible = db::in_tenant(&pool, scope, |conn| Box::pin(async move { Ok(event_count(conn).await) }));
+    assert_eq!(visible.await.unwrap(), 2, "the server's role reads its tenant's events");
+
+    let mut sql = database.owner_connection().await;
+    for change in changes {
+        let refused = sql_query(change).execute(&mut sql).await.expect_err(change).to_string();
+        assert!(refused.contains("append-only"), "{change}: {refused}");
+    }
+    assert!(event_count(&mut sql).await >= 2);
+    assert!(verify(&owner).await.valid);
+}
