@@ -220,9 +220,11 @@ async fn a_tenant_always_keeps_an_owner() {
         ada_api.member_update(&acme, &grace_id, &demote),
         grace_api.member_update(&acme, &ada_id, &demote),
     );
+    // The loser is refused either as the last owner (409) or, if the
+    // winner committed first, as no longer an owner at all (403).
     let mut statuses = [status(first), status(second)];
     statuses.sort();
-    assert_eq!(statuses, [200, 409]);
+    assert!(matches!(statuses, [200, 403 | 409]), "{statuses:?}");
     let members = ada.api().member_list(&acme, None, None).await.unwrap().into_inner().items;
     assert_eq!(members.iter().filter(|member| member.role == Role::Owner).count(), 1);
     let owner = members.iter().find(|member| member.role == Role::Owner).unwrap().user_id;
