@@ -34,6 +34,30 @@ $$;
 
 
 --
+-- Name: guard_audit_chain_head(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.guard_audit_chain_head() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.seq = 0 AND NEW.hash = decode(repeat('00', 32), 'hex') THEN
+            RETURN NEW;
+        END IF;
+    ELSIF NEW.tenant_id = OLD.tenant_id AND NEW.seq = OLD.seq + 1 AND EXISTS (
+        SELECT 1 FROM audit_events e
+        WHERE e.tenant_id = NEW.tenant_id AND e.seq = NEW.seq AND e.hash = NEW.hash AND e.prev_hash = OLD.hash
+    ) THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'an audit chain head only advances to the event appended after it'
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+
+--
 -- Name: refuse_audit_change(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -52,9 +76,9 @@ $$;
 
 CREATE FUNCTION public.usable_invitation(digest bytea) RETURNS TABLE(id uuid, tenant_id uuid, email text)
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
-        SELECT i.id, i.tenant_id, i.email FROM invitations i
+        SELECT i.id, i.tenant_id, i.email FROM public.invitations i
         WHERE i.token_hash = digest AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
     $$;
 
@@ -65,10 +89,10 @@ CREATE FUNCTION public.usable_invitation(digest bytea) RETURNS TABLE(id uuid, te
 
 CREATE FUNCTION public.user_memberships(member uuid) RETURNS TABLE(tenant_id uuid, tenant_name text, role text, tenant_created_at timestamp with time zone)
     LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
         SELECT m.tenant_id, t.name, m.role, t.created_at
-        FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+        FROM public.memberships m JOIN public.tenants t ON t.id = m.tenant_id
         WHERE m.user_id = member
     $$;
 
@@ -354,6 +378,13 @@ CREATE INDEX password_reset_tokens_user_id ON public.password_reset_tokens USING
 
 
 --
+-- Name: audit_chain_heads audit_chain_heads_advance_only; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_chain_heads_advance_only BEFORE INSERT OR UPDATE ON public.audit_chain_heads FOR EACH ROW EXECUTE FUNCTION public.guard_audit_chain_head();
+
+
+--
 -- Name: audit_events audit_events_append_only; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -514,6 +545,13 @@ GRANT USAGE ON SCHEMA public TO incident_tracker_lookup;
 --
 
 REVOKE ALL ON FUNCTION public.enable_tenant_isolation(target regclass) FROM PUBLIC;
+
+
+--
+-- Name: FUNCTION guard_audit_chain_head(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.guard_audit_chain_head() FROM PUBLIC;
 
 
 --

@@ -1,6 +1,7 @@
 DROP FUNCTION usable_invitation(bytea);
 DROP FUNCTION user_memberships(uuid);
 DROP TABLE audit_chain_heads;
+DROP FUNCTION guard_audit_chain_head();
 DROP TABLE audit_events;
 DROP FUNCTION refuse_audit_change();
 DROP TABLE invitations;

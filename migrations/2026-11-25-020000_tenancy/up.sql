@@ -88,6 +88,29 @@ CREATE TABLE audit_chain_heads (
 );
 SELECT enable_tenant_isolation('audit_chain_heads');
 
+-- A head starts at zero and only ever moves to the event appended right
+-- after it, so the server's role cannot point it back to hide newer events.
+CREATE FUNCTION guard_audit_chain_head() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.seq = 0 AND NEW.hash = decode(repeat('00', 32), 'hex') THEN
+            RETURN NEW;
+        END IF;
+    ELSIF NEW.tenant_id = OLD.tenant_id AND NEW.seq = OLD.seq + 1 AND EXISTS (
+        SELECT 1 FROM audit_events e
+        WHERE e.tenant_id = NEW.tenant_id AND e.seq = NEW.seq AND e.hash = NEW.hash AND e.prev_hash = OLD.hash
+    ) THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION 'an audit chain head only advances to the event appended after it'
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+CREATE TRIGGER audit_chain_heads_advance_only BEFORE INSERT OR UPDATE ON audit_chain_heads
+    FOR EACH ROW EXECUTE FUNCTION guard_audit_chain_head();
+
 GRANT SELECT, INSERT ON tenants TO incident_tracker_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON memberships TO incident_tracker_app;
 GRANT SELECT, INSERT, UPDATE ON invitations TO incident_tracker_app;
@@ -97,7 +120,8 @@ GRANT SELECT, INSERT, UPDATE ON audit_chain_heads TO incident_tracker_app;
 -- Two questions must be answered before a tenant is known: which tenants a
 -- user belongs to, and which invitation a token is for. Functions owned by
 -- this role answer them. It may only read, through policies of its own, and
--- only these functions run as it; the server's role is never a member.
+-- only these functions run as it; no login role is a member (the server
+-- refuses to start as one that is).
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'incident_tracker_lookup') THEN
@@ -105,20 +129,21 @@ BEGIN
     END IF;
 END
 $$;
-GRANT incident_tracker_lookup TO CURRENT_USER;
 GRANT USAGE ON SCHEMA public TO incident_tracker_lookup;
 GRANT SELECT ON tenants, memberships, invitations TO incident_tracker_lookup;
 CREATE POLICY cross_tenant_lookup ON tenants FOR SELECT TO incident_tracker_lookup USING (true);
 CREATE POLICY cross_tenant_lookup ON memberships FOR SELECT TO incident_tracker_lookup USING (true);
 CREATE POLICY cross_tenant_lookup ON invitations FOR SELECT TO incident_tracker_lookup USING (true);
 
--- The tenants a user belongs to, with the user's role in each.
+-- Tables are schema-qualified and pg_temp is searched last, so a caller's
+-- temporary table or view cannot stand in for them and be read with this
+-- role's privileges.
 CREATE FUNCTION user_memberships(member uuid)
     RETURNS TABLE (tenant_id uuid, tenant_name text, role text, tenant_created_at timestamptz)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
         SELECT m.tenant_id, t.name, m.role, t.created_at
-        FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+        FROM public.memberships m JOIN public.tenants t ON t.id = m.tenant_id
         WHERE m.user_id = member
     $$;
 
@@ -126,14 +151,22 @@ CREATE FUNCTION user_memberships(member uuid)
 -- revoked, expired or unknown one.
 CREATE FUNCTION usable_invitation(digest bytea)
     RETURNS TABLE (id uuid, tenant_id uuid, email text)
-    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
-        SELECT i.id, i.tenant_id, i.email FROM invitations i
+        SELECT i.id, i.tenant_id, i.email FROM public.invitations i
         WHERE i.token_hash = digest AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
     $$;
 
+-- Handing the functions over takes, for an owner that is not a superuser,
+-- being able to act as the new owner, which needs CREATE on the schema.
+-- Both are taken back at once: an owner that stayed a member would see
+-- every tenant through the lookup policies.
+GRANT incident_tracker_lookup TO CURRENT_USER;
+GRANT CREATE ON SCHEMA public TO incident_tracker_lookup;
 ALTER FUNCTION user_memberships(uuid) OWNER TO incident_tracker_lookup;
 ALTER FUNCTION usable_invitation(bytea) OWNER TO incident_tracker_lookup;
+REVOKE CREATE ON SCHEMA public FROM incident_tracker_lookup;
+REVOKE incident_tracker_lookup FROM CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION user_memberships(uuid), usable_invitation(bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION user_memberships(uuid), usable_invitation(bytea) TO incident_tracker_app;
-REVOKE EXECUTE ON FUNCTION refuse_audit_change() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION refuse_audit_change(), guard_audit_chain_head() FROM PUBLIC;

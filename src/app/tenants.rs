@@ -89,7 +89,10 @@ pub async fn switch(
     })
     .await?;
     current.session.active_tenant_id = Some(tenant_id);
-    state.sessions.update(&current.id, &current.session).await?;
+    if !state.sessions.update(&current.id, &current.session).await? {
+        // Signed out (or reset) while switching.
+        return Err(Error::AuthRequired);
+    }
     let user = users::find(&mut *db::checkout(&state.db).await?, who.user_id).await?;
     Ok(SessionView { current, user, started: false })
 }
@@ -114,15 +117,12 @@ pub async fn change_role(
     new_role: Role,
 ) -> Result<Member, Error> {
     let (user_id, caller) = (who.user_id, who.caller.clone());
-    as_member(state, who, tenant_id, move |conn, ctx| {
+    as_member(state, who, tenant_id, move |conn, _| {
         Box::pin(async move {
-            let member =
-                member_to_manage(conn, ctx, tenant_id, member_id, user_id, MembershipChange::Role(new_role)).await?;
+            let change = MembershipChange::Role(new_role);
+            let member = member_to_change(conn, tenant_id, user_id, member_id, change).await?;
             if member.role == new_role {
                 return Ok(member);
-            }
-            if member.role == Role::Owner {
-                keep_an_owner(conn, tenant_id, member_id).await?;
             }
             tenants::set_role(conn, tenant_id, member_id, new_role).await?;
             let event = NewEvent::new("member.role_changed", Actor::User(user_id), Some(Target::user(member_id)))
@@ -137,12 +137,9 @@ pub async fn change_role(
 /// Removes a member; members may also remove themselves (leave).
 pub async fn remove_member(state: &AppState, who: &SignedIn, tenant_id: Uuid, member_id: Uuid) -> Result<(), Error> {
     let (user_id, caller) = (who.user_id, who.caller.clone());
-    as_member(state, who, tenant_id, move |conn, ctx| {
+    as_member(state, who, tenant_id, move |conn, _| {
         Box::pin(async move {
-            let member = member_to_manage(conn, ctx, tenant_id, member_id, user_id, MembershipChange::Removal).await?;
-            if member.role == Role::Owner {
-                keep_an_owner(conn, tenant_id, member_id).await?;
-            }
+            let member = member_to_change(conn, tenant_id, user_id, member_id, MembershipChange::Removal).await?;
             tenants::delete_membership(conn, tenant_id, member_id).await?;
             let action = if member_id == user_id { "member.left" } else { "member.removed" };
             let event = NewEvent::new(action, Actor::User(user_id), Some(Target::user(member_id)))
@@ -154,28 +151,30 @@ pub async fn remove_member(state: &AppState, who: &SignedIn, tenant_id: Uuid, me
     .await
 }
 
-/// The member `change` is aimed at, once the caller may make it.
-async fn member_to_manage(
+/// The member `change` is aimed at, once the caller may make it and an
+/// owner would remain. Decided on the caller's, the member's and the
+/// owners' memberships locked until the transaction ends, so a concurrent
+/// change cannot make the decision stale before it is carried out.
+async fn member_to_change(
     conn: &mut AsyncPgConnection,
-    ctx: Context,
     tenant_id: Uuid,
-    member_id: Uuid,
     caller_id: Uuid,
+    member_id: Uuid,
     change: MembershipChange,
 ) -> Result<Member, Error> {
+    let locked = tenants::lock_for_change(conn, tenant_id, caller_id, member_id).await?;
+    let role_of = |id: Uuid| locked.iter().find(|(user_id, _)| *user_id == id).map(|(_, role)| *role);
+    let ctx = Context { role: role_of(caller_id).ok_or(Error::NotFound)? };
     may_see_members(ctx)?;
     let member = tenants::member(conn, tenant_id, member_id).await?.ok_or(Error::NotFound)?;
     let resource = Resource::Membership { role: member.role, change, is_caller: member_id == caller_id };
     authorize(Action::MembersManage, resource, ctx)?;
+    let stays_owner = change == MembershipChange::Role(Role::Owner);
+    let another_owner = locked.iter().any(|(user_id, role)| *role == Role::Owner && *user_id != member_id);
+    if member.role == Role::Owner && !stays_owner && !another_owner {
+        return Err(Error::OwnerRequired);
+    }
     Ok(member)
-}
-
-/// Fails unless an owner other than `leaving` remains. The owners stay
-/// locked until the transaction ends, so concurrent changes cannot both
-/// count on each other.
-async fn keep_an_owner(conn: &mut AsyncPgConnection, tenant_id: Uuid, leaving: Uuid) -> Result<(), Error> {
-    let owners = tenants::lock_owners(conn, tenant_id).await?;
-    if owners.iter().any(|owner| *owner != leaving) { Ok(()) } else { Err(Error::OwnerRequired) }
 }
 
 /// Invites `email` to join as `role`, mailing them a single-use link; a
@@ -263,8 +262,8 @@ pub async fn revoke_invite(state: &AppState, who: &SignedIn, tenant_id: Uuid, in
 }
 
 /// Joins the tenant an invite is for. The signed-in user's email must be the
-/// invite's; the invite works once. Someone who is already a member keeps
-/// their role.
+/// invite's; the invite works once, and only while its inviter could still
+/// make it. Someone who is already a member keeps their role.
 pub async fn accept_invite(state: &AppState, who: &SignedIn, token: &str) -> Result<(Uuid, Role), Error> {
     if !crypto::is_random_token(token) {
         return Err(Error::InviteInvalid);
@@ -281,7 +280,14 @@ pub async fn accept_invite(state: &AppState, who: &SignedIn, token: &str) -> Res
     let (tenant_id, user_id, caller) = (found.tenant_id, user.id, who.caller.clone());
     db::in_tenant(&state.db, TenantScope { tenant_id, actor_id: user_id }, move |conn| {
         Box::pin(async move {
-            let invited_as = invites::claim(conn, tenant_id, found.id, user_id).await?.ok_or(Error::InviteInvalid)?;
+            let claimed = invites::claim(conn, tenant_id, found.id, user_id).await?.ok_or(Error::InviteInvalid)?;
+            // An invite is only as good as its inviter's standing: one from
+            // someone since removed, or demoted below the role it grants, no
+            // longer works.
+            let inviter = tenants::role_of(conn, tenant_id, claimed.invited_by).await?.ok_or(Error::InviteInvalid)?;
+            let invite = Resource::Invitation { role: claimed.role };
+            authorize(Action::MembersInvite, invite, Context { role: inviter }).map_err(|_| Error::InviteInvalid)?;
+            let invited_as = claimed.role;
             let role = match tenants::role_of(conn, tenant_id, user_id).await? {
                 Some(role) => role,
                 None => {

@@ -11,13 +11,13 @@ pub mod chain;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::app::Caller;
 use crate::db::schema::{audit_chain_heads, audit_events};
-use crate::db::{self, Pool, TenantScope};
+use crate::db::{self, TenantScope};
 use crate::error::Error;
 
 /// The chain of events that belong to no tenant.
@@ -151,30 +151,26 @@ pub async fn append(
 
 /// Records an event about a user's account (sign-in, password reset) in the
 /// chain of every tenant the user belongs to, or in the platform's chain
-/// when there is no such user or tenant, in one transaction.
+/// when there is no such user or tenant. `conn` must be in a transaction:
+/// the change the event records, if it is in the database, belongs in it.
 pub async fn record_account_event(
-    pool: &Pool,
+    conn: &mut AsyncPgConnection,
     user_id: Option<Uuid>,
     caller: &Caller,
     event: NewEvent,
 ) -> Result<(), Error> {
-    let mut conn = db::checkout(pool).await?;
-    conn.transaction(async |conn| {
-        let mut chains = match user_id {
-            Some(user_id) => db::tenants::tenant_ids_of_user(conn, user_id).await?,
-            None => Vec::new(),
-        };
-        if chains.is_empty() {
-            chains.push(PLATFORM_CHAIN);
-        }
-        for tenant_id in chains {
-            let scope = TenantScope { tenant_id, actor_id: user_id.unwrap_or(Uuid::nil()) };
-            db::enter_tenant(conn, scope).await?;
-            append(conn, tenant_id, caller, event.clone()).await?;
-        }
-        Ok(())
-    })
-    .await
+    let mut chains = match user_id {
+        Some(user_id) => db::tenants::tenant_ids_of_user(conn, user_id).await?,
+        None => Vec::new(),
+    };
+    if chains.is_empty() {
+        chains.push(PLATFORM_CHAIN);
+    }
+    for tenant_id in chains {
+        db::enter_tenant(conn, TenantScope { tenant_id, actor_id: user_id.unwrap_or(Uuid::nil()) }).await?;
+        append(conn, tenant_id, caller, event.clone()).await?;
+    }
+    Ok(())
 }
 
 /// Which events to list; all given conditions must hold.
@@ -271,6 +267,9 @@ pub async fn verify(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResul
         // The newest events are gone, or the head was rewritten.
         first_invalid_seq = Some(expected_seq.min(head_seq.max(1)));
     }
+    if first_invalid_seq.is_none() && events_past_head(conn, tenant_id).await? {
+        first_invalid_seq = Some(head_seq + 1);
+    }
     Ok(Verification {
         valid: first_invalid_seq.is_none(),
         checked_events: (expected_seq - 1) as u64,
@@ -278,4 +277,21 @@ pub async fn verify(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResul
         head_hash: (head_seq > 0).then_some(head_hash),
         first_invalid_seq,
     })
+}
+
+/// Whether events lie past the chain's head: the head was moved back (or
+/// lost) to hide them. Appends in flight are waited for, so they are not
+/// mistaken for that.
+async fn events_past_head(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<bool> {
+    let head: Option<i64> = audit_chain_heads::table
+        .find(tenant_id)
+        .select(audit_chain_heads::seq)
+        .for_share()
+        .first(conn)
+        .await
+        .optional()?;
+    let past = audit_events::table
+        .filter(audit_events::tenant_id.eq(tenant_id))
+        .filter(audit_events::seq.gt(head.unwrap_or(0)));
+    diesel::select(diesel::dsl::exists(past)).get_result(conn).await
 }

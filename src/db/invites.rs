@@ -127,27 +127,33 @@ pub async fn revoke(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> 
     Ok(revoked == 1)
 }
 
+/// An invitation claimed for acceptance.
+pub struct Claimed {
+    pub role: Role,
+    pub invited_by: Uuid,
+}
+
 /// Marks the invitation accepted by `user_id`, in the same statement that
-/// checks it is still pending, so it is used at most once; answers the role
-/// it grants, or `None` when it was no longer pending.
+/// checks it is still pending, so it is used at most once; `None` when it
+/// was no longer pending.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     id: Uuid,
     user_id: Uuid,
-) -> QueryResult<Option<Role>> {
-    let role: Option<RoleColumn> = diesel::update(
+) -> QueryResult<Option<Claimed>> {
+    let claimed: Option<(RoleColumn, Uuid)> = diesel::update(
         invitations::table
             .filter(invitations::tenant_id.eq(tenant_id))
             .filter(invitations::id.eq(id))
             .filter(usable!()),
     )
     .set((invitations::accepted_at.eq(Utc::now()), invitations::accepted_by.eq(user_id)))
-    .returning(invitations::role)
-    .get_result::<RoleColumn>(conn)
+    .returning((invitations::role, invitations::invited_by))
+    .get_result(conn)
     .await
     .optional()?;
-    Ok(role.map(Role::from))
+    Ok(claimed.map(|(role, invited_by)| Claimed { role: role.into(), invited_by }))
 }
 
 /// What a token's invitation is for, before its tenant is known.

@@ -148,17 +148,26 @@ pub async fn member(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uuid
         .optional()
 }
 
-/// The tenant's owners, locked until the transaction ends: a change that
-/// could leave the tenant without an owner counts them under this lock, so
-/// two such changes cannot both see another owner remaining.
-pub async fn lock_owners(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<Vec<Uuid>> {
-    memberships::table
+/// Locks, until the transaction ends, the memberships a change of
+/// `member_id` by `caller_id` depends on: theirs and every owner's. One
+/// statement takes them in user id order, so concurrent changes wait for
+/// each other instead of deadlocking. Answers each locked member's current
+/// role.
+pub async fn lock_for_change(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    caller_id: Uuid,
+    member_id: Uuid,
+) -> QueryResult<Vec<(Uuid, Role)>> {
+    let locked: Vec<(Uuid, RoleColumn)> = memberships::table
         .filter(memberships::tenant_id.eq(tenant_id))
-        .filter(memberships::role.eq(Role::Owner.as_str()))
-        .select(memberships::user_id)
+        .filter(memberships::user_id.eq_any([caller_id, member_id]).or(memberships::role.eq(Role::Owner.as_str())))
+        .order(memberships::user_id)
+        .select((memberships::user_id, memberships::role))
         .for_update()
         .load(conn)
-        .await
+        .await?;
+    Ok(locked.into_iter().map(|(user_id, role)| (user_id, role.into())).collect())
 }
 
 pub async fn set_role(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uuid, role: Role) -> QueryResult<()> {

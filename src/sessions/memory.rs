@@ -51,12 +51,12 @@ impl MemoryStore {
         Some(session.clone())
     }
 
-    pub fn replace_session(&self, key: &str, session: Session, idle: Duration) {
+    pub fn replace_session(&self, key: &str, session: Session, idle: Duration) -> bool {
         let mut state = self.state();
         let now = Instant::now();
-        if let Some(entry) = state.sessions.get_mut(key).filter(|(_, expires)| *expires > now) {
-            *entry = (session, now + idle);
-        }
+        let Some(entry) = state.sessions.get_mut(key).filter(|(_, expires)| *expires > now) else { return false };
+        *entry = (session, now + idle);
+        true
     }
 
     pub fn delete_session(&self, key: &str) {

@@ -181,14 +181,14 @@ impl SessionStore {
     }
 
     /// Saves a changed session under its id, if it is still live: one ended
-    /// meanwhile (sign-out, password reset) stays ended.
-    pub async fn update(&self, id: &SessionId, session: &Session) -> Result<(), Error> {
+    /// meanwhile (sign-out, password reset) stays ended. Answers whether it
+    /// was live.
+    pub async fn update(&self, id: &SessionId, session: &Session) -> Result<bool, Error> {
         let key = self.session_key(id);
         match &self.backend {
-            Backend::Memory(memory) => memory.replace_session(&key, session.clone(), self.timeouts.idle),
-            Backend::Redis(redis) => redis.replace_session(&key, session, self.timeouts.idle).await?,
+            Backend::Memory(memory) => Ok(memory.replace_session(&key, session.clone(), self.timeouts.idle)),
+            Backend::Redis(redis) => redis.replace_session(&key, session, self.timeouts.idle).await,
         }
-        Ok(())
     }
 
     /// Ends one session.

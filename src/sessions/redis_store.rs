@@ -119,17 +119,18 @@ impl RedisStore {
         Ok(Some(serde_json::from_str(&value).context("reading a stored session")?))
     }
 
-    pub async fn replace_session(&self, key: &str, session: &Session, idle: Duration) -> Result<(), Error> {
+    pub async fn replace_session(&self, key: &str, session: &Session, idle: Duration) -> Result<bool, Error> {
         let value = serde_json::to_string(session).context("serializing a session")?;
-        redis::cmd("SET")
+        let replaced: Option<String> = redis::cmd("SET")
             .arg(key)
             .arg(value)
             .arg("XX")
             .arg("EX")
             .arg(seconds(idle))
-            .query_async::<()>(&mut self.connection.clone())
+            .query_async(&mut self.connection.clone())
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        Ok(replaced.is_some())
     }
 
     pub async fn delete_session(&self, key: &str, user_index: Option<&str>) -> Result<(), Error> {

@@ -68,9 +68,10 @@ async fn two_hundred_concurrent_audited_writes_leave_a_chain_that_verifies() {
     std::fs::remove_dir_all(&data_dir).ok();
 }
 
-/// Tampering through SQL as the owner, with the append-only trigger turned
-/// off on purpose: each kind is found, at the first bad `seq`, and undoing
-/// it makes the chain whole again.
+/// Tampering through SQL as the test cluster's owner (a superuser, so
+/// row-level security does not hide the rows from it), with the append-only
+/// trigger turned off on purpose: each kind is found, at the first bad
+/// `seq`, and undoing it makes the chain whole again.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_verifier_finds_changed_deleted_and_swapped_events() {
     let data_dir = scratch_dir("audit-tamper");
@@ -116,6 +117,17 @@ async fn the_verifier_finds_changed_deleted_and_swapped_events() {
         }
         assert!(verify(&owner).await.valid, "undoing {what} restores the chain");
     }
+
+    // The head moved back to hide the newest events.
+    sql_query("ALTER TABLE audit_chain_heads DISABLE TRIGGER audit_chain_heads_advance_only")
+        .execute(&mut sql)
+        .await
+        .unwrap();
+    let rewind = "UPDATE audit_chain_heads SET seq = 3, \
+                  hash = (SELECT hash FROM audit_events WHERE tenant_id = $1 AND seq = 3) WHERE tenant_id = $1";
+    execute(&mut sql, rewind, tenant).await;
+    let verified = verify(&owner).await;
+    assert_eq!((verified.valid, verified.first_invalid_seq, verified.head_seq), (false, Some(4), 3));
     std::fs::remove_dir_all(&data_dir).ok();
 }
 
@@ -153,6 +165,16 @@ async fn audit_events_are_append_only_in_the_database() {
     }
     let visible = db::in_tenant(&pool, scope, |conn| Box::pin(async move { Ok(event_count(conn).await) }));
     assert_eq!(visible.await.unwrap(), 2, "the server's role reads its tenant's events");
+    // Nor can it move the chain's head back to hide the newest event.
+    let rewind = db::in_tenant(&pool, scope, move |conn| {
+        Box::pin(async move {
+            let rewind = "UPDATE audit_chain_heads SET seq = 1, \
+                          hash = (SELECT hash FROM audit_events WHERE tenant_id = $1 AND seq = 1)";
+            Ok(sql_query(rewind).bind::<SqlUuid, _>(tenant).execute(conn).await?)
+        })
+    });
+    let refused = rewind.await.expect_err("the head moved back").to_string();
+    assert!(refused.contains("only advances"), "{refused}");
 
     let mut sql = database.owner_connection().await;
     for change in changes {

@@ -45,3 +45,45 @@ async fn every_migration_goes_up_down_and_up_again() {
     assert_eq!(schema_objects(&mut conn).await, migrated);
     assert!(migrations::run_pending(&database.owner_url).await.unwrap().is_empty(), "nothing left to apply");
 }
+
+/// Managed PostgreSQL has no superuser to spare: the migrations run as an
+/// owner that only has CREATEROLE, and leave it bound by row-level security
+/// rather than a member of the role that reads across tenants.
+#[tokio::test(flavor = "multi_thread")]
+async fn migrations_run_as_an_owner_that_is_not_a_superuser() {
+    #[derive(diesel::QueryableByName)]
+    struct Facts {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        superuser: bool,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        reads_across_tenants: bool,
+        #[diesel(sql_type = BigInt)]
+        visible_tenants: i64,
+    }
+    let database = TestDatabase::empty().await;
+    let mut admin = database.owner_connection().await;
+    let role = format!("migrator_{}", uuid::Uuid::new_v4().simple());
+    let (_, host_and_database) = database.owner_url.split_once('@').unwrap();
+    let database_name = host_and_database.rsplit('/').next().unwrap();
+    for statement in [
+        format!("CREATE ROLE {role} LOGIN CREATEROLE PASSWORD 'migrator-password'"),
+        format!("ALTER DATABASE {database_name} OWNER TO {role}"),
+    ] {
+        sql_query(statement).execute(&mut admin).await.unwrap();
+    }
+    let migrator_url = format!("postgres://{role}:migrator-password@{host_and_database}");
+    assert!(!migrations::run_pending(&migrator_url).await.unwrap().is_empty());
+
+    sql_query("INSERT INTO tenants (id, name) VALUES (gen_random_uuid(), 'Acme')").execute(&mut admin).await.unwrap();
+    let mut migrator = <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&migrator_url).await.unwrap();
+    let facts: Facts = sql_query(
+        "SELECT rolsuper AS superuser, pg_has_role(current_user, 'incident_tracker_lookup', 'USAGE') \
+                AS reads_across_tenants, (SELECT count(*) FROM tenants) AS visible_tenants \
+         FROM pg_roles WHERE rolname = current_user",
+    )
+    .get_result(&mut migrator)
+    .await
+    .unwrap();
+    assert!(!facts.superuser && !facts.reads_across_tenants);
+    assert_eq!(facts.visible_tenants, 0, "forced row-level security binds the owner too");
+}

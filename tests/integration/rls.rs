@@ -205,4 +205,35 @@ async fn tenancy_tables_show_only_the_scoped_tenants_rows() {
         .unwrap();
         assert!(scoped.ours > 0 && scoped.theirs == 0, "{table}: {} ours, {} theirs", scoped.ours, scoped.theirs);
     }
+
+    // The cross-tenant lookups read the real tables, not a temporary view
+    // of the caller's standing in for one: through such a view they would
+    // hand out every tenant's invitations with their own privileges.
+    let mut server = pool.get().await.unwrap();
+    for statement in [
+        "CREATE TEMP VIEW memberships WITH (security_invoker = true) AS \
+         SELECT tenant_id, invited_by AS user_id, email AS role FROM public.invitations",
+        "CREATE TEMP VIEW tenants AS SELECT id, email AS name, created_at FROM public.invitations",
+        "GRANT SELECT ON memberships, tenants TO incident_tracker_lookup",
+    ] {
+        sql_query(statement).execute(&mut server).await.unwrap();
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Membership {
+        #[diesel(sql_type = Text)]
+        role: String,
+    }
+    let inviter: Uuid = {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use incident_tracker::db::schema::invitations;
+        invitations::table
+            .filter(invitations::tenant_id.eq(tenants[1]))
+            .select(invitations::invited_by)
+            .first(&mut database.owner_connection().await)
+            .await
+            .unwrap()
+    };
+    let found: Vec<Membership> =
+        sql_query("SELECT role FROM user_memberships($1)").bind::<SqlUuid, _>(inviter).load(&mut server).await.unwrap();
+    assert_eq!(found.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(), ["owner"]);
 }

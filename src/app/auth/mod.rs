@@ -80,13 +80,18 @@ pub async fn signup(
     password::check_policy(&signup.password, &email).map_err(Error::PasswordRejected)?;
     let password_hash = state.passwords.hash(signup.password).await?;
     let user = User { id: Uuid::new_v4(), email, name, password_hash, created_at: Utc::now() };
-    match db::users::insert(&mut *db::checkout(&state.db).await?, &user).await {
-        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
-            return Err(Error::EmailTaken);
+    let mut conn = db::checkout(&state.db).await?;
+    conn.transaction(async |conn| {
+        match db::users::insert(conn, &user).await {
+            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+                return Err(Error::EmailTaken);
+            }
+            result => result?,
         }
-        result => result?,
-    }
-    record(state, "auth.signup", Actor::User(user.id), Some(user.id), caller).await?;
+        let event = account_event("auth.signup", Actor::User(user.id), Some(user.id));
+        audit::record_account_event(conn, Some(user.id), caller, event).await
+    })
+    .await?;
     start_user_session(state, current, user).await
 }
 
@@ -195,11 +200,12 @@ pub async fn forgot_password(state: &AppState, email: &str, caller: &Caller) -> 
             body: &body,
             discard_after: Some(expires_at),
         };
-        db::outbox::enqueue(conn, mail).await
+        db::outbox::enqueue(conn, mail).await?;
+        let event = account_event("auth.password_reset_requested", Actor::Anonymous, Some(user.id));
+        audit::record_account_event(conn, Some(user.id), caller, event).await
     })
     .await?;
     state.mail_queued.notify();
-    record(state, "auth.password_reset_requested", Actor::Anonymous, Some(user.id), caller).await?;
     Ok(())
 }
 
@@ -227,6 +233,8 @@ pub async fn reset_password(
         // concurrent resets cannot both use it.
         let user_id = db::users::consume_reset_tokens(conn, &digest).await?.ok_or(Error::ResetTokenInvalid)?;
         db::users::set_password_hash(conn, user_id, &password_hash).await?;
+        let event = account_event("auth.password_reset_completed", Actor::Anonymous, Some(user_id));
+        audit::record_account_event(conn, Some(user_id), caller, event).await?;
         // Ended before the commit, so that with the session store down the
         // password stays as it was instead of changing behind live sessions.
         state.sessions.delete_all_of_user(user_id).await
@@ -242,7 +250,6 @@ pub async fn reset_password(
             "ending sessions begun during a password reset failed"
         );
     }
-    record(state, "auth.password_reset_completed", Actor::Anonymous, Some(user.id), caller).await?;
     restart_session(state, current, None).await
 }
 
@@ -302,8 +309,8 @@ pub(crate) fn normalize_email(raw: &str) -> Result<String, Error> {
     Ok(email)
 }
 
-/// Records an account event in the audit log: in the chain of each tenant
-/// the user belongs to, or the platform's.
+/// Records an account event whose change is not in the database (it is in
+/// the session store) in a transaction of its own.
 async fn record(
     state: &AppState,
     action: &'static str,
@@ -311,8 +318,15 @@ async fn record(
     user_id: Option<Uuid>,
     caller: &Caller,
 ) -> Result<(), Error> {
-    let event = NewEvent::new(action, actor, user_id.map(Target::user));
-    audit::record_account_event(&state.db, user_id, caller, event).await
+    let mut conn = db::checkout(&state.db).await?;
+    conn.transaction(async |conn| {
+        audit::record_account_event(conn, user_id, caller, account_event(action, actor, user_id)).await
+    })
+    .await
+}
+
+fn account_event(action: &'static str, actor: Actor, user_id: Option<Uuid>) -> NewEvent {
+    NewEvent::new(action, actor, user_id.map(Target::user))
 }
 
 /// Logs a refused attempt. These stay out of the audit log: a flood of them
