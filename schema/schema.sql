@@ -39,6 +39,7 @@ $$;
 
 CREATE FUNCTION public.guard_audit_chain_head() RETURNS trigger
     LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -46,7 +47,7 @@ BEGIN
             RETURN NEW;
         END IF;
     ELSIF NEW.tenant_id = OLD.tenant_id AND NEW.seq = OLD.seq + 1 AND EXISTS (
-        SELECT 1 FROM audit_events e
+        SELECT 1 FROM public.audit_events e
         WHERE e.tenant_id = NEW.tenant_id AND e.seq = NEW.seq AND e.hash = NEW.hash AND e.prev_hash = OLD.hash
     ) THEN
         RETURN NEW;

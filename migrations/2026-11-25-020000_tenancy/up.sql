@@ -91,7 +91,7 @@ SELECT enable_tenant_isolation('audit_chain_heads');
 -- A head starts at zero and only ever moves to the event appended right
 -- after it, so the server's role cannot point it back to hide newer events.
 CREATE FUNCTION guard_audit_chain_head() RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -99,7 +99,7 @@ BEGIN
             RETURN NEW;
         END IF;
     ELSIF NEW.tenant_id = OLD.tenant_id AND NEW.seq = OLD.seq + 1 AND EXISTS (
-        SELECT 1 FROM audit_events e
+        SELECT 1 FROM public.audit_events e
         WHERE e.tenant_id = NEW.tenant_id AND e.seq = NEW.seq AND e.hash = NEW.hash AND e.prev_hash = OLD.hash
     ) THEN
         RETURN NEW;
@@ -159,14 +159,15 @@ CREATE FUNCTION usable_invitation(digest bytea)
 
 -- Handing the functions over takes, for an owner that is not a superuser,
 -- being able to act as the new owner, which needs CREATE on the schema.
--- Both are taken back at once: an owner that stayed a member would see
--- every tenant through the lookup policies.
+-- Both are taken back once the functions' privileges are set (which takes
+-- acting as their owner): an owner that stayed a member would see every
+-- tenant through the lookup policies.
 GRANT incident_tracker_lookup TO CURRENT_USER;
 GRANT CREATE ON SCHEMA public TO incident_tracker_lookup;
 ALTER FUNCTION user_memberships(uuid) OWNER TO incident_tracker_lookup;
 ALTER FUNCTION usable_invitation(bytea) OWNER TO incident_tracker_lookup;
-REVOKE CREATE ON SCHEMA public FROM incident_tracker_lookup;
-REVOKE incident_tracker_lookup FROM CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION user_memberships(uuid), usable_invitation(bytea) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION user_memberships(uuid), usable_invitation(bytea) TO incident_tracker_app;
+REVOKE CREATE ON SCHEMA public FROM incident_tracker_lookup;
+REVOKE incident_tracker_lookup FROM CURRENT_USER;
 REVOKE EXECUTE ON FUNCTION refuse_audit_change(), guard_audit_chain_head() FROM PUBLIC;

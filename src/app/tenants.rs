@@ -284,7 +284,8 @@ pub async fn accept_invite(state: &AppState, who: &SignedIn, token: &str) -> Res
             // An invite is only as good as its inviter's standing: one from
             // someone since removed, or demoted below the role it grants, no
             // longer works.
-            let inviter = tenants::role_of(conn, tenant_id, claimed.invited_by).await?.ok_or(Error::InviteInvalid)?;
+            let inviter =
+                tenants::lock_role_of(conn, tenant_id, claimed.invited_by).await?.ok_or(Error::InviteInvalid)?;
             let invite = Resource::Invitation { role: claimed.role };
             authorize(Action::MembersInvite, invite, Context { role: inviter }).map_err(|_| Error::InviteInvalid)?;
             let invited_as = claimed.role;

@@ -60,10 +60,10 @@ pub async fn ensure_role_is_bound_by_rls(pool: &Pool) -> anyhow::Result<()> {
     let mut conn = pool.get().await.context("connecting to the database")?;
     let facts: RoleFacts = sql_query(
         "SELECT r.rolname::text AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypass_rls, \
-                EXISTS (SELECT 1 FROM pg_class c WHERE pg_has_role(r.oid, c.relowner, 'USAGE') \
+                EXISTS (SELECT 1 FROM pg_class c WHERE pg_has_role(r.oid, c.relowner, 'MEMBER') \
                         AND c.relnamespace = 'public'::regnamespace) AS owns_tables, \
                 EXISTS (SELECT 1 FROM pg_roles l WHERE l.rolname = 'incident_tracker_lookup' \
-                        AND pg_has_role(r.oid, l.oid, 'USAGE')) AS reads_across_tenants \
+                        AND pg_has_role(r.oid, l.oid, 'MEMBER')) AS reads_across_tenants \
          FROM pg_roles r WHERE r.rolname = current_user",
     )
     .get_result(&mut conn)

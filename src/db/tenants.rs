@@ -117,6 +117,19 @@ pub async fn role_of(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uui
     Ok(role.map(Role::from))
 }
 
+/// `user_id`'s role in the tenant, if a member, with the membership locked
+/// against changes until the transaction ends.
+pub async fn lock_role_of(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uuid) -> QueryResult<Option<Role>> {
+    let role: Option<RoleColumn> = memberships::table
+        .find((tenant_id, user_id))
+        .select(memberships::role)
+        .for_share()
+        .first::<RoleColumn>(conn)
+        .await
+        .optional()?;
+    Ok(role.map(Role::from))
+}
+
 /// The tenant's members, ordered by user id, after the cursor `after`.
 pub async fn members(
     conn: &mut AsyncPgConnection,

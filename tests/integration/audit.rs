@@ -175,6 +175,23 @@ async fn audit_events_are_append_only_in_the_database() {
     });
     let refused = rewind.await.expect_err("the head moved back").to_string();
     assert!(refused.contains("only advances"), "{refused}");
+    // Nor advance it to a forged event, shadowing the table with a temporary one.
+    let forge = db::in_tenant(&pool, scope, |conn| {
+        Box::pin(async move {
+            for statement in [
+                "CREATE TEMP TABLE audit_events AS SELECT * FROM public.audit_events WHERE false",
+                "INSERT INTO audit_events (tenant_id, seq, action, actor_type, occurred_at, metadata, prev_hash, hash) \
+                 SELECT tenant_id, seq + 1, 'forged', 'user', now(), '{}', hash, decode(repeat('ee', 32), 'hex') \
+                 FROM audit_chain_heads",
+                "UPDATE audit_chain_heads SET seq = seq + 1, hash = decode(repeat('ee', 32), 'hex')",
+            ] {
+                sql_query(statement).execute(conn).await?;
+            }
+            Ok(())
+        })
+    });
+    let refused = forge.await.expect_err("the head moved to a forged event").to_string();
+    assert!(refused.contains("only advances"), "{refused}");
 
     let mut sql = database.owner_connection().await;
     for change in changes {

@@ -86,4 +86,24 @@ async fn migrations_run_as_an_owner_that_is_not_a_superuser() {
     .unwrap();
     assert!(!facts.superuser && !facts.reads_across_tenants);
     assert_eq!(facts.visible_tenants, 0, "forced row-level security binds the owner too");
+
+    // Only the server's role may call the cross-tenant lookups.
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Callers {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        public: bool,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        server: bool,
+    }
+    for function in ["user_memberships(uuid)", "usable_invitation(bytea)"] {
+        let callers: Callers = sql_query(
+            "SELECT has_function_privilege('public', $1, 'EXECUTE') AS public, \
+                    has_function_privilege('incident_tracker_app', $1, 'EXECUTE') AS server",
+        )
+        .bind::<diesel::sql_types::Text, _>(function)
+        .get_result(&mut migrator)
+        .await
+        .unwrap();
+        assert_eq!(callers, Callers { public: false, server: true }, "{function}");
+    }
 }

@@ -233,11 +233,13 @@ pub async fn reset_password(
         // concurrent resets cannot both use it.
         let user_id = db::users::consume_reset_tokens(conn, &digest).await?.ok_or(Error::ResetTokenInvalid)?;
         db::users::set_password_hash(conn, user_id, &password_hash).await?;
-        let event = account_event("auth.password_reset_completed", Actor::Anonymous, Some(user_id));
-        audit::record_account_event(conn, Some(user_id), caller, event).await?;
         // Ended before the commit, so that with the session store down the
         // password stays as it was instead of changing behind live sessions.
-        state.sessions.delete_all_of_user(user_id).await
+        state.sessions.delete_all_of_user(user_id).await?;
+        // Last: it locks the audit chains of all the user's tenants, which
+        // must not wait on the session store.
+        let event = account_event("auth.password_reset_completed", Actor::Anonymous, Some(user_id));
+        audit::record_account_event(conn, Some(user_id), caller, event).await
     })
     .await?;
     // And again after it, for sessions begun in between: a sign-in that
