@@ -48,10 +48,10 @@ where
     .await
 }
 
-/// Members, and pending invites, are visible to those who may read members;
-/// to anyone else they do not exist.
-fn may_see_members(ctx: Context) -> Result<(), Error> {
-    authorize(Action::MembersRead, Resource::Tenant, ctx).map_err(|_| Error::NotFound)
+/// What a member may not read does not exist for them: `NotFound`, not
+/// `Forbidden`.
+fn may_see(action: Action, ctx: Context) -> Result<(), Error> {
+    authorize(action, Resource::Tenant, ctx).map_err(|_| Error::NotFound)
 }
 
 pub async fn list(state: &AppState, who: &SignedIn, page: Page) -> Result<Vec<TenantMembership>, Error> {
@@ -84,10 +84,7 @@ pub async fn switch(
     mut current: CurrentSession,
     tenant_id: Uuid,
 ) -> Result<SessionView, Error> {
-    as_member(state, who, tenant_id, |_, ctx| {
-        Box::pin(async move { authorize(Action::TenantRead, Resource::Tenant, ctx).map_err(|_| Error::NotFound) })
-    })
-    .await?;
+    as_member(state, who, tenant_id, |_, ctx| Box::pin(async move { may_see(Action::TenantRead, ctx) })).await?;
     current.session.active_tenant_id = Some(tenant_id);
     if !state.sessions.update(&current.id, &current.session).await? {
         // Signed out (or reset) while switching.
@@ -100,7 +97,7 @@ pub async fn switch(
 pub async fn members(state: &AppState, who: &SignedIn, tenant_id: Uuid, page: Page) -> Result<Vec<Member>, Error> {
     as_member(state, who, tenant_id, move |conn, ctx| {
         Box::pin(async move {
-            may_see_members(ctx)?;
+            may_see(Action::MembersRead, ctx)?;
             Ok(tenants::members(conn, tenant_id, page.after, page.limit).await?)
         })
     })
@@ -165,7 +162,7 @@ async fn member_to_change(
     let locked = tenants::lock_for_change(conn, tenant_id, caller_id, member_id).await?;
     let role_of = |id: Uuid| locked.iter().find(|(user_id, _)| *user_id == id).map(|(_, role)| *role);
     let ctx = Context { role: role_of(caller_id).ok_or(Error::NotFound)? };
-    may_see_members(ctx)?;
+    may_see(Action::MembersRead, ctx)?;
     let member = tenants::member(conn, tenant_id, member_id).await?.ok_or(Error::NotFound)?;
     let resource = Resource::Membership { role: member.role, change, is_caller: member_id == caller_id };
     authorize(Action::MembersManage, resource, ctx)?;
@@ -234,7 +231,7 @@ pub async fn invite(
 pub async fn invites(state: &AppState, who: &SignedIn, tenant_id: Uuid, page: Page) -> Result<Vec<Invite>, Error> {
     as_member(state, who, tenant_id, move |conn, ctx| {
         Box::pin(async move {
-            may_see_members(ctx)?;
+            may_see(Action::MembersRead, ctx)?;
             Ok(invites::pending(conn, tenant_id, page.after, page.limit).await?)
         })
     })
@@ -246,7 +243,7 @@ pub async fn revoke_invite(state: &AppState, who: &SignedIn, tenant_id: Uuid, in
     let (user_id, caller) = (who.user_id, who.caller.clone());
     as_member(state, who, tenant_id, move |conn, ctx| {
         Box::pin(async move {
-            may_see_members(ctx)?;
+            may_see(Action::MembersRead, ctx)?;
             let invite = invites::find_pending(conn, tenant_id, invite_id).await?.ok_or(Error::NotFound)?;
             authorize(Action::MembersInvite, Resource::Invitation { role: invite.role }, ctx)?;
             if !invites::revoke(conn, tenant_id, invite_id).await? {

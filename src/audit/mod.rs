@@ -174,7 +174,7 @@ pub async fn record_account_event(
 }
 
 /// Which events to list; all given conditions must hold.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug)]
 pub struct EventFilter {
     pub action: Option<String>,
     pub actor_id: Option<Uuid>,

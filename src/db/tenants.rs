@@ -35,6 +35,11 @@ pub struct Member {
     pub joined_at: DateTime<Utc>,
 }
 
+type MemberColumns = (users::id, users::email, users::name, memberships::role, memberships::created_at);
+
+const MEMBER_COLUMNS: MemberColumns =
+    (users::id, users::email, users::name, memberships::role, memberships::created_at);
+
 /// A role as stored: its name, which the table's CHECK keeps to the four.
 #[derive(diesel::deserialize::FromSqlRow)]
 pub struct RoleColumn(Role);
@@ -140,7 +145,7 @@ pub async fn members(
     let mut query = memberships::table
         .inner_join(users::table)
         .filter(memberships::tenant_id.eq(tenant_id))
-        .select((users::id, users::email, users::name, memberships::role, memberships::created_at))
+        .select(MEMBER_COLUMNS)
         .order(users::id)
         .limit(limit)
         .into_boxed();
@@ -155,7 +160,7 @@ pub async fn member(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uuid
         .inner_join(users::table)
         .filter(memberships::tenant_id.eq(tenant_id))
         .filter(memberships::user_id.eq(user_id))
-        .select((users::id, users::email, users::name, memberships::role, memberships::created_at))
+        .select(MEMBER_COLUMNS)
         .first(conn)
         .await
         .optional()

@@ -5,8 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use incident_tracker::client::Client;
-use incident_tracker::client::types::{LoginRequest, Me, SignupRequest};
+use incident_tracker::client::types::{
+    InviteCreateRequest, LoginRequest, Me, Role, SignupRequest, TenantCreateRequest,
+};
 use reqwest::cookie::{CookieStore, Jar};
+use uuid::Uuid;
 
 pub struct Browser {
     base_url: String,
@@ -85,5 +88,17 @@ impl Browser {
             Err(incident_tracker::client::Error::ErrorResponse(error)) => Err(error.into_inner().code),
             Err(error) => panic!("login: {error}"),
         }
+    }
+
+    /// Creates a tenant, with this browser's user as its owner.
+    pub async fn create_tenant(&self, name: &str) -> Uuid {
+        let request = TenantCreateRequest { name: name.parse().unwrap() };
+        self.api().tenant_create(&request).await.unwrap().into_inner().id
+    }
+
+    /// Invites `email` to `tenant_id` as `role`; answers the invite's id.
+    pub async fn invite(&self, tenant_id: Uuid, email: &str, role: Role) -> Uuid {
+        let request = InviteCreateRequest { email: email.parse().unwrap(), role };
+        self.api().invite_create(&tenant_id, &request).await.unwrap().into_inner().id
     }
 }

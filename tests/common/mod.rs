@@ -184,21 +184,37 @@ pub fn readable(raw_mail: &str) -> String {
     raw_mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
 }
 
-/// Waits for a mail to `recipient` among the `.eml` files in `dir`, and
-/// returns it readable.
-pub async fn mail_to(dir: &Path, recipient: &str) -> String {
+/// Waits for a complete mail in `dir` (the `.eml` files of the embedded
+/// default, or an SMTP sink's Maildir) that `wanted` accepts, and returns it
+/// readable. Names starting with a dot are still being written.
+pub async fn wait_for_mail_where(dir: &Path, wanted: impl Fn(&str) -> bool) -> String {
     for _ in 0..200 {
-        let mails = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|entry| entry.path());
-        let found = mails
+        let found = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| path.file_name().is_some_and(|name| !name.to_string_lossy().starts_with('.')))
             .filter_map(|path| std::fs::read_to_string(path).ok())
             .map(|mail| readable(&mail))
-            .find(|mail| mail.lines().any(|line| line.eq_ignore_ascii_case(&format!("To: {recipient}"))));
+            .find(|mail| wanted(mail));
         if let Some(mail) = found {
             return mail;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("no mail to {recipient} arrived in {}", dir.display());
+    panic!("the awaited mail did not arrive in {}", dir.display());
+}
+
+/// The first complete mail to arrive in `dir`.
+pub async fn wait_for_mail(dir: &Path) -> String {
+    wait_for_mail_where(dir, |_| true).await
+}
+
+/// A complete mail to `recipient` in `dir`.
+pub async fn mail_to(dir: &Path, recipient: &str) -> String {
+    let to = format!("To: {recipient}");
+    wait_for_mail_where(dir, |mail| mail.lines().any(|line| line.eq_ignore_ascii_case(&to))).await
 }
 
 /// The actions of a tenant's audit chain, oldest first, as stored.

@@ -4,7 +4,7 @@
 use diesel::sql_query;
 use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use incident_tracker::client::types::{AuditChainVerification, InviteCreateRequest, Role, TenantCreateRequest};
+use incident_tracker::client::types::{AuditChainVerification, InviteCreateRequest, Role};
 use incident_tracker::db::{self, TenantScope};
 use uuid::Uuid;
 
@@ -18,19 +18,12 @@ const PASSWORD: &str = "correct horse battery staple";
 async fn tenant_with_events(app: &TestApp, invites: usize) -> (Browser, Uuid) {
     let mut owner = Browser::open(&app.url("")).await;
     owner.signup("owner@example.com", PASSWORD, "Owner").await;
-    let request = TenantCreateRequest { name: "Acme".parse().unwrap() };
-    let tenant = owner.api().tenant_create(&request).await.unwrap().into_inner().id;
+    let tenant = owner.create_tenant("Acme").await;
     owner.api().tenant_switch(&tenant).await.unwrap();
     for index in 0..invites {
-        invite(&owner, tenant, index).await;
+        owner.invite(tenant, &format!("invitee{index}@example.com"), Role::Viewer).await;
     }
     (owner, tenant)
-}
-
-async fn invite(owner: &Browser, tenant: Uuid, index: usize) {
-    let request =
-        InviteCreateRequest { email: format!("invitee{index}@example.com").parse().unwrap(), role: Role::Viewer };
-    owner.api().invite_create(&tenant, &request).await.unwrap();
 }
 
 async fn verify(owner: &Browser) -> AuditChainVerification {
@@ -149,7 +142,7 @@ async fn audit_events_are_append_only_in_the_database() {
     let database = TestDatabase::migrated().await;
     let app = TestApp::spawn_on(&database, &[]).await;
     let (owner, tenant) = tenant_with_events(&app, 0).await;
-    invite(&owner, tenant, 1).await;
+    owner.invite(tenant, "invitee@example.com", Role::Viewer).await;
     let changes =
         ["UPDATE audit_events SET action = 'nothing.happened'", "DELETE FROM audit_events", "TRUNCATE audit_events"];
 

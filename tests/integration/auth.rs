@@ -13,30 +13,11 @@ use crate::common::browser::Browser;
 use crate::common::free_port;
 use crate::common::redis::RedisServer;
 use crate::common::smtp::SmtpSink;
-use crate::common::{TestApp, TestDatabase, audit_actions, readable, scratch_dir};
+use crate::common::{TestApp, TestDatabase, audit_actions, readable, scratch_dir, wait_for_mail};
 use incident_tracker::audit::PLATFORM_CHAIN;
 
 const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "tangerine submarine orchestra";
-
-/// Waits for the first mail to arrive in `dir` and returns it decoded
-/// enough to read (quoted-printable soft breaks and `=` escapes undone).
-async fn wait_for_mail(dir: &Path) -> String {
-    for _ in 0..200 {
-        let mail = std::fs::read_dir(dir)
-            .ok()
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|entry| entry.path())
-            .find(|path| path.file_name().is_some_and(|name| !name.to_string_lossy().starts_with('.')));
-        if let Some(path) = mail {
-            return readable(&std::fs::read_to_string(path).unwrap());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no mail arrived in {}", dir.display());
-}
 
 /// Waits up to `within` for the outbox to empty; answers the rows left.
 async fn outbox_rows_left(owner: &mut diesel_async::AsyncPgConnection, within: Duration) -> i64 {

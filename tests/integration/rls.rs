@@ -157,7 +157,7 @@ async fn the_servers_role_sees_only_the_tenant_it_set() {
 /// server's role one tenant's rows in that tenant's scope, and none without.
 #[tokio::test(flavor = "multi_thread")]
 async fn tenancy_tables_show_only_the_scoped_tenants_rows() {
-    use incident_tracker::client::types::{InviteCreateRequest, Role, TenantCreateRequest};
+    use incident_tracker::client::types::Role;
 
     #[derive(diesel::QueryableByName)]
     struct Rows {
@@ -173,10 +173,8 @@ async fn tenancy_tables_show_only_the_scoped_tenants_rows() {
     for name in ["ada", "grace"] {
         let mut browser = crate::common::browser::Browser::open(&app.url("")).await;
         browser.signup(&format!("{name}@example.com"), "correct horse battery staple", name).await;
-        let request = TenantCreateRequest { name: name.parse().unwrap() };
-        let tenant = browser.api().tenant_create(&request).await.unwrap().into_inner().id;
-        let invite = InviteCreateRequest { email: "linus@example.com".parse().unwrap(), role: Role::Viewer };
-        browser.api().invite_create(&tenant, &invite).await.unwrap();
+        let tenant = browser.create_tenant(name).await;
+        browser.invite(tenant, "linus@example.com", Role::Viewer).await;
         tenants.push(tenant);
     }
 

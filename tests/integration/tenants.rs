@@ -45,15 +45,6 @@ async fn user(app: &TestApp, name: &str) -> (Browser, Uuid) {
     (browser, me.user.unwrap().id)
 }
 
-async fn create_tenant(browser: &Browser, name: &str) -> Uuid {
-    browser.api().tenant_create(&TenantCreateRequest { name: name.parse().unwrap() }).await.unwrap().into_inner().id
-}
-
-async fn invite(browser: &Browser, tenant_id: Uuid, email: &str, role: Role) -> Uuid {
-    let request = InviteCreateRequest { email: email.parse().unwrap(), role };
-    browser.api().invite_create(&tenant_id, &request).await.unwrap().into_inner().id
-}
-
 fn invite_token(mail: &str) -> String {
     let start = mail.find("/accept-invite?token=").expect("the mail holds an invite link") + 21;
     mail[start..start + 43].to_string()
@@ -84,13 +75,13 @@ async fn invite_accept_switch_and_role_changes_count_on_open_sessions() {
     let (mut grace, grace_id) = user(&app, "grace").await;
     let (mallory, _) = user(&app, "mallory").await;
 
-    let acme = create_tenant(&ada, "Acme").await;
-    let globex = create_tenant(&grace, "Globex").await;
+    let acme = ada.create_tenant("Acme").await;
+    let globex = grace.create_tenant("Globex").await;
     let ada_tenants = ada.api().tenant_list(None, None).await.unwrap().into_inner().items;
     assert_eq!(ada_tenants.len(), 1);
     assert_eq!((ada_tenants[0].id, ada_tenants[0].name.as_str(), ada_tenants[0].role), (acme, "Acme", Role::Owner));
 
-    invite(&ada, acme, "Grace@Example.com", Role::Viewer).await;
+    ada.invite(acme, "Grace@Example.com", Role::Viewer).await;
     let token = invite_token(&mail_to(&mail_dir, "grace@example.com").await);
     let pending = ada.api().invite_list(&acme, None, None).await.unwrap().into_inner().items;
     assert_eq!(pending.iter().map(|invite| invite.email.as_str()).collect::<Vec<_>>(), ["grace@example.com"]);
@@ -132,7 +123,7 @@ async fn invite_accept_switch_and_role_changes_count_on_open_sessions() {
     assert_eq!(error_code(grace.api().invite_create(&acme, &to_linus(Role::Viewer)).await), "FORBIDDEN");
     let promoted = ada.api().member_update(&acme, &grace_id, &MemberUpdateRequest { role: Role::Admin }).await;
     assert_eq!(promoted.unwrap().into_inner().role, Role::Admin);
-    invite(&grace, acme, "linus@example.com", Role::Responder).await;
+    grace.invite(acme, "linus@example.com", Role::Responder).await;
     // Nobody invites above their own role.
     assert_eq!(error_code(grace.api().invite_create(&acme, &to_linus(Role::Owner)).await), "FORBIDDEN");
 
@@ -172,20 +163,20 @@ async fn bad_expired_revoked_and_outranked_invites_are_invalid_and_change_nothin
     let mail_dir = data_dir.join("mail");
     let (ada, _) = user(&app, "ada").await;
     let (grace, _) = user(&app, "grace").await;
-    let acme = create_tenant(&ada, "Acme").await;
+    let acme = ada.create_tenant("Acme").await;
 
     for bad in ["not a token", &"A".repeat(43)] {
         assert_eq!(error_code(grace.api().invite_accept(&accept(bad)).await), "INVITE_INVALID");
     }
 
-    let revoked = invite(&ada, acme, "grace@example.com", Role::Responder).await;
+    let revoked = ada.invite(acme, "grace@example.com", Role::Responder).await;
     let token = invite_token(&mail_to(&mail_dir, "grace@example.com").await);
     assert_eq!(status(ada.api().invite_revoke(&acme, &revoked).await), 204);
     assert_eq!(error_code(ada.api().invite_revoke(&acme, &revoked).await), "NOT_FOUND");
     assert_eq!(error_code(grace.api().invite_accept(&accept(&token)).await), "INVITE_INVALID");
 
     std::fs::remove_dir_all(&mail_dir).ok();
-    invite(&ada, acme, "grace@example.com", Role::Responder).await;
+    ada.invite(acme, "grace@example.com", Role::Responder).await;
     let token = invite_token(&mail_to(&mail_dir, "grace@example.com").await);
     sql_query("UPDATE invitations SET expires_at = now() - interval '1 second'")
         .execute(&mut database.owner_connection().await)
@@ -198,7 +189,7 @@ async fn bad_expired_revoked_and_outranked_invites_are_invalid_and_change_nothin
     let (linus, linus_id) = user(&app, "linus").await;
     add_member(&database, acme, linus_id, "admin").await;
     std::fs::remove_dir_all(&mail_dir).ok();
-    invite(&linus, acme, "grace@example.com", Role::Admin).await;
+    linus.invite(acme, "grace@example.com", Role::Admin).await;
     let token = invite_token(&mail_to(&mail_dir, "grace@example.com").await);
     ada.api().member_update(&acme, &linus_id, &MemberUpdateRequest { role: Role::Viewer }).await.unwrap();
     assert_eq!(error_code(grace.api().invite_accept(&accept(&token)).await), "INVITE_INVALID");
@@ -213,7 +204,7 @@ async fn a_tenant_always_keeps_an_owner() {
     let (ada, ada_id) = user(&app, "ada").await;
     let (grace, grace_id) = user(&app, "grace").await;
     let (linus, linus_id) = user(&app, "linus").await;
-    let acme = create_tenant(&ada, "Acme").await;
+    let acme = ada.create_tenant("Acme").await;
     add_member(&database, acme, grace_id, "owner").await;
     add_member(&database, acme, linus_id, "admin").await;
     let demote = MemberUpdateRequest { role: Role::Viewer };
@@ -223,7 +214,7 @@ async fn a_tenant_always_keeps_an_owner() {
     assert_eq!(error_code(linus.api().member_update(&acme, &linus_id, &promote).await), "FORBIDDEN");
     assert_eq!(error_code(linus.api().member_update(&acme, &ada_id, &demote).await), "FORBIDDEN");
     assert_eq!(error_code(linus.api().member_remove(&acme, &grace_id).await), "FORBIDDEN");
-    let owner_invite = invite(&ada, acme, "new.owner@example.com", Role::Owner).await;
+    let owner_invite = ada.invite(acme, "new.owner@example.com", Role::Owner).await;
     assert_eq!(error_code(linus.api().invite_revoke(&acme, &owner_invite).await), "FORBIDDEN");
 
     // Two owners demoting each other at once: one of them stays owner.
@@ -256,7 +247,7 @@ async fn lists_page_with_a_cursor() {
     let (ada, _) = user(&app, "ada").await;
     let mut created = Vec::new();
     for index in 0..5 {
-        created.push(create_tenant(&ada, &format!("Tenant {index}")).await);
+        created.push(ada.create_tenant(&format!("Tenant {index}")).await);
     }
     let limit = std::num::NonZeroU32::new(2);
     let mut seen = Vec::new();
@@ -385,8 +376,7 @@ mod authorization {
             Op::InviteList => status(api.invite_list(&tenant, None, None).await),
             Op::InviteRevoke => {
                 let invite_id =
-                    invite(&fixture.owner, fixture.tenant, &format!("revokable{round}@example.com"), Role::Viewer)
-                        .await;
+                    fixture.owner.invite(fixture.tenant, &format!("revokable{round}@example.com"), Role::Viewer).await;
                 status(api.invite_revoke(&tenant, &invite_id).await)
             }
             Op::InviteAccept => status(api.invite_accept(&accept(&"A".repeat(43))).await),
@@ -431,9 +421,9 @@ mod authorization {
         let database = TestDatabase::migrated().await;
         let app = TestApp::spawn_on(&database, &[]).await;
         let (owner, _) = user(&app, "owner").await;
-        let tenant = create_tenant(&owner, "Acme").await;
+        let tenant = owner.create_tenant("Acme").await;
         let (outsider, _) = user(&app, "outsider").await;
-        let other_tenant = create_tenant(&outsider, "Globex").await;
+        let other_tenant = outsider.create_tenant("Globex").await;
         let (_, target) = user(&app, "target").await;
         add_member(&database, tenant, target, "responder").await;
         let mut callers = vec![(Who::Owner, owner.api())];
@@ -469,7 +459,7 @@ mod authorization {
         let request = MemberUpdateRequest { role: Role::Viewer };
         assert_eq!(status(outsider.member_update(&fixture.other_tenant, &fixture.target, &request).await), 404);
         assert_eq!(status(outsider.member_remove(&fixture.other_tenant, &fixture.target).await), 404);
-        let acme_invite = invite(&fixture.owner, fixture.tenant, "someone@example.com", Role::Viewer).await;
+        let acme_invite = fixture.owner.invite(fixture.tenant, "someone@example.com", Role::Viewer).await;
         assert_eq!(status(outsider.invite_revoke(&fixture.other_tenant, &acme_invite).await), 404);
         let pending = fixture.owner.api().invite_list(&fixture.tenant, None, None).await.unwrap().into_inner().items;
         assert!(pending.iter().any(|invite| invite.id == acme_invite), "the invite was not revoked");
