@@ -82,6 +82,10 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     pub session_idle_timeout: Duration,
     pub session_absolute_timeout: Duration,
+    /// Tenant-scoped writes per principal (user or API key) in a sliding window.
+    pub write_rate_limit: (u32, Duration),
+    /// Writes per tenant and UTC day, unless the tenant has its own quota.
+    pub daily_write_quota: u32,
 }
 
 /// Every problem found in the configuration, one line each.
@@ -198,6 +202,17 @@ impl Config {
         let session_idle_timeout = reader.parse("SESSION_IDLE_TIMEOUT_SECONDS", Duration::from_secs(30 * 60), seconds);
         let session_absolute_timeout =
             reader.parse("SESSION_ABSOLUTE_TIMEOUT_SECONDS", Duration::from_secs(12 * 60 * 60), seconds);
+        let write_rate_limit = reader.parse("WRITE_RATE_LIMIT", (60, Duration::from_secs(600)), |raw| {
+            let parsed = raw.split_once('/').and_then(|(count, seconds)| {
+                let count = count.trim().parse::<u32>().ok().filter(|count| *count >= 1)?;
+                let seconds = seconds.trim().parse::<u64>().ok().filter(|seconds| (1..=86_400).contains(seconds))?;
+                Some((count, Duration::from_secs(seconds)))
+            });
+            parsed.ok_or_else(|| "expected WRITES/SECONDS, e.g. 60/600 (at least 1 write, 1 to 86400 seconds)".to_string())
+        });
+        let daily_write_quota = reader.parse("DAILY_WRITE_QUOTA", 10_000, |raw| {
+            raw.parse::<u32>().map_err(|_| "expected a whole number of writes, e.g. 10000".to_string())
+        });
         if session_idle_timeout > session_absolute_timeout {
             reader
                 .problems
@@ -245,6 +260,8 @@ impl Config {
             trusted_proxies,
             session_idle_timeout,
             session_absolute_timeout,
+            write_rate_limit,
+            daily_write_quota,
         })
     }
 }
@@ -310,6 +327,8 @@ mod tests {
         assert_eq!(config.redis_url, None);
         assert_eq!(config.data_dir, PathBuf::from(".data"));
         assert_eq!(config.log_format, LogFormat::Pretty);
+        assert_eq!(config.write_rate_limit, (60, Duration::from_secs(600)));
+        assert_eq!(config.daily_write_quota, 10_000);
     }
 
     #[test]
@@ -336,12 +355,14 @@ mod tests {
             ("REDIS_URL", "http://cache"),
             ("TRUSTED_PROXIES", "10.0.0.0/8, proxy"),
             ("SESSION_IDLE_TIMEOUT_SECONDS", "0"),
+            ("WRITE_RATE_LIMIT", "60"),
+            ("DAILY_WRITE_QUOTA", "-1"),
         ])
         .unwrap_err();
-        assert_eq!(error.problems.len(), 6, "{error}");
+        assert_eq!(error.problems.len(), 8, "{error}");
         let message = error.to_string();
         for name in
-            ["BIND_ADDRESS", "DATABASE_POOL_SIZE", "SESSION_SECRET", "REDIS_URL", "TRUSTED_PROXIES", "SESSION_IDLE"]
+            ["BIND_ADDRESS", "DATABASE_POOL_SIZE", "SESSION_SECRET", "REDIS_URL", "TRUSTED_PROXIES", "SESSION_IDLE", "WRITE_RATE_LIMIT", "DAILY_WRITE_QUOTA"]
         {
             assert!(message.contains(name), "{message}");
         }

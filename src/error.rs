@@ -1,61 +1,101 @@
-//! The application's error type and its one mapping to the wire error.
+//! The one error type below the HTTP layer: a few generic kinds, each
+//! carrying its stable code (`AUTH_EMAIL_TAKEN`, `INVITE_INVALID`) as data.
 //!
-//! `app/` code returns [`Error`] and knows nothing of HTTP; handlers turn it
-//! into an [`ApiError`] with [`Error::into_api_error`]. Internal detail is
-//! logged under the request id and never reaches the response body.
+//! Nothing here knows HTTP: `http::error` maps each kind to a status and the
+//! wire body. A new domain error is a new code on an existing kind, never a
+//! new kind. Internal detail is logged under the request id by that mapping
+//! and never reaches the response body.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
-use dropshot::ErrorStatusCode;
+use serde_json::{Map, Value};
 
-use crate::api::ApiError;
-use crate::app::auth::password::Rejection;
+/// What went wrong, as the caller is told: a stable code, a message for
+/// people, and structured details.
+#[derive(Debug)]
+pub struct Problem {
+    pub code: &'static str,
+    pub message: Cow<'static, str>,
+    pub details: Map<String, Value>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A field of the request is malformed.
-    #[error("invalid {field}")]
-    Invalid { field: &'static str, message: String },
-    #[error("password rejected")]
-    PasswordRejected(Rejection),
-    #[error("email taken")]
-    EmailTaken,
-    #[error("invalid credentials")]
-    InvalidCredentials,
-    #[error("authentication required")]
-    AuthRequired,
-    /// A request authenticated by a session without that session's token.
-    #[error("CSRF token invalid")]
-    CsrfTokenInvalid,
-    #[error("rate limited")]
-    RateLimited { retry_after: Duration },
-    #[error("account locked")]
-    AccountLocked { retry_after: Duration },
-    #[error("reset token invalid")]
-    ResetTokenInvalid,
+    /// The request is malformed or asks for something impossible (400).
+    #[error("invalid: {}", .0.code)]
+    Invalid(Problem),
+    /// The caller must (re-)authenticate (401).
+    #[error("unauthenticated: {}", .0.code)]
+    Unauthenticated(Problem),
+    /// The caller can see the object but may not do this to it (403).
+    #[error("forbidden: {}", .0.code)]
+    Forbidden(Problem),
     /// Missing, or in a tenant the caller cannot see: the two are answered
-    /// alike, so the answer reveals nothing.
+    /// alike, so the answer reveals nothing (404).
     #[error("not found")]
     NotFound,
-    /// The caller can see the object but may not do this to it.
-    #[error("forbidden")]
-    Forbidden,
-    /// A tenant-scoped request from a session that has not switched to a tenant.
-    #[error("no active tenant")]
-    NoActiveTenant,
-    #[error("invite invalid")]
-    InviteInvalid,
-    /// The change would leave the tenant without an owner.
-    #[error("owner required")]
-    OwnerRequired,
-    #[error("already a member")]
-    AlreadyMember,
-    /// Dependencies this instance needs did not answer.
+    /// The request conflicts with the current state (409).
+    #[error("conflict: {}", .0.code)]
+    Conflict(Problem),
+    /// Over a rate limit or quota; retry after the given time (429).
+    #[error("limited: {}", .problem.code)]
+    Limited { problem: Problem, retry_after: Duration },
+    /// Dependencies this instance needs did not answer (503).
     #[error("unavailable: {}", .dependencies.join(", "))]
     Unavailable { dependencies: Vec<&'static str> },
-    /// A bug or an unexpected fault; the caller learns nothing more.
+    /// A bug or an unexpected fault; the caller learns nothing more (500).
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl Problem {
+    pub fn new(code: &'static str, message: impl Into<Cow<'static, str>>) -> Problem {
+        Problem { code, message: message.into(), details: Map::new() }
+    }
+
+    pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> Problem {
+        self.details.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+impl Error {
+    /// A malformed field: `400 VALIDATION_FAILED` with `details.field`.
+    pub fn invalid_field(field: &'static str, message: impl Into<Cow<'static, str>>) -> Error {
+        Error::Invalid(Problem::new("VALIDATION_FAILED", message).with_detail("field", field))
+    }
+
+    pub fn auth_required() -> Error {
+        Error::Unauthenticated(Problem::new("AUTH_REQUIRED", "Sign in first."))
+    }
+
+    /// The generic refusal of a caller who may see the object.
+    pub fn forbidden() -> Error {
+        Error::Forbidden(Problem::new("FORBIDDEN", "Your role or key scopes in this tenant do not allow this."))
+    }
+
+    pub fn rate_limited(retry_after: Duration) -> Error {
+        Error::Limited { problem: Problem::new("RATE_LIMITED", "Too many requests; try again later."), retry_after }
+    }
+
+    pub fn database_unavailable() -> Error {
+        Error::Unavailable { dependencies: vec!["database"] }
+    }
+
+    /// The stable code the caller will see.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Invalid(problem)
+            | Error::Unauthenticated(problem)
+            | Error::Forbidden(problem)
+            | Error::Conflict(problem)
+            | Error::Limited { problem, .. } => problem.code,
+            Error::NotFound => "NOT_FOUND",
+            Error::Unavailable { .. } => "SERVICE_UNAVAILABLE",
+            Error::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
 }
 
 impl From<diesel::result::Error> for Error {
@@ -66,88 +106,6 @@ impl From<diesel::result::Error> for Error {
 
 impl From<crate::policy::Denied> for Error {
     fn from(_: crate::policy::Denied) -> Error {
-        Error::Forbidden
-    }
-}
-
-impl Error {
-    pub fn into_api_error(self, request_id: &str) -> ApiError {
-        let client_error = |status, code, message: &str| ApiError::new(status, code, message, request_id);
-        match self {
-            Error::Invalid { field, message } => {
-                client_error(ErrorStatusCode::BAD_REQUEST, "VALIDATION_FAILED", &message).with_detail("field", field)
-            }
-            Error::PasswordRejected(rejection) => {
-                client_error(ErrorStatusCode::BAD_REQUEST, "AUTH_PASSWORD_REJECTED", &rejection.message())
-                    .with_detail("reason", rejection.reason())
-            }
-            Error::EmailTaken => client_error(
-                ErrorStatusCode::CONFLICT,
-                "AUTH_EMAIL_TAKEN",
-                "An account with this email already exists.",
-            ),
-            Error::InvalidCredentials => {
-                client_error(ErrorStatusCode::UNAUTHORIZED, "AUTH_INVALID_CREDENTIALS", "Wrong email or password.")
-            }
-            Error::AuthRequired => client_error(ErrorStatusCode::UNAUTHORIZED, "AUTH_REQUIRED", "Sign in first."),
-            Error::CsrfTokenInvalid => client_error(
-                ErrorStatusCode::FORBIDDEN,
-                "CSRF_TOKEN_INVALID",
-                "Send the csrfToken of this session (from GET /v1/auth/me) in the x-csrf-token header.",
-            ),
-            Error::RateLimited { retry_after } => {
-                client_error(ErrorStatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "Too many attempts; try again later.")
-                    .with_retry_after(retry_after)
-            }
-            Error::AccountLocked { retry_after } => client_error(
-                ErrorStatusCode::TOO_MANY_REQUESTS,
-                "AUTH_ACCOUNT_LOCKED",
-                "Too many failed sign-ins: this account is locked for a while.",
-            )
-            .with_retry_after(retry_after),
-            Error::ResetTokenInvalid => client_error(
-                ErrorStatusCode::BAD_REQUEST,
-                "AUTH_RESET_TOKEN_INVALID",
-                "This reset link is invalid, used or expired; ask for a new one.",
-            ),
-            Error::NotFound => client_error(ErrorStatusCode::NOT_FOUND, "NOT_FOUND", "Not found."),
-            Error::Forbidden => {
-                client_error(ErrorStatusCode::FORBIDDEN, "FORBIDDEN", "Your role in this tenant does not allow this.")
-            }
-            Error::NoActiveTenant => client_error(
-                ErrorStatusCode::BAD_REQUEST,
-                "TENANT_NOT_SELECTED",
-                "Choose a tenant first: POST /v1/tenants/{tenantId}/switch.",
-            ),
-            Error::InviteInvalid => client_error(
-                ErrorStatusCode::BAD_REQUEST,
-                "INVITE_INVALID",
-                "This invite is invalid, used, expired, revoked or for another email address.",
-            ),
-            Error::OwnerRequired => client_error(
-                ErrorStatusCode::CONFLICT,
-                "TENANT_OWNER_REQUIRED",
-                "A tenant always keeps an owner: make someone else owner first.",
-            ),
-            Error::AlreadyMember => {
-                client_error(ErrorStatusCode::CONFLICT, "MEMBER_EXISTS", "This person is already a member.")
-            }
-            Error::Unavailable { dependencies } => ApiError::new(
-                ErrorStatusCode::SERVICE_UNAVAILABLE,
-                "SERVICE_UNAVAILABLE",
-                format!("Unavailable: {} did not respond.", dependencies.join(", ")),
-                request_id,
-            )
-            .with_detail("dependencies", dependencies),
-            Error::Internal(error) => {
-                tracing::error!(request_id, error = format!("{error:#}"), "internal error");
-                ApiError::new(
-                    ErrorStatusCode::INTERNAL_SERVER_ERROR,
-                    "INTERNAL_ERROR",
-                    "Internal server error.",
-                    request_id,
-                )
-            }
-        }
+        Error::forbidden()
     }
 }

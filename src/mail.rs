@@ -78,12 +78,19 @@ impl Transport {
     }
 }
 
+/// Writes the mail where only this process's user can read it: mail holds
+/// live reset and invite links.
 async fn write_eml(dir: &std::path::Path, message: &Message) -> std::io::Result<()> {
-    tokio::fs::create_dir_all(dir).await?;
+    use std::os::unix::fs::PermissionsExt;
+    tokio::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).await?;
+    // A directory made by an earlier version, or by hand, is closed too.
+    tokio::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).await?;
     let name = uuid::Uuid::new_v4();
     // Written aside and renamed, so a reader never sees half a mail.
     let partial = dir.join(format!(".{name}.eml.partial"));
-    tokio::fs::write(&partial, message.formatted()).await?;
+    let mut file = tokio::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&partial).await?;
+    tokio::io::AsyncWriteExt::write_all(&mut file, &message.formatted()).await?;
+    file.sync_all().await?;
     tokio::fs::rename(&partial, dir.join(format!("{name}.eml"))).await
 }
 

@@ -1,6 +1,7 @@
 //! Who may do what. [`authorize`] is the one function that decides; every
-//! use case asks it before acting, with the caller's role as read from the
-//! database in the same request, so a changed role counts at once.
+//! use case asks it before acting, with the caller's role (or API key's
+//! scopes) as read from the database in the same request, so a changed role
+//! or a revoked key counts at once.
 
 use std::fmt;
 use std::str::FromStr;
@@ -42,8 +43,7 @@ impl FromStr for Role {
     }
 }
 
-/// A named permission. API-key scopes will map onto these too: `read` onto
-/// the `*.read` actions, `write` onto those and `incidents.write`.
+/// A named permission. API-key scopes map onto these too; see [`key_permits`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     TenantRead,
@@ -87,8 +87,10 @@ impl Action {
         }
     }
 
-    fn is_read(self) -> bool {
-        self.name().ends_with(".read")
+    /// What every member may read. The audit log (members' addresses and
+    /// actions) and usage (billing data) are not among them.
+    fn is_member_read(self) -> bool {
+        matches!(self, Action::TenantRead | Action::MembersRead | Action::IncidentsRead)
     }
 }
 
@@ -98,8 +100,53 @@ fn permits(role: Role, action: Action) -> bool {
         // What only an owner may do beyond an admin (making or unmaking
         // owners) depends on the resource; see `authorize`.
         Role::Owner | Role::Admin => true,
-        Role::Responder => action.is_read() || action == Action::IncidentsWrite,
-        Role::Viewer => action.is_read(),
+        Role::Responder => action.is_member_read() || action == Action::IncidentsWrite,
+        Role::Viewer => action.is_member_read(),
+    }
+}
+
+/// What an API key's scopes allow: `read` what a viewer reads, `write`
+/// also `incidents.write`. A key never manages keys, members or the tenant.
+fn key_permits(scopes: Scopes, action: Action) -> bool {
+    (scopes.read && action.is_member_read()) || (scopes.write && action == Action::IncidentsWrite)
+}
+
+/// An API key's permission, as named in requests and the contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Read,
+    Write,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+        }
+    }
+}
+
+/// The scopes an API key holds: `read`, or `read` and `write`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scopes {
+    pub read: bool,
+    pub write: bool,
+}
+
+impl Scopes {
+    pub const READ: Scopes = Scopes { read: true, write: false };
+    pub const READ_WRITE: Scopes = Scopes { read: true, write: true };
+
+    pub fn contains(self, scope: Scope) -> bool {
+        match scope {
+            Scope::Read => self.read,
+            Scope::Write => self.write,
+        }
+    }
+
+    pub fn names(self) -> Vec<&'static str> {
+        [Scope::Read, Scope::Write].into_iter().filter(|scope| self.contains(*scope)).map(Scope::as_str).collect()
     }
 }
 
@@ -120,10 +167,12 @@ pub enum MembershipChange {
     Removal,
 }
 
-/// Who is asking: the caller's role in the resource's tenant.
+/// Who is asking: a member with their role in the resource's tenant, or an
+/// API key of that tenant with its scopes.
 #[derive(Clone, Copy, Debug)]
-pub struct Context {
-    pub role: Role,
+pub enum Context {
+    Member(Role),
+    ApiKey(Scopes),
 }
 
 /// The caller may see the resource but not do this to it.
@@ -131,18 +180,25 @@ pub struct Context {
 pub struct Denied;
 
 pub fn authorize(action: Action, resource: Resource, ctx: Context) -> Result<(), Denied> {
+    let role = match ctx {
+        // Keys act on the tenant as a whole, never on roles or memberships.
+        Context::ApiKey(scopes) => {
+            return if resource == Resource::Tenant && key_permits(scopes, action) { Ok(()) } else { Err(Denied) };
+        }
+        Context::Member(role) => role,
+    };
     let allowed = match resource {
         // Anyone may leave a tenant (if an owner stays, which the use case
         // checks: that is an invariant, not a permission).
         Resource::Membership { change: MembershipChange::Removal, is_caller: true, .. } => true,
-        _ if !permits(ctx.role, action) => false,
+        _ if !permits(role, action) => false,
         // Nobody invites above their own role.
-        Resource::Invitation { role } => role <= ctx.role,
+        Resource::Invitation { role: invited } => invited <= role,
         // Making, changing or removing an owner hands over the tenant: an
         // owner's decision alone.
-        Resource::Membership { role, change, .. } => {
-            let touches_owner = role == Role::Owner || change == MembershipChange::Role(Role::Owner);
-            !touches_owner || ctx.role == Role::Owner
+        Resource::Membership { role: member, change, .. } => {
+            let touches_owner = member == Role::Owner || change == MembershipChange::Role(Role::Owner);
+            !touches_owner || role == Role::Owner
         }
         Resource::Tenant => true,
     };
@@ -166,15 +222,15 @@ mod tests {
             ("incidents.read", [true, true, true, true]),
             ("incidents.write", [true, true, true, false]),
             ("api_keys.manage", [true, true, false, false]),
-            ("audit_log.read", [true, true, true, true]),
-            ("billing.read", [true, true, true, true]),
+            ("audit_log.read", [true, true, false, false]),
+            ("billing.read", [true, true, false, false]),
         ];
         assert_eq!(table.len(), Action::ALL.len());
         for action in Action::ALL {
             let (_, allowed) =
                 table.iter().find(|(name, _)| *name == action.name()).expect("every action in the table");
             for (role, allowed) in [Role::Owner, Role::Admin, Role::Responder, Role::Viewer].into_iter().zip(allowed) {
-                let decided = authorize(action, Resource::Tenant, Context { role }).is_ok();
+                let decided = authorize(action, Resource::Tenant, Context::Member(role)).is_ok();
                 assert_eq!(decided, *allowed, "{role} {}", action.name());
             }
         }
@@ -185,7 +241,7 @@ mod tests {
         for inviter in Role::ALL {
             for invited in Role::ALL {
                 let decided =
-                    authorize(Action::MembersInvite, Resource::Invitation { role: invited }, Context { role: inviter });
+                    authorize(Action::MembersInvite, Resource::Invitation { role: invited }, Context::Member(inviter));
                 let expected = inviter >= Role::Admin && invited <= inviter;
                 assert_eq!(decided.is_ok(), expected, "{inviter} inviting a {invited}");
             }
@@ -195,7 +251,7 @@ mod tests {
     #[test]
     fn only_owners_make_change_or_remove_owners_and_anyone_may_leave() {
         let manage = |caller: Role, role: Role, change: MembershipChange, is_caller: bool| {
-            authorize(Action::MembersManage, Resource::Membership { role, change, is_caller }, Context { role: caller })
+            authorize(Action::MembersManage, Resource::Membership { role, change, is_caller }, Context::Member(caller))
                 .is_ok()
         };
         for caller in Role::ALL {
@@ -212,6 +268,21 @@ mod tests {
         }
         assert!(!manage(Role::Viewer, Role::Viewer, MembershipChange::Role(Role::Admin), true), "no self-promotion");
         assert!(!manage(Role::Admin, Role::Admin, MembershipChange::Role(Role::Owner), true));
+    }
+
+    #[test]
+    fn keys_read_what_viewers_read_write_incidents_and_manage_nothing() {
+        for action in Action::ALL {
+            let read = authorize(action, Resource::Tenant, Context::ApiKey(Scopes::READ)).is_ok();
+            let write = authorize(action, Resource::Tenant, Context::ApiKey(Scopes::READ_WRITE)).is_ok();
+            let viewer_reads = action.is_member_read();
+            assert_eq!(read, viewer_reads, "read key, {}", action.name());
+            assert_eq!(write, viewer_reads || action == Action::IncidentsWrite, "write key, {}", action.name());
+        }
+        let invite = Resource::Invitation { role: Role::Viewer };
+        assert!(authorize(Action::MembersInvite, invite, Context::ApiKey(Scopes::READ_WRITE)).is_err());
+        let leave = Resource::Membership { role: Role::Viewer, change: MembershipChange::Removal, is_caller: true };
+        assert!(authorize(Action::MembersManage, leave, Context::ApiKey(Scopes::READ_WRITE)).is_err());
     }
 
     #[test]

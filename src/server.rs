@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use anyhow::{Context, bail};
 use dropshot::{ApiDescription, ConfigDropshot, HandlerTaskMode, HttpServer, ServerBuilder, ServerContext};
 
-use crate::app::AppState;
 use crate::app::auth::password::Passwords;
+use crate::app::usage::{UsageFlusher, UsageMeter};
+use crate::app::{AppState, Limits, RateLimit};
 use crate::config::{Config, DatabaseSource, Environment, Secret};
 use crate::db::{self, embedded::EmbeddedPostgres, migrations};
 use crate::http::{ApiContext, Handlers};
@@ -20,8 +21,21 @@ const EMBEDDED_DATABASE: &str = "incident_tracker";
 
 pub struct Server {
     http: HttpServer<ApiContext>,
-    mail_worker: MailWorker,
+    workers: Workers,
     embedded_postgres: Option<EmbeddedPostgres>,
+}
+
+/// The background work of a running server.
+struct Workers {
+    mail: MailWorker,
+    usage: UsageFlusher,
+}
+
+impl Workers {
+    async fn stop(self) {
+        self.mail.stop().await;
+        self.usage.stop().await;
+    }
 }
 
 impl Server {
@@ -32,12 +46,12 @@ impl Server {
                 tracing::info!(?applied, "applied migrations");
             }
             return match serve(config, &postgres.server_url(EMBEDDED_DATABASE)).await {
-                Ok((http, mail_worker)) => Ok(Server { http, mail_worker, embedded_postgres: Some(postgres) }),
+                Ok((http, workers)) => Ok(Server { http, workers, embedded_postgres: Some(postgres) }),
                 Err(error) => Err(stop_after_failure(postgres, error).await),
             };
         };
-        let (http, mail_worker) = serve(config, url.expose()).await?;
-        Ok(Server { http, mail_worker, embedded_postgres: None })
+        let (http, workers) = serve(config, url.expose()).await?;
+        Ok(Server { http, workers, embedded_postgres: None })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -45,11 +59,12 @@ impl Server {
     }
 
     /// Stops accepting connections, lets in-flight requests and the mail
-    /// being sent finish, then stops the embedded database if this server
-    /// started it. Mail still queued stays in the outbox for the next start.
+    /// being sent finish, writes the read counts, then stops the embedded
+    /// database if this server started it. Mail still queued stays in the
+    /// outbox for the next start.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let closed = self.http.close().await.map_err(|error| anyhow::anyhow!("stopping the HTTP server: {error}"));
-        self.mail_worker.stop().await;
+        self.workers.stop().await;
         if let Some(postgres) = self.embedded_postgres {
             postgres.stop().await?;
         }
@@ -57,9 +72,9 @@ impl Server {
     }
 }
 
-/// Connects to the database and the session store, starts the mail worker
-/// and serves the API.
-async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServer<ApiContext>, MailWorker)> {
+/// Connects to the database and the session store, starts the background
+/// workers and serves the API.
+async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServer<ApiContext>, Workers)> {
     let api = crate::api::incident_tracker_api_mod::api_description::<Handlers>()
         .map_err(|error| anyhow::anyhow!("invalid API description: {error}"))?;
     let pool = db::connect(database_url, config.database_pool_size).await?;
@@ -71,17 +86,30 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
     }
     let passwords = Passwords::start().context("starting the password hashing threads")?;
     let mail_queued = MailQueued::default();
-    let mail_worker = MailWorker::start(pool.clone(), transport, &config.mail_from, mail_queued.clone())?;
-    let app = AppState { db: pool, sessions, passwords, mail_queued, public_base_url: config.public_base_url.clone() };
+    let mail = MailWorker::start(pool.clone(), transport, &config.mail_from, mail_queued.clone())?;
+    let usage = UsageMeter::default();
+    let workers = Workers { mail, usage: UsageFlusher::start(usage.clone(), pool.clone()) };
+    let (count, window) = config.write_rate_limit;
+    let limits =
+        Limits { write_rate: RateLimit { count, window }, daily_write_quota: i64::from(config.daily_write_quota) };
+    let app = AppState {
+        db: pool,
+        sessions,
+        passwords,
+        mail_queued,
+        public_base_url: config.public_base_url.clone(),
+        limits,
+        usage,
+    };
     let context = ApiContext {
         app,
         secure_cookies: config.environment == Environment::Production,
         trusted_proxies: config.trusted_proxies.clone(),
     };
     match start_http(api, context, config) {
-        Ok(http) => Ok((http, mail_worker)),
+        Ok(http) => Ok((http, workers)),
         Err(error) => {
-            mail_worker.stop().await;
+            workers.stop().await;
             Err(error)
         }
     }

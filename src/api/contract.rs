@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Authentication, authentication, incident_tracker_api_mod};
 use crate::artifacts::Artifact;
+use crate::policy::Scope;
 
 pub const TITLE: &str = "Incident Tracker API";
 pub const OPENAPI_3_0_PATH: &str = "generated/openapi-3.0.json";
@@ -92,18 +93,25 @@ pub fn to_openapi_3_1(mut document: Value) -> anyhow::Result<Value> {
             "type": "apiKey",
             "in": "header",
             "name": "x-api-key",
-            "description": "A service account's API key, for automation. Requests authenticated this way need no CSRF token."
+            "description": "A service account's API key (`itk_…`), for automation. A request with it is authenticated by the key alone: cookies are ignored and no CSRF token is needed. The requirement names the scope the key needs."
         }
     });
     Ok(document)
 }
 
 fn security_requirements(auth: Authentication) -> Value {
+    let session = json!({ SESSION_COOKIE_SCHEME: [] });
+    let session_with_csrf = json!({ SESSION_COOKIE_SCHEME: [], CSRF_TOKEN_SCHEME: [] });
+    // OpenAPI 3.1 lets an apiKey requirement name the roles it needs: here,
+    // the key's scope.
+    let api_key = |scope: Scope| json!({ API_KEY_SCHEME: [scope.as_str()] });
     match auth {
         Authentication::Public => json!([]),
-        Authentication::AnySession => json!([{}, { "sessionCookie": [] }]),
-        Authentication::Session => json!([{ "sessionCookie": [] }]),
-        Authentication::SessionWithCsrf => json!([{ "sessionCookie": [], "csrfToken": [] }]),
+        Authentication::AnySession => json!([{}, session]),
+        Authentication::Session => json!([session]),
+        Authentication::AnySessionWithCsrf | Authentication::SessionWithCsrf => json!([session_with_csrf]),
+        Authentication::SessionOrApiKey(scope) => json!([session, api_key(scope)]),
+        Authentication::SessionWithCsrfOrApiKey(scope) => json!([session_with_csrf, api_key(scope)]),
     }
 }
 

@@ -2,6 +2,7 @@
 //! area. The trait's signatures are the contract; `openapi.yaml` is generated
 //! from them and the integration tests' client is generated from that.
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod contract;
@@ -10,13 +11,15 @@ pub mod extract;
 pub mod platform;
 pub mod reply;
 pub mod tenants;
+pub mod usage;
 
 use dropshot::{
-    EmptyScanParams, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
+    EmptyScanParams, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted,
     HttpResponseOk, HttpResponseUpdatedNoContent, PaginationParams, RequestContext, ResultsPage,
 };
 
 pub use error::ApiError;
+use crate::policy::Scope;
 use extract::{JsonBody, PathParams, QueryParams};
 pub use reply::Reply;
 
@@ -27,10 +30,12 @@ pub use reply::Reply;
         allow_other_tags = false,
         policy = dropshot::EndpointTagPolicy::ExactlyOne,
         tags = {
+            api_keys = { description = "Service accounts and their API keys, for automation." },
             audit = { description = "The tenant's append-only, hash-chained audit log." },
             auth = { description = "Accounts and browser sessions: sign-up, sign-in, password reset." },
             platform = { description = "Health checks for load balancers and orchestrators." },
             tenants = { description = "Tenants, their members and invites." },
+            usage = { description = "The tenant's metered reads and writes, and its daily write quota." },
         }
     }
 }]
@@ -43,7 +48,7 @@ pub trait IncidentTrackerApi {
     /// 503 naming the failing dependencies when one does not. Load balancers
     /// should route on this.
     #[endpoint { method = GET, path = "/health", tags = ["platform"], operation_id = "health_view" }]
-    async fn health_view(rqctx: RequestContext<Self::Context>) -> Result<HttpResponseOk<platform::Health>, ApiError>;
+    async fn health_view(rqctx: RequestContext<Self::Context>) -> Result<Reply<HttpResponseOk<platform::Health>>, ApiError>;
 
     /// Liveness: whether the process is running.
     ///
@@ -52,7 +57,7 @@ pub trait IncidentTrackerApi {
     #[endpoint { method = GET, path = "/health/live", tags = ["platform"], operation_id = "health_live_view" }]
     async fn health_live_view(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<platform::Liveness>, ApiError>;
+    ) -> Result<Reply<HttpResponseOk<platform::Liveness>>, ApiError>;
 
     /// The caller's session and its CSRF token.
     ///
@@ -62,7 +67,7 @@ pub trait IncidentTrackerApi {
     #[endpoint { method = GET, path = "/v1/auth/me", tags = ["auth"], operation_id = "me_view" }]
     async fn me_view(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseHeaders<HttpResponseOk<auth::Me>>, ApiError>;
+    ) -> Result<Reply<HttpResponseOk<auth::Me>>, ApiError>;
 
     /// Create an account and sign in.
     ///
@@ -74,7 +79,7 @@ pub trait IncidentTrackerApi {
     async fn auth_signup(
         rqctx: RequestContext<Self::Context>,
         body: JsonBody<auth::SignupRequest>,
-    ) -> Result<HttpResponseHeaders<HttpResponseCreated<auth::Me>>, ApiError>;
+    ) -> Result<Reply<HttpResponseCreated<auth::Me>>, ApiError>;
 
     /// Sign in with email and password.
     ///
@@ -95,7 +100,7 @@ pub trait IncidentTrackerApi {
     #[endpoint { method = POST, path = "/v1/auth/logout", tags = ["auth"], operation_id = "auth_logout" }]
     async fn auth_logout(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseHeaders<HttpResponseUpdatedNoContent>, ApiError>;
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError>;
 
     /// Ask for a password reset link by mail.
     ///
@@ -105,7 +110,7 @@ pub trait IncidentTrackerApi {
     async fn password_forgot(
         rqctx: RequestContext<Self::Context>,
         body: JsonBody<auth::PasswordForgotRequest>,
-    ) -> Result<HttpResponseAccepted<auth::PasswordResetRequested>, ApiError>;
+    ) -> Result<Reply<HttpResponseAccepted<auth::PasswordResetRequested>>, ApiError>;
 
     /// Set a new password with the token from a reset link.
     ///
@@ -116,7 +121,7 @@ pub trait IncidentTrackerApi {
     async fn password_reset(
         rqctx: RequestContext<Self::Context>,
         body: JsonBody<auth::PasswordResetRequest>,
-    ) -> Result<HttpResponseHeaders<HttpResponseUpdatedNoContent>, ApiError>;
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError>;
 
     /// The tenants the caller belongs to, with the caller's role in each,
     /// oldest first; at most 100 per page.
@@ -124,14 +129,14 @@ pub trait IncidentTrackerApi {
     async fn tenant_list(
         rqctx: RequestContext<Self::Context>,
         query: QueryParams<PaginationParams<EmptyScanParams, tenants::AfterId>>,
-    ) -> Result<HttpResponseOk<ResultsPage<tenants::Tenant>>, ApiError>;
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<tenants::Tenant>>>, ApiError>;
 
     /// Create a tenant; the caller becomes its owner.
     #[endpoint { method = POST, path = "/v1/tenants", tags = ["tenants"], operation_id = "tenant_create" }]
     async fn tenant_create(
         rqctx: RequestContext<Self::Context>,
         body: JsonBody<tenants::TenantCreateRequest>,
-    ) -> Result<HttpResponseCreated<tenants::Tenant>, ApiError>;
+    ) -> Result<Reply<HttpResponseCreated<tenants::Tenant>>, ApiError>;
 
     /// Make this tenant the session's active tenant: the one every
     /// tenant-scoped endpoint without a tenant in its path (incidents, the
@@ -142,7 +147,7 @@ pub trait IncidentTrackerApi {
     async fn tenant_switch(
         rqctx: RequestContext<Self::Context>,
         path: PathParams<tenants::TenantPath>,
-    ) -> Result<HttpResponseOk<auth::Me>, ApiError>;
+    ) -> Result<Reply<HttpResponseOk<auth::Me>>, ApiError>;
 
     /// The tenant's members; at most 100 per page.
     #[endpoint {
@@ -152,7 +157,7 @@ pub trait IncidentTrackerApi {
         rqctx: RequestContext<Self::Context>,
         path: PathParams<tenants::TenantPath>,
         query: QueryParams<PaginationParams<EmptyScanParams, tenants::AfterId>>,
-    ) -> Result<HttpResponseOk<ResultsPage<tenants::Member>>, ApiError>;
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<tenants::Member>>>, ApiError>;
 
     /// Change a member's role (`members.manage`).
     ///
@@ -167,7 +172,7 @@ pub trait IncidentTrackerApi {
         rqctx: RequestContext<Self::Context>,
         path: PathParams<tenants::MemberPath>,
         body: JsonBody<tenants::MemberUpdateRequest>,
-    ) -> Result<HttpResponseOk<tenants::Member>, ApiError>;
+    ) -> Result<Reply<HttpResponseOk<tenants::Member>>, ApiError>;
 
     /// Remove a member (`members.manage`), or leave, with one's own user id.
     ///
@@ -179,7 +184,7 @@ pub trait IncidentTrackerApi {
     async fn member_remove(
         rqctx: RequestContext<Self::Context>,
         path: PathParams<tenants::MemberPath>,
-    ) -> Result<HttpResponseDeleted, ApiError>;
+    ) -> Result<Reply<HttpResponseDeleted>, ApiError>;
 
     /// Invite someone by email (`members.invite`), at most to the inviter's
     /// own role.
@@ -194,7 +199,7 @@ pub trait IncidentTrackerApi {
         rqctx: RequestContext<Self::Context>,
         path: PathParams<tenants::TenantPath>,
         body: JsonBody<tenants::InviteCreateRequest>,
-    ) -> Result<HttpResponseCreated<tenants::Invite>, ApiError>;
+    ) -> Result<Reply<HttpResponseCreated<tenants::Invite>>, ApiError>;
 
     /// The tenant's pending invites, oldest first; at most 100 per page.
     #[endpoint {
@@ -204,7 +209,7 @@ pub trait IncidentTrackerApi {
         rqctx: RequestContext<Self::Context>,
         path: PathParams<tenants::TenantPath>,
         query: QueryParams<PaginationParams<EmptyScanParams, tenants::AfterId>>,
-    ) -> Result<HttpResponseOk<ResultsPage<tenants::Invite>>, ApiError>;
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<tenants::Invite>>>, ApiError>;
 
     /// Revoke a pending invite (`members.invite`): its link stops working.
     #[endpoint {
@@ -214,7 +219,7 @@ pub trait IncidentTrackerApi {
     async fn invite_revoke(
         rqctx: RequestContext<Self::Context>,
         path: PathParams<tenants::InvitePath>,
-    ) -> Result<HttpResponseUpdatedNoContent, ApiError>;
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError>;
 
     /// Accept an invite with the token from its mail, as the signed-in user
     /// it was sent to.
@@ -225,7 +230,79 @@ pub trait IncidentTrackerApi {
     async fn invite_accept(
         rqctx: RequestContext<Self::Context>,
         body: JsonBody<tenants::InviteAcceptRequest>,
-    ) -> Result<HttpResponseOk<tenants::InviteAccepted>, ApiError>;
+    ) -> Result<Reply<HttpResponseOk<tenants::InviteAccepted>>, ApiError>;
+
+    /// The tenant's service accounts (`api_keys.manage`), oldest first; at
+    /// most 100 per page.
+    #[endpoint {
+        method = GET, path = "/v1/tenants/{tenantId}/service-accounts", tags = ["api_keys"],
+        operation_id = "service_account_list"
+    }]
+    async fn service_account_list(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<tenants::TenantPath>,
+        query: QueryParams<PaginationParams<EmptyScanParams, tenants::AfterId>>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<api_keys::ServiceAccount>>>, ApiError>;
+
+    /// Create a service account (`api_keys.manage`): an identity for
+    /// automation in this tenant, which acts through its API keys.
+    #[endpoint {
+        method = POST, path = "/v1/tenants/{tenantId}/service-accounts", tags = ["api_keys"],
+        operation_id = "service_account_create"
+    }]
+    async fn service_account_create(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<tenants::TenantPath>,
+        body: JsonBody<api_keys::ServiceAccountCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<api_keys::ServiceAccount>>, ApiError>;
+
+    /// The tenant's API keys (`api_keys.manage`), revoked and expired ones
+    /// included, oldest first; at most 100 per page. Never their secrets.
+    #[endpoint {
+        method = GET, path = "/v1/tenants/{tenantId}/api-keys", tags = ["api_keys"], operation_id = "api_key_list"
+    }]
+    async fn api_key_list(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<tenants::TenantPath>,
+        query: QueryParams<PaginationParams<EmptyScanParams, tenants::AfterId>>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<api_keys::ApiKey>>>, ApiError>;
+
+    /// Create an API key for a service account (`api_keys.manage`).
+    ///
+    /// The answer holds the key's `secret`, which is shown this once: send
+    /// it as `x-api-key`. `scopes` is `["read"]` or `["read", "write"]`;
+    /// `expiresAt`, if given, lies at most a year ahead.
+    #[endpoint {
+        method = POST, path = "/v1/tenants/{tenantId}/api-keys", tags = ["api_keys"], operation_id = "api_key_create"
+    }]
+    async fn api_key_create(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<tenants::TenantPath>,
+        body: JsonBody<api_keys::ApiKeyCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<api_keys::ApiKeyCreated>>, ApiError>;
+
+    /// Revoke an API key (`api_keys.manage`): refused from the next request
+    /// on. Revoking a revoked key changes nothing.
+    #[endpoint {
+        method = POST, path = "/v1/tenants/{tenantId}/api-keys/{apiKeyId}/revoke", tags = ["api_keys"],
+        operation_id = "api_key_revoke"
+    }]
+    async fn api_key_revoke(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<api_keys::ApiKeyPath>,
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError>;
+
+    /// The active tenant's reads and writes per UTC day (`billing.read`),
+    /// with the write quota each day was counted against.
+    ///
+    /// `from` and `to` are dates, both included: by default the last 30
+    /// days, at most 366. `byPrincipal=true` adds each user's and API
+    /// key's share.
+    #[endpoint { method = GET, path = "/v1/usage", tags = ["usage"], operation_id = "usage_view" }]
+    async fn usage_view(
+        rqctx: RequestContext<Self::Context>,
+        query: QueryParams<usage::UsageQuery>,
+    ) -> Result<Reply<HttpResponseOk<usage::UsageReport>>, ApiError>;
 
     /// The active tenant's audit log (`audit_log.read`), newest first; at
     /// most 100 per page.
@@ -235,7 +312,7 @@ pub trait IncidentTrackerApi {
     async fn audit_event_list(
         rqctx: RequestContext<Self::Context>,
         query: QueryParams<PaginationParams<audit::AuditEventFilter, audit::AuditEventPage>>,
-    ) -> Result<HttpResponseOk<ResultsPage<audit::AuditEvent>>, ApiError>;
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<audit::AuditEvent>>>, ApiError>;
 
     /// Recompute the active tenant's hash chain (`audit_log.read`).
     ///
@@ -246,11 +323,14 @@ pub trait IncidentTrackerApi {
     }]
     async fn audit_chain_verify(
         rqctx: RequestContext<Self::Context>,
-    ) -> Result<HttpResponseOk<audit::AuditChainVerification>, ApiError>;
+    ) -> Result<Reply<HttpResponseOk<audit::AuditChainVerification>>, ApiError>;
 }
 
 /// How an operation authenticates its caller, as documented in the contract's
-/// `security` requirements.
+/// `security` requirements and enforced, for every request, by the HTTP
+/// layer's one authentication point. A request with `x-api-key` is
+/// authenticated by the key alone; on an operation that takes no keys a
+/// valid one is `403`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Authentication {
     /// Anyone may call it.
@@ -258,26 +338,47 @@ pub enum Authentication {
     /// A browser session if there is one; an anonymous one is started
     /// when there is not.
     AnySession,
+    /// A browser session, anonymous or signed in, and its CSRF token in
+    /// `x-csrf-token`.
+    AnySessionWithCsrf,
     /// A signed-in browser session.
     Session,
-    /// A browser session and its CSRF token in `x-csrf-token`.
+    /// A signed-in browser session and its CSRF token.
     SessionWithCsrf,
+    /// A signed-in browser session, or an API key with this scope.
+    SessionOrApiKey(Scope),
+    /// A signed-in browser session and its CSRF token, or an API key with
+    /// this scope.
+    SessionWithCsrfOrApiKey(Scope),
+}
+
+impl Authentication {
+    /// The scope an API key needs here; `None` where keys are refused.
+    pub fn api_key_scope(self) -> Option<Scope> {
+        match self {
+            Authentication::SessionOrApiKey(scope) | Authentication::SessionWithCsrfOrApiKey(scope) => Some(scope),
+            _ => None,
+        }
+    }
 }
 
 /// Every operation's authentication, by operation id. Adding an endpoint
 /// without an entry here makes contract generation fail, so no operation is
-/// published with undocumented security.
+/// published with undocumented security, and the server refuses every
+/// request to it.
 pub fn authentication(operation_id: &str) -> Option<Authentication> {
-    match operation_id {
-        "health_view" | "health_live_view" => Some(Authentication::Public),
-        "me_view" => Some(Authentication::AnySession),
-        "tenant_list" | "member_list" | "invite_list" | "audit_event_list" | "audit_chain_verify" => {
-            Some(Authentication::Session)
+    use Authentication::*;
+    Some(match operation_id {
+        "health_view" | "health_live_view" => Public,
+        "me_view" => AnySession,
+        "auth_signup" | "auth_login" | "password_forgot" | "password_reset" => AnySessionWithCsrf,
+        "member_list" => SessionOrApiKey(Scope::Read),
+        "tenant_list" | "invite_list" | "service_account_list" | "api_key_list" | "audit_event_list"
+        | "audit_chain_verify" | "usage_view" => Session,
+        "auth_logout" | "tenant_create" | "tenant_switch" | "member_update" | "member_remove" | "invite_create"
+        | "invite_revoke" | "invite_accept" | "service_account_create" | "api_key_create" | "api_key_revoke" => {
+            SessionWithCsrf
         }
-        "auth_signup" | "auth_login" | "auth_logout" | "password_forgot" | "password_reset" | "tenant_create"
-        | "tenant_switch" | "member_update" | "member_remove" | "invite_create" | "invite_revoke" | "invite_accept" => {
-            Some(Authentication::SessionWithCsrf)
-        }
-        _ => None,
-    }
+        _ => return None,
+    })
 }

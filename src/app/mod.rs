@@ -1,20 +1,27 @@
-//! Use cases, one module per area: plain Rust, no HTTP types.
+//! Use cases, one module per area: plain Rust, no HTTP types. Each takes
+//! the request's [`OpContext`]; tenant-scoped ones run through the one
+//! tenant operation in [`operation`].
 
+pub mod api_keys;
 pub mod audit_log;
 pub mod auth;
+pub mod operation;
 pub mod platform;
 pub mod tenants;
+pub mod usage;
 
-use std::net::IpAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use uuid::Uuid;
 
+pub use crate::actor::{Actor, Origin};
 use crate::db::Pool;
+pub use crate::error::{Error, Problem};
 use crate::mail::MailQueued;
 use crate::sessions::SessionStore;
 use auth::password::Passwords;
-
-pub use crate::error::Error;
+use usage::{QuotaStanding, UsageMeter};
 
 /// What every use case may reach: shared by all requests of a server.
 pub struct AppState {
@@ -25,35 +32,85 @@ pub struct AppState {
     pub mail_queued: MailQueued,
     /// Where links in mail point; see `Config::public_base_url`.
     pub public_base_url: String,
+    pub limits: Limits,
+    /// Reads counted here, written to the database now and then.
+    pub usage: UsageMeter,
 }
 
-/// Where a request comes from, for rate limits and the audit trail.
-#[derive(Clone, Debug)]
-pub struct Caller {
-    pub request_id: String,
-    pub client_ip: IpAddr,
+/// Limits on tenant-scoped writes.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Writes per principal in a sliding window.
+    pub write_rate: RateLimit,
+    /// Writes per tenant and UTC day, unless the tenant has its own quota.
+    pub daily_write_quota: i64,
 }
 
-/// A signed-in user making a request. What they may do is decided per
-/// request from their memberships, never from the session.
-#[derive(Clone, Debug)]
-pub struct SignedIn {
-    pub user_id: Uuid,
-    pub caller: Caller,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub count: u32,
+    pub window: Duration,
+}
+
+/// One request as the application sees it: who, from where, and in which
+/// tenant. Built by the HTTP layer's one authentication point.
+#[derive(Debug)]
+pub struct OpContext {
+    pub actor: Actor,
+    pub origin: Origin,
+    /// The session's active tenant, or an API key's own tenant.
+    pub active_tenant: Option<Uuid>,
+    /// The tenant's quota after this request's write, for the response's
+    /// RateLimit headers.
+    pub quota: OnceLock<QuotaStanding>,
+}
+
+impl OpContext {
+    pub fn new(actor: Actor, origin: Origin, active_tenant: Option<Uuid>) -> OpContext {
+        OpContext { actor, origin, active_tenant, quota: OnceLock::new() }
+    }
+
+    /// The signed-in user: `401` for anyone else.
+    pub fn user_id(&self) -> Result<Uuid, Error> {
+        match self.actor {
+            Actor::User(id) => Ok(id),
+            _ => Err(Error::auth_required()),
+        }
+    }
+
+    /// The tenant of endpoints without one in their path.
+    pub fn active_tenant(&self) -> Result<Uuid, Error> {
+        self.active_tenant.ok_or_else(|| {
+            Error::Invalid(Problem::new(
+                "TENANT_NOT_SELECTED",
+                "Choose a tenant first: POST /v1/tenants/{tenantId}/switch.",
+            ))
+        })
+    }
+}
+
+/// Where a page of a list starts: after this id, which the previous page
+/// ended with.
+#[derive(Clone, Copy, Debug)]
+pub struct Page {
+    pub after: Option<Uuid>,
+    pub limit: i64,
 }
 
 const MAX_NAME_CHARS: usize = 100;
 
-/// A person's or a tenant's name: trimmed, 1 to 100 characters, no control
-/// characters.
+/// A person's, a tenant's, a service account's or a key's name: trimmed, 1
+/// to 100 characters, none of them control or invisible formatting
+/// characters (which could make one name pass for another).
 pub(crate) fn validate_name(raw: &str) -> Result<String, Error> {
     let name = raw.trim();
     let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(Error::Invalid {
-            field: "name",
-            message: format!("A name has 1 to {MAX_NAME_CHARS} characters, none of them control characters."),
-        });
+    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(|c| c.is_control() || crate::text::is_format_char(c))
+    {
+        return Err(Error::invalid_field(
+            "name",
+            format!("A name has 1 to {MAX_NAME_CHARS} characters, none of them control or formatting characters."),
+        ));
     }
     Ok(name.to_string())
 }

@@ -8,7 +8,7 @@ const DATABASE_PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Succeeds when the database and the session store both answer; otherwise
 /// names every one that did not.
-pub async fn check_dependencies(state: &AppState) -> Result<(), Error> {
+pub async fn health_view(state: &AppState) -> Result<(), Error> {
     let database = tokio::time::timeout(DATABASE_PING_TIMEOUT, db::ping(&state.db));
     let (database_ok, sessions_ok) = tokio::join!(database, state.sessions.ping());
     let mut dependencies = Vec::new();

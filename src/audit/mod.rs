@@ -15,7 +15,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::app::Caller;
+use crate::actor::{Actor, Origin};
 use crate::db::schema::{audit_chain_heads, audit_events};
 use crate::db::{self, TenantScope};
 use crate::error::Error;
@@ -26,14 +26,6 @@ pub const PLATFORM_CHAIN: Uuid = Uuid::nil();
 /// Events read per query while verifying, so a long chain is checked in
 /// bounded memory.
 const VERIFY_BATCH: i64 = 1000;
-
-/// Who did it.
-#[derive(Clone, Copy, Debug)]
-pub enum Actor {
-    User(Uuid),
-    /// Someone not signed in, e.g. a failed sign-in.
-    Anonymous,
-}
 
 /// What it was done to.
 #[derive(Clone, Copy, Debug)]
@@ -54,21 +46,29 @@ impl Target {
     pub fn invite(id: Uuid) -> Target {
         Target { kind: "invite", id }
     }
+
+    pub fn service_account(id: Uuid) -> Target {
+        Target { kind: "service_account", id }
+    }
+
+    pub fn api_key(id: Uuid) -> Target {
+        Target { kind: "api_key", id }
+    }
 }
 
-/// An event to record. Metadata must never hold a secret.
+/// What happened, to record with who did it and from where. Metadata must
+/// never hold a secret.
 #[derive(Clone, Debug)]
 pub struct NewEvent {
     /// A stable name, `area.what_happened`: `tenant.created`, `member.role_changed`.
     pub action: &'static str,
-    pub actor: Actor,
     pub target: Option<Target>,
     pub metadata: Value,
 }
 
 impl NewEvent {
-    pub fn new(action: &'static str, actor: Actor, target: Option<Target>) -> NewEvent {
-        NewEvent { action, actor, target, metadata: Value::Object(Default::default()) }
+    pub fn new(action: &'static str, target: Option<Target>) -> NewEvent {
+        NewEvent { action, target, metadata: Value::Object(Default::default()) }
     }
 
     pub fn with_metadata(mut self, metadata: Value) -> NewEvent {
@@ -103,7 +103,8 @@ pub struct EventRecord {
 pub async fn append(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
-    caller: &Caller,
+    actor: &Actor,
+    origin: &Origin,
     event: NewEvent,
 ) -> Result<EventRecord, Error> {
     diesel::insert_into(audit_chain_heads::table)
@@ -121,20 +122,16 @@ pub async fn append(
         .for_update()
         .first(conn)
         .await?;
-    let (actor_type, actor_id) = match event.actor {
-        Actor::User(id) => ("user", Some(id)),
-        Actor::Anonymous => ("anonymous", None),
-    };
     let mut record = EventRecord {
         tenant_id,
         seq: head_seq + 1,
         action: event.action.to_string(),
-        actor_type: actor_type.to_string(),
-        actor_id,
+        actor_type: actor.kind().to_string(),
+        actor_id: actor.id(),
         target_type: event.target.map(|target| target.kind.to_string()),
         target_id: event.target.map(|target| target.id),
-        request_id: Some(caller.request_id.clone()),
-        client_ip: Some(caller.client_ip.to_string()),
+        request_id: Some(origin.request_id.clone()),
+        client_ip: Some(origin.client_ip.to_string()),
         occurred_at: chain::stored_precision(Utc::now()),
         metadata: event.metadata,
         prev_hash: head_hash,
@@ -156,7 +153,8 @@ pub async fn append(
 pub async fn record_account_event(
     conn: &mut AsyncPgConnection,
     user_id: Option<Uuid>,
-    caller: &Caller,
+    actor: &Actor,
+    origin: &Origin,
     event: NewEvent,
 ) -> Result<(), Error> {
     let mut chains = match user_id {
@@ -168,7 +166,7 @@ pub async fn record_account_event(
     }
     for tenant_id in chains {
         db::enter_tenant(conn, TenantScope { tenant_id, actor_id: user_id.unwrap_or(Uuid::nil()) }).await?;
-        append(conn, tenant_id, caller, event.clone()).await?;
+        append(conn, tenant_id, actor, origin, event.clone()).await?;
     }
     Ok(())
 }

@@ -37,7 +37,7 @@ pub struct NewInvite<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, invite: NewInvite<'_>) -> QueryResult<Invite> {
+pub async fn invite_create(conn: &mut AsyncPgConnection, invite: NewInvite<'_>) -> QueryResult<Invite> {
     diesel::insert_into(invitations::table)
         .values((
             invitations::id.eq(Uuid::now_v7()),
@@ -65,7 +65,7 @@ macro_rules! usable {
 
 /// The tenant's invitations that can still be accepted, ordered by id
 /// (time-ordered: oldest first), after the cursor `after`.
-pub async fn pending(
+pub async fn invite_list(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     after: Option<Uuid>,
@@ -95,26 +95,29 @@ pub async fn find_pending(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uui
         .optional()
 }
 
-/// Revokes the pending invitations of `email` in the tenant; answers their ids.
-pub async fn revoke_pending_for_email(
+/// Revokes the invitations of `email` in the tenant that were neither
+/// accepted nor revoked, expired ones included (the database holds at most
+/// one such per email); answers them as they were.
+pub async fn invite_revoke_unanswered(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     email: &str,
-) -> QueryResult<Vec<Uuid>> {
+) -> QueryResult<Vec<Invite>> {
     diesel::update(
         invitations::table
             .filter(invitations::tenant_id.eq(tenant_id))
             .filter(invitations::email.eq(email))
-            .filter(usable!()),
+            .filter(invitations::accepted_at.is_null())
+            .filter(invitations::revoked_at.is_null()),
     )
     .set(invitations::revoked_at.eq(Utc::now()))
-    .returning(invitations::id)
+    .returning(INVITE_COLUMNS)
     .get_results(conn)
     .await
 }
 
 /// Revokes one pending invitation; `false` if it was no longer pending.
-pub async fn revoke(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<bool> {
+pub async fn invite_revoke(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<bool> {
     let revoked = diesel::update(
         invitations::table
             .filter(invitations::tenant_id.eq(tenant_id))
@@ -136,7 +139,7 @@ pub struct Claimed {
 /// Marks the invitation accepted by `user_id`, in the same statement that
 /// checks it is still pending, so it is used at most once; `None` when it
 /// was no longer pending.
-pub async fn claim(
+pub async fn invite_accept(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     id: Uuid,

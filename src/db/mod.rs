@@ -1,12 +1,14 @@
 //! PostgreSQL: the connection pool, tenant-scoped transactions, migrations
 //! and the embedded server for running without one.
 
+pub mod api_keys;
 pub mod embedded;
 pub mod invites;
 pub mod migrations;
 pub mod outbox;
 pub mod schema_artifacts;
 pub mod tenants;
+pub mod usage;
 pub mod users;
 
 #[path = "../../schema/schema.rs"]

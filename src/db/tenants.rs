@@ -58,7 +58,7 @@ impl diesel::deserialize::FromSql<Text, diesel::pg::Pg> for RoleColumn {
 }
 
 /// Creates the tenant, inside a transaction scoped to `id`.
-pub async fn insert_tenant(conn: &mut AsyncPgConnection, id: Uuid, name: &str) -> QueryResult<DateTime<Utc>> {
+pub async fn tenant_create(conn: &mut AsyncPgConnection, id: Uuid, name: &str) -> QueryResult<DateTime<Utc>> {
     diesel::insert_into(tenants::table)
         .values((tenants::id.eq(id), tenants::name.eq(name)))
         .returning(tenants::created_at)
@@ -72,7 +72,7 @@ pub async fn tenant_name(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> Query
 
 /// The tenants `user_id` belongs to, ordered by id (ids are time-ordered, so
 /// oldest first), after the cursor `after`.
-pub async fn memberships_of_user(
+pub async fn tenant_list(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
     after: Option<Uuid>,
@@ -91,7 +91,7 @@ pub async fn memberships_of_user(
 
 /// Every tenant `user_id` belongs to.
 pub async fn tenant_ids_of_user(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<Vec<Uuid>> {
-    Ok(memberships_of_user(conn, user_id, None, i64::MAX).await?.into_iter().map(|m| m.tenant_id).collect())
+    Ok(tenant_list(conn, user_id, None, i64::MAX).await?.into_iter().map(|m| m.tenant_id).collect())
 }
 
 pub async fn insert_membership(
@@ -136,7 +136,7 @@ pub async fn lock_role_of(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id
 }
 
 /// The tenant's members, ordered by user id, after the cursor `after`.
-pub async fn members(
+pub async fn member_list(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     after: Option<Uuid>,
@@ -188,7 +188,7 @@ pub async fn lock_for_change(
     Ok(locked.into_iter().map(|(user_id, role)| (user_id, role.into())).collect())
 }
 
-pub async fn set_role(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uuid, role: Role) -> QueryResult<()> {
+pub async fn member_update(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uuid, role: Role) -> QueryResult<()> {
     diesel::update(memberships::table.find((tenant_id, user_id)))
         .set((memberships::role.eq(role.as_str()), memberships::updated_at.eq(Utc::now())))
         .execute(conn)
@@ -196,6 +196,6 @@ pub async fn set_role(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uu
         .map(drop)
 }
 
-pub async fn delete_membership(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uuid) -> QueryResult<()> {
+pub async fn member_remove(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uuid) -> QueryResult<()> {
     diesel::delete(memberships::table.find((tenant_id, user_id))).execute(conn).await.map(drop)
 }

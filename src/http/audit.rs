@@ -2,58 +2,58 @@
 
 use dropshot::{HttpResponseOk, PaginationParams, RequestContext, ResultsPage, WhichPage};
 
-use super::caller::signed_in;
-use super::{ApiContext, dropshot_error, page_limit};
-use crate::api::ApiError;
+use super::entry::handle;
+use super::{ApiContext, page_limit};
 use crate::api::audit::{
     AuditActor, AuditChainVerification, AuditEvent, AuditEventFilter, AuditEventPage, AuditTarget,
 };
-use crate::app::audit_log;
+use crate::api::{ApiError, Reply};
+use crate::app::{Error, audit_log};
 use crate::audit::{EventFilter, EventRecord};
 
 pub async fn audit_event_list(
     rqctx: RequestContext<ApiContext>,
     query: PaginationParams<AuditEventFilter, AuditEventPage>,
-) -> Result<HttpResponseOk<ResultsPage<AuditEvent>>, ApiError> {
-    let (current, who) = signed_in(&rqctx).await?;
-    let limit = page_limit(&rqctx, &query)?;
-    let (filter, before_seq) = match query.page {
-        WhichPage::First(filter) => (filter, None),
-        WhichPage::Next(AuditEventPage { filter, before_seq }) => (filter, Some(before_seq)),
-    };
-    let events_filter = EventFilter {
-        action: filter.action.clone(),
-        actor_id: filter.actor_id,
-        since: filter.since,
-        until: filter.until,
-        before_seq,
-    };
-    let events = audit_log::events(&rqctx.context().app, &who, current.session.active_tenant_id, events_filter, limit)
-        .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    let events = events.into_iter().map(audit_event).collect();
-    ResultsPage::new(events, &filter, |event: &AuditEvent, filter| AuditEventPage {
-        filter: filter.clone(),
-        before_seq: event.seq,
+) -> Result<Reply<HttpResponseOk<ResultsPage<AuditEvent>>>, ApiError> {
+    handle(&rqctx, async |app, op, _| {
+        let limit = page_limit(&rqctx, &query)?;
+        let (filter, before_seq) = match query.page {
+            WhichPage::First(filter) => (filter, None),
+            WhichPage::Next(AuditEventPage { filter, before_seq }) => (filter, Some(before_seq)),
+        };
+        let events_filter = EventFilter {
+            action: filter.action.clone(),
+            actor_id: filter.actor_id,
+            since: filter.since,
+            until: filter.until,
+            before_seq,
+        };
+        let events = audit_log::audit_event_list(app, op, events_filter, limit).await?;
+        let events = events.into_iter().map(audit_event).collect();
+        ResultsPage::new(events, &filter, |event: &AuditEvent, filter| AuditEventPage {
+            filter: filter.clone(),
+            before_seq: event.seq,
+        })
+        .map(HttpResponseOk)
+        .map_err(|error| Error::Internal(anyhow::anyhow!("paging: {}", error.internal_message)))
     })
-    .map(HttpResponseOk)
-    .map_err(|error| dropshot_error(&rqctx, error))
+    .await
 }
 
 pub async fn audit_chain_verify(
     rqctx: RequestContext<ApiContext>,
-) -> Result<HttpResponseOk<AuditChainVerification>, ApiError> {
-    let (current, who) = signed_in(&rqctx).await?;
-    let verification = audit_log::verify(&rqctx.context().app, &who, current.session.active_tenant_id)
-        .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    Ok(HttpResponseOk(AuditChainVerification {
-        valid: verification.valid,
-        checked_events: verification.checked_events,
-        head_seq: verification.head_seq,
-        head_hash: verification.head_hash.as_deref().map(hex),
-        first_invalid_seq: verification.first_invalid_seq,
-    }))
+) -> Result<Reply<HttpResponseOk<AuditChainVerification>>, ApiError> {
+    handle(&rqctx, async |app, op, _| {
+        let verification = audit_log::audit_chain_verify(app, op).await?;
+        Ok(HttpResponseOk(AuditChainVerification {
+            valid: verification.valid,
+            checked_events: verification.checked_events,
+            head_seq: verification.head_seq,
+            head_hash: verification.head_hash.as_deref().map(hex),
+            first_invalid_seq: verification.first_invalid_seq,
+        }))
+    })
+    .await
 }
 
 fn audit_event(event: EventRecord) -> AuditEvent {

@@ -1,83 +1,88 @@
 //! Handlers of the account and session endpoints.
 
-use dropshot::{
-    HttpResponseAccepted, HttpResponseCreated, HttpResponseHeaders, HttpResponseOk, HttpResponseUpdatedNoContent,
-    RequestContext,
-};
+use dropshot::{HttpResponseAccepted, HttpResponseCreated, HttpResponseOk, HttpResponseUpdatedNoContent, RequestContext};
 
 use super::ApiContext;
-use super::caller::{self, with_cleared_session_cookie, with_session_cookie};
+use super::caller::{with_cleared_session_cookie, with_session_cookie};
+use super::entry::{handle, handle_with_headers};
 use crate::api::auth::{
     LoginRequest, Me, PasswordForgotRequest, PasswordResetRequest, PasswordResetRequested, SignupRequest, User,
 };
 use crate::api::{ApiError, Reply};
-use crate::app::auth::{self, SessionView, Signup};
+use crate::app::auth::{self, CurrentSession, SessionView, Signup};
+use crate::app::Error;
 
-pub async fn me_view(rqctx: RequestContext<ApiContext>) -> Result<HttpResponseHeaders<HttpResponseOk<Me>>, ApiError> {
+pub async fn me_view(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {
     let context = rqctx.context();
-    let current = caller::current_session(&rqctx).await?;
-    let view = auth::me(&context.app, current).await.map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    Ok(with_session_cookie(context, &view, HttpResponseOk(me(&view))))
+    handle_with_headers(&rqctx, async |app, _, session| {
+        let view = auth::me_view(app, session).await?;
+        Ok(with_session_cookie(context, &view, HttpResponseOk(me(&view))))
+    })
+    .await
 }
 
-pub async fn signup(
+pub async fn auth_signup(
     rqctx: RequestContext<ApiContext>,
     body: SignupRequest,
-) -> Result<HttpResponseHeaders<HttpResponseCreated<Me>>, ApiError> {
+) -> Result<Reply<HttpResponseCreated<Me>>, ApiError> {
     let context = rqctx.context();
-    let current = caller::session_with_csrf(&rqctx).await?;
-    let signup = Signup { email: body.email, password: body.password, name: body.name };
-    let view = auth::signup(&context.app, current, signup, &caller::caller(&rqctx))
-        .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    Ok(with_session_cookie(context, &view, HttpResponseCreated(me(&view))))
+    handle_with_headers(&rqctx, async |app, op, session| {
+        let signup = Signup { email: body.email, password: body.password, name: body.name };
+        let view = auth::auth_signup(app, op, browser_session(session)?, signup).await?;
+        Ok(with_session_cookie(context, &view, HttpResponseCreated(me(&view))))
+    })
+    .await
 }
 
-pub async fn login(
+pub async fn auth_login(
     rqctx: RequestContext<ApiContext>,
     body: LoginRequest,
 ) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {
     let context = rqctx.context();
-    let current = caller::session_with_csrf(&rqctx).await?;
-    match auth::login(&context.app, current, &body.email, body.password, &caller::caller(&rqctx)).await {
-        Ok(view) => Ok(Reply::Done(with_session_cookie(context, &view, HttpResponseOk(me(&view))))),
-        Err(error) => Reply::refuse(error.into_api_error(&rqctx.request_id)),
-    }
+    handle_with_headers(&rqctx, async |app, op, session| {
+        let view = auth::auth_login(app, op, browser_session(session)?, &body.email, body.password).await?;
+        Ok(with_session_cookie(context, &view, HttpResponseOk(me(&view))))
+    })
+    .await
 }
 
-pub async fn logout(
-    rqctx: RequestContext<ApiContext>,
-) -> Result<HttpResponseHeaders<HttpResponseUpdatedNoContent>, ApiError> {
+pub async fn auth_logout(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
     let context = rqctx.context();
-    let current = caller::session_with_csrf(&rqctx).await?;
-    auth::logout(&context.app, current, &caller::caller(&rqctx))
-        .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    Ok(with_cleared_session_cookie(context, HttpResponseUpdatedNoContent()))
+    handle_with_headers(&rqctx, async |app, op, session| {
+        auth::auth_logout(app, op, browser_session(session)?).await?;
+        Ok(with_cleared_session_cookie(context, HttpResponseUpdatedNoContent()))
+    })
+    .await
 }
 
 pub async fn password_forgot(
     rqctx: RequestContext<ApiContext>,
     body: PasswordForgotRequest,
-) -> Result<HttpResponseAccepted<PasswordResetRequested>, ApiError> {
-    caller::session_with_csrf(&rqctx).await?;
-    auth::forgot_password(&rqctx.context().app, &body.email, &caller::caller(&rqctx))
-        .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    let link_valid_for_seconds = auth::RESET_LINK_VALIDITY.as_secs() as u32;
-    Ok(HttpResponseAccepted(PasswordResetRequested { link_valid_for_seconds }))
+) -> Result<Reply<HttpResponseAccepted<PasswordResetRequested>>, ApiError> {
+    handle(&rqctx, async |app, op, _| {
+        auth::password_forgot(app, op, &body.email).await?;
+        let link_valid_for_seconds = auth::RESET_LINK_VALIDITY.as_secs() as u32;
+        Ok(HttpResponseAccepted(PasswordResetRequested { link_valid_for_seconds }))
+    })
+    .await
 }
 
 pub async fn password_reset(
     rqctx: RequestContext<ApiContext>,
     body: PasswordResetRequest,
-) -> Result<HttpResponseHeaders<HttpResponseUpdatedNoContent>, ApiError> {
+) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
     let context = rqctx.context();
-    let current = caller::session_with_csrf(&rqctx).await?;
-    let view = auth::reset_password(&context.app, current, &body.token, body.password, &caller::caller(&rqctx))
-        .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    Ok(with_session_cookie(context, &view, HttpResponseUpdatedNoContent()))
+    handle_with_headers(&rqctx, async |app, op, session| {
+        let view = auth::password_reset(app, op, browser_session(session)?, &body.token, body.password).await?;
+        Ok(with_session_cookie(context, &view, HttpResponseUpdatedNoContent()))
+    })
+    .await
+}
+
+/// The browser session of a request its authentication entry says comes
+/// with one; a request that came with a key has none.
+pub(super) fn browser_session(session: Option<CurrentSession>) -> Result<CurrentSession, Error> {
+    session.ok_or_else(Error::auth_required)
 }
 
 pub(super) fn me(view: &SessionView) -> Me {

@@ -1,5 +1,5 @@
-//! Who is calling: the session behind the cookie, its CSRF token, and the
-//! client's address.
+//! What a request says about its caller: the session behind the cookie,
+//! its CSRF token, and the client's address.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -9,9 +9,8 @@ use http::header::{COOKIE, SET_COOKIE};
 use ipnet::IpNet;
 
 use super::ApiContext;
-use crate::api::ApiError;
+use crate::app::Origin;
 use crate::app::auth::{CurrentSession, SessionView};
-use crate::app::{Caller, SignedIn};
 use crate::crypto;
 use crate::error::Error;
 use crate::sessions::SessionId;
@@ -21,46 +20,24 @@ use crate::sessions::SessionId;
 pub const SESSION_COOKIE: &str = "session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// The session the request's cookie names, if it is live.
-pub async fn current_session(rqctx: &RequestContext<ApiContext>) -> Result<Option<CurrentSession>, ApiError> {
+/// The session the request's cookie names: the stored one while it lives,
+/// an anonymous one under the same id otherwise.
+pub async fn current_session(rqctx: &RequestContext<ApiContext>) -> Result<Option<CurrentSession>, Error> {
     let Some(id) = cookie(rqctx.request.headers(), SESSION_COOKIE).and_then(SessionId::parse) else {
         return Ok(None);
     };
-    let session = rqctx.context().app.sessions.load(&id).await.map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    Ok(session.map(|session| CurrentSession { id, session }))
+    let sessions = &rqctx.context().app.sessions;
+    let session = match sessions.load(&id).await? {
+        Some(session) => session,
+        None => sessions.anonymous(&id),
+    };
+    Ok(Some(CurrentSession { id, session }))
 }
 
-/// The request's session, provided it sends that session's CSRF token: a
-/// request another site makes the browser send carries the cookie, but
-/// cannot read the token to send it too.
-pub async fn session_with_csrf(rqctx: &RequestContext<ApiContext>) -> Result<CurrentSession, ApiError> {
-    match current_session(rqctx).await? {
-        Some(current) if csrf_token_matches(rqctx, &current) => Ok(current),
-        _ => Err(Error::CsrfTokenInvalid.into_api_error(&rqctx.request_id)),
-    }
-}
-
-/// The signed-in user behind the request's session: `401` without one.
-pub async fn signed_in(rqctx: &RequestContext<ApiContext>) -> Result<(CurrentSession, SignedIn), ApiError> {
-    if let Some(current) = current_session(rqctx).await?
-        && let Some(user_id) = current.session.user_id
-    {
-        return Ok((current, SignedIn { user_id, caller: caller(rqctx) }));
-    }
-    Err(Error::AuthRequired.into_api_error(&rqctx.request_id))
-}
-
-/// [`signed_in`], for a request that changes something: it must also send
-/// the session's CSRF token.
-pub async fn signed_in_with_csrf(rqctx: &RequestContext<ApiContext>) -> Result<(CurrentSession, SignedIn), ApiError> {
-    let (current, who) = signed_in(rqctx).await?;
-    if !csrf_token_matches(rqctx, &current) {
-        return Err(Error::CsrfTokenInvalid.into_api_error(&rqctx.request_id));
-    }
-    Ok((current, who))
-}
-
-fn csrf_token_matches(rqctx: &RequestContext<ApiContext>, current: &CurrentSession) -> bool {
+/// Whether the request sends its session's CSRF token: a request another
+/// site makes the browser send carries the cookie, but cannot read the
+/// token to send it too.
+pub fn csrf_token_matches(rqctx: &RequestContext<ApiContext>, current: &CurrentSession) -> bool {
     rqctx
         .request
         .headers()
@@ -68,10 +45,10 @@ fn csrf_token_matches(rqctx: &RequestContext<ApiContext>, current: &CurrentSessi
         .is_some_and(|presented| crypto::constant_time_eq(presented.as_bytes(), current.session.csrf_token.as_bytes()))
 }
 
-pub fn caller(rqctx: &RequestContext<ApiContext>) -> Caller {
+pub fn origin(rqctx: &RequestContext<ApiContext>) -> Origin {
     let forwarded_for = forwarded_for(rqctx.request.headers());
     let client_ip = client_ip(rqctx.request.remote_addr().ip(), &forwarded_for, &rqctx.context().trusted_proxies);
-    Caller { request_id: rqctx.request_id.clone(), client_ip }
+    Origin { request_id: rqctx.request_id.clone(), client_ip }
 }
 
 /// `body` with the cookie of `view`'s session when it is new.

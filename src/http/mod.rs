@@ -1,33 +1,44 @@
-//! The implementation of the API trait: thin handlers that extract the
-//! caller, call one `app/` function and turn its result into a view. Each
-//! area's handlers live in their own module; this impl only routes to them.
+//! The implementation of the API trait. Every handler goes through
+//! [`entry::handle`], which authenticates the request by the operation's
+//! entry in `api::authentication`; the handler itself only translates: wire
+//! types in, one `app/` call, a view out. Each area's handlers live in their
+//! own module, named as the operations are; this impl only routes to them.
 
+mod api_keys;
 mod audit;
 mod auth;
 pub mod caller;
+pub mod entry;
+mod error;
+mod platform;
 mod tenants;
+mod usage;
 
 use dropshot::{
-    EmptyScanParams, HttpError, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseHeaders,
-    HttpResponseOk, HttpResponseUpdatedNoContent, PaginationParams, RequestContext, ResultsPage,
+    EmptyScanParams, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
+    HttpResponseUpdatedNoContent, PaginationParams, RequestContext, ResultsPage, WhichPage,
 };
 use ipnet::IpNet;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
+use crate::api::api_keys::{
+    ApiKey, ApiKeyCreateRequest, ApiKeyCreated, ApiKeyPath, ServiceAccount, ServiceAccountCreateRequest,
+};
 use crate::api::audit::{AuditChainVerification, AuditEvent, AuditEventFilter, AuditEventPage};
 use crate::api::auth::{
     LoginRequest, Me, PasswordForgotRequest, PasswordResetRequest, PasswordResetRequested, SignupRequest,
 };
-use crate::api::extract::{self, JsonBody, PathParams, QueryParams};
-use crate::api::platform::{Health, HealthStatus, Liveness, SessionStoreKind};
+use crate::api::extract::{JsonBody, PathParams, QueryParams};
+use crate::api::platform::{Health, Liveness};
 use crate::api::tenants::{
     AfterId, Invite, InviteAcceptRequest, InviteAccepted, InviteCreateRequest, InvitePath, Member, MemberPath,
     MemberUpdateRequest, Tenant, TenantCreateRequest, TenantPath,
 };
+use crate::api::usage::{UsageQuery, UsageReport};
 use crate::api::{ApiError, IncidentTrackerApi, Reply};
-use crate::app::{self, AppState};
-use crate::sessions::StoreKind;
+use crate::app::{AppState, Error, Page, Problem};
 
 /// The most items one page of a list holds, whatever `limit` asks for.
 const MAX_PAGE_ITEMS: i64 = 100;
@@ -41,93 +52,85 @@ pub struct ApiContext {
     pub trusted_proxies: Vec<IpNet>,
 }
 
+type IdPages = PaginationParams<EmptyScanParams, AfterId>;
+
 pub enum Handlers {}
 
 impl IncidentTrackerApi for Handlers {
     type Context = ApiContext;
 
-    async fn health_view(rqctx: RequestContext<ApiContext>) -> Result<HttpResponseOk<Health>, ApiError> {
-        let state = &rqctx.context().app;
-        app::platform::check_dependencies(state).await.map_err(|error| error.into_api_error(&rqctx.request_id))?;
-        let session_store = match state.sessions.kind() {
-            StoreKind::Memory => SessionStoreKind::Memory,
-            StoreKind::Redis => SessionStoreKind::Redis,
-        };
-        Ok(HttpResponseOk(Health {
-            status: HealthStatus::Ok,
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            session_store,
-        }))
+    async fn health_view(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseOk<Health>>, ApiError> {
+        platform::health_view(rqctx).await
     }
 
-    async fn health_live_view(_rqctx: RequestContext<ApiContext>) -> Result<HttpResponseOk<Liveness>, ApiError> {
-        Ok(HttpResponseOk(Liveness { status: HealthStatus::Ok }))
+    async fn health_live_view(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseOk<Liveness>>, ApiError> {
+        platform::health_live_view(rqctx).await
     }
 
-    async fn me_view(rqctx: RequestContext<ApiContext>) -> Result<HttpResponseHeaders<HttpResponseOk<Me>>, ApiError> {
+    async fn me_view(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {
         auth::me_view(rqctx).await
     }
 
     async fn auth_signup(
         rqctx: RequestContext<ApiContext>,
         body: JsonBody<SignupRequest>,
-    ) -> Result<HttpResponseHeaders<HttpResponseCreated<Me>>, ApiError> {
-        auth::signup(rqctx, body.0).await
+    ) -> Result<Reply<HttpResponseCreated<Me>>, ApiError> {
+        auth::auth_signup(rqctx, body.0).await
     }
 
     async fn auth_login(
         rqctx: RequestContext<ApiContext>,
         body: JsonBody<LoginRequest>,
     ) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {
-        auth::login(rqctx, body.0).await
+        auth::auth_login(rqctx, body.0).await
     }
 
     async fn auth_logout(
         rqctx: RequestContext<ApiContext>,
-    ) -> Result<HttpResponseHeaders<HttpResponseUpdatedNoContent>, ApiError> {
-        auth::logout(rqctx).await
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
+        auth::auth_logout(rqctx).await
     }
 
     async fn password_forgot(
         rqctx: RequestContext<ApiContext>,
         body: JsonBody<PasswordForgotRequest>,
-    ) -> Result<HttpResponseAccepted<PasswordResetRequested>, ApiError> {
+    ) -> Result<Reply<HttpResponseAccepted<PasswordResetRequested>>, ApiError> {
         auth::password_forgot(rqctx, body.0).await
     }
 
     async fn password_reset(
         rqctx: RequestContext<ApiContext>,
         body: JsonBody<PasswordResetRequest>,
-    ) -> Result<HttpResponseHeaders<HttpResponseUpdatedNoContent>, ApiError> {
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
         auth::password_reset(rqctx, body.0).await
     }
 
     async fn tenant_list(
         rqctx: RequestContext<ApiContext>,
-        query: QueryParams<PaginationParams<EmptyScanParams, AfterId>>,
-    ) -> Result<HttpResponseOk<ResultsPage<Tenant>>, ApiError> {
+        query: QueryParams<IdPages>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<Tenant>>>, ApiError> {
         tenants::tenant_list(rqctx, query.0).await
     }
 
     async fn tenant_create(
         rqctx: RequestContext<ApiContext>,
         body: JsonBody<TenantCreateRequest>,
-    ) -> Result<HttpResponseCreated<Tenant>, ApiError> {
+    ) -> Result<Reply<HttpResponseCreated<Tenant>>, ApiError> {
         tenants::tenant_create(rqctx, body.0).await
     }
 
     async fn tenant_switch(
         rqctx: RequestContext<ApiContext>,
         path: PathParams<TenantPath>,
-    ) -> Result<HttpResponseOk<Me>, ApiError> {
+    ) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {
         tenants::tenant_switch(rqctx, path.0).await
     }
 
     async fn member_list(
         rqctx: RequestContext<ApiContext>,
         path: PathParams<TenantPath>,
-        query: QueryParams<PaginationParams<EmptyScanParams, AfterId>>,
-    ) -> Result<HttpResponseOk<ResultsPage<Member>>, ApiError> {
+        query: QueryParams<IdPages>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<Member>>>, ApiError> {
         tenants::member_list(rqctx, path.0, query.0).await
     }
 
@@ -135,14 +138,14 @@ impl IncidentTrackerApi for Handlers {
         rqctx: RequestContext<ApiContext>,
         path: PathParams<MemberPath>,
         body: JsonBody<MemberUpdateRequest>,
-    ) -> Result<HttpResponseOk<Member>, ApiError> {
+    ) -> Result<Reply<HttpResponseOk<Member>>, ApiError> {
         tenants::member_update(rqctx, path.0, body.0).await
     }
 
     async fn member_remove(
         rqctx: RequestContext<ApiContext>,
         path: PathParams<MemberPath>,
-    ) -> Result<HttpResponseDeleted, ApiError> {
+    ) -> Result<Reply<HttpResponseDeleted>, ApiError> {
         tenants::member_remove(rqctx, path.0).await
     }
 
@@ -150,42 +153,88 @@ impl IncidentTrackerApi for Handlers {
         rqctx: RequestContext<ApiContext>,
         path: PathParams<TenantPath>,
         body: JsonBody<InviteCreateRequest>,
-    ) -> Result<HttpResponseCreated<Invite>, ApiError> {
+    ) -> Result<Reply<HttpResponseCreated<Invite>>, ApiError> {
         tenants::invite_create(rqctx, path.0, body.0).await
     }
 
     async fn invite_list(
         rqctx: RequestContext<ApiContext>,
         path: PathParams<TenantPath>,
-        query: QueryParams<PaginationParams<EmptyScanParams, AfterId>>,
-    ) -> Result<HttpResponseOk<ResultsPage<Invite>>, ApiError> {
+        query: QueryParams<IdPages>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<Invite>>>, ApiError> {
         tenants::invite_list(rqctx, path.0, query.0).await
     }
 
     async fn invite_revoke(
         rqctx: RequestContext<ApiContext>,
         path: PathParams<InvitePath>,
-    ) -> Result<HttpResponseUpdatedNoContent, ApiError> {
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
         tenants::invite_revoke(rqctx, path.0).await
     }
 
     async fn invite_accept(
         rqctx: RequestContext<ApiContext>,
         body: JsonBody<InviteAcceptRequest>,
-    ) -> Result<HttpResponseOk<InviteAccepted>, ApiError> {
+    ) -> Result<Reply<HttpResponseOk<InviteAccepted>>, ApiError> {
         tenants::invite_accept(rqctx, body.0).await
+    }
+
+    async fn service_account_list(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<TenantPath>,
+        query: QueryParams<IdPages>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<ServiceAccount>>>, ApiError> {
+        api_keys::service_account_list(rqctx, path.0, query.0).await
+    }
+
+    async fn service_account_create(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<TenantPath>,
+        body: JsonBody<ServiceAccountCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<ServiceAccount>>, ApiError> {
+        api_keys::service_account_create(rqctx, path.0, body.0).await
+    }
+
+    async fn api_key_list(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<TenantPath>,
+        query: QueryParams<IdPages>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<ApiKey>>>, ApiError> {
+        api_keys::api_key_list(rqctx, path.0, query.0).await
+    }
+
+    async fn api_key_create(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<TenantPath>,
+        body: JsonBody<ApiKeyCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<ApiKeyCreated>>, ApiError> {
+        api_keys::api_key_create(rqctx, path.0, body.0).await
+    }
+
+    async fn api_key_revoke(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<ApiKeyPath>,
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
+        api_keys::api_key_revoke(rqctx, path.0).await
+    }
+
+    async fn usage_view(
+        rqctx: RequestContext<ApiContext>,
+        query: QueryParams<UsageQuery>,
+    ) -> Result<Reply<HttpResponseOk<UsageReport>>, ApiError> {
+        usage::usage_view(rqctx, query.0).await
     }
 
     async fn audit_event_list(
         rqctx: RequestContext<ApiContext>,
         query: QueryParams<PaginationParams<AuditEventFilter, AuditEventPage>>,
-    ) -> Result<HttpResponseOk<ResultsPage<AuditEvent>>, ApiError> {
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<AuditEvent>>>, ApiError> {
         audit::audit_event_list(rqctx, query.0).await
     }
 
     async fn audit_chain_verify(
         rqctx: RequestContext<ApiContext>,
-    ) -> Result<HttpResponseOk<AuditChainVerification>, ApiError> {
+    ) -> Result<Reply<HttpResponseOk<AuditChainVerification>>, ApiError> {
         audit::audit_chain_verify(rqctx).await
     }
 }
@@ -195,12 +244,28 @@ impl IncidentTrackerApi for Handlers {
 fn page_limit<S: DeserializeOwned, P: DeserializeOwned + Serialize>(
     rqctx: &RequestContext<ApiContext>,
     query: &PaginationParams<S, P>,
-) -> Result<i64, ApiError> {
-    let asked = rqctx.page_limit(query).map_err(|error| dropshot_error(rqctx, error))?;
+) -> Result<i64, Error> {
+    let asked = rqctx
+        .page_limit(query)
+        .map_err(|error| Error::Invalid(Problem::new("VALIDATION_FAILED", error.external_message)))?;
     Ok(i64::from(asked.get()).min(MAX_PAGE_ITEMS))
 }
 
-/// An error dropshot raised while serving the request, as the wire error.
-fn dropshot_error(rqctx: &RequestContext<ApiContext>, error: HttpError) -> ApiError {
-    extract::tag_with_request_id(error, &rqctx.request_id).into()
+/// Where a list ordered by id resumes.
+fn id_page(rqctx: &RequestContext<ApiContext>, query: &IdPages) -> Result<Page, Error> {
+    let after = match &query.page {
+        WhichPage::First(_) => None,
+        WhichPage::Next(AfterId { after }) => Some(*after),
+    };
+    Ok(Page { after, limit: page_limit(rqctx, query)? })
+}
+
+/// A page of a list ordered by id, with the token of the next.
+fn id_results<T: Serialize + schemars::JsonSchema + Send + Sync + 'static>(
+    items: Vec<T>,
+    id: impl Fn(&T) -> Uuid,
+) -> Result<HttpResponseOk<ResultsPage<T>>, Error> {
+    ResultsPage::new(items, &EmptyScanParams {}, |item, _| AfterId { after: id(item) })
+        .map(HttpResponseOk)
+        .map_err(|error| Error::Internal(anyhow::anyhow!("paging: {}", error.internal_message)))
 }

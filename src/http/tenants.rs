@@ -1,157 +1,123 @@
 //! Handlers of tenants, memberships and invites.
 
-use dropshot::{
-    EmptyScanParams, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, HttpResponseUpdatedNoContent,
-    PaginationParams, RequestContext, ResultsPage,
-};
-use uuid::Uuid;
+use dropshot::{HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, HttpResponseUpdatedNoContent, RequestContext, ResultsPage};
 
-use super::caller::{signed_in, signed_in_with_csrf};
-use super::{ApiContext, auth, dropshot_error, page_limit};
-use crate::api::ApiError;
+use super::auth::{browser_session, me};
+use super::entry::handle;
+use super::{ApiContext, IdPages, id_page, id_results};
 use crate::api::auth::Me;
 use crate::api::tenants::{
-    AfterId, Invite, InviteAcceptRequest, InviteAccepted, InviteCreateRequest, InvitePath, Member, MemberPath,
+    Invite, InviteAcceptRequest, InviteAccepted, InviteCreateRequest, InvitePath, Member, MemberPath,
     MemberUpdateRequest, Role, Tenant, TenantCreateRequest, TenantPath,
 };
-use crate::app::tenants::{self, Page};
+use crate::api::{ApiError, Reply};
+use crate::app::tenants;
 use crate::db;
 use crate::policy;
-
-type IdPages = PaginationParams<EmptyScanParams, AfterId>;
 
 pub async fn tenant_list(
     rqctx: RequestContext<ApiContext>,
     query: IdPages,
-) -> Result<HttpResponseOk<ResultsPage<Tenant>>, ApiError> {
-    let (_, who) = signed_in(&rqctx).await?;
-    let page = id_page(&rqctx, &query)?;
-    let found =
-        tenants::list(&rqctx.context().app, &who, page).await.map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    id_results(&rqctx, found.into_iter().map(tenant).collect(), |tenant| tenant.id)
+) -> Result<Reply<HttpResponseOk<ResultsPage<Tenant>>>, ApiError> {
+    handle(&rqctx, async |app, op, _| {
+        let found = tenants::tenant_list(app, op, id_page(&rqctx, &query)?).await?;
+        id_results(found.into_iter().map(tenant).collect(), |tenant| tenant.id)
+    })
+    .await
 }
 
 pub async fn tenant_create(
     rqctx: RequestContext<ApiContext>,
     body: TenantCreateRequest,
-) -> Result<HttpResponseCreated<Tenant>, ApiError> {
-    let (_, who) = signed_in_with_csrf(&rqctx).await?;
-    let created = tenants::create(&rqctx.context().app, &who, &body.name)
+) -> Result<Reply<HttpResponseCreated<Tenant>>, ApiError> {
+    handle(&rqctx, async |app, op, _| Ok(HttpResponseCreated(tenant(tenants::tenant_create(app, op, &body.name).await?))))
         .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    Ok(HttpResponseCreated(tenant(created)))
 }
 
-pub async fn tenant_switch(
-    rqctx: RequestContext<ApiContext>,
-    path: TenantPath,
-) -> Result<HttpResponseOk<Me>, ApiError> {
-    let (current, who) = signed_in_with_csrf(&rqctx).await?;
-    let view = tenants::switch(&rqctx.context().app, &who, current, path.tenant_id)
-        .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    Ok(HttpResponseOk(auth::me(&view)))
+pub async fn tenant_switch(rqctx: RequestContext<ApiContext>, path: TenantPath) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {
+    handle(&rqctx, async |app, op, session| {
+        let view = tenants::tenant_switch(app, op, browser_session(session)?, path.tenant_id).await?;
+        Ok(HttpResponseOk(me(&view)))
+    })
+    .await
 }
 
 pub async fn member_list(
     rqctx: RequestContext<ApiContext>,
     path: TenantPath,
     query: IdPages,
-) -> Result<HttpResponseOk<ResultsPage<Member>>, ApiError> {
-    let (_, who) = signed_in(&rqctx).await?;
-    let page = id_page(&rqctx, &query)?;
-    let found = tenants::members(&rqctx.context().app, &who, path.tenant_id, page)
-        .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    id_results(&rqctx, found.into_iter().map(member).collect(), |member| member.user_id)
+) -> Result<Reply<HttpResponseOk<ResultsPage<Member>>>, ApiError> {
+    handle(&rqctx, async |app, op, _| {
+        let found = tenants::member_list(app, op, path.tenant_id, id_page(&rqctx, &query)?).await?;
+        id_results(found.into_iter().map(member).collect(), |member| member.user_id)
+    })
+    .await
 }
 
 pub async fn member_update(
     rqctx: RequestContext<ApiContext>,
     path: MemberPath,
     body: MemberUpdateRequest,
-) -> Result<HttpResponseOk<Member>, ApiError> {
-    let (_, who) = signed_in_with_csrf(&rqctx).await?;
-    let updated = tenants::change_role(&rqctx.context().app, &who, path.tenant_id, path.user_id, body.role.into())
-        .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    Ok(HttpResponseOk(member(updated)))
+) -> Result<Reply<HttpResponseOk<Member>>, ApiError> {
+    handle(&rqctx, async |app, op, _| {
+        let updated = tenants::member_update(app, op, path.tenant_id, path.user_id, body.role.into()).await?;
+        Ok(HttpResponseOk(member(updated)))
+    })
+    .await
 }
 
-pub async fn member_remove(
-    rqctx: RequestContext<ApiContext>,
-    path: MemberPath,
-) -> Result<HttpResponseDeleted, ApiError> {
-    let (_, who) = signed_in_with_csrf(&rqctx).await?;
-    tenants::remove_member(&rqctx.context().app, &who, path.tenant_id, path.user_id)
-        .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    Ok(HttpResponseDeleted())
+pub async fn member_remove(rqctx: RequestContext<ApiContext>, path: MemberPath) -> Result<Reply<HttpResponseDeleted>, ApiError> {
+    handle(&rqctx, async |app, op, _| {
+        tenants::member_remove(app, op, path.tenant_id, path.user_id).await?;
+        Ok(HttpResponseDeleted())
+    })
+    .await
 }
 
 pub async fn invite_create(
     rqctx: RequestContext<ApiContext>,
     path: TenantPath,
     body: InviteCreateRequest,
-) -> Result<HttpResponseCreated<Invite>, ApiError> {
-    let (_, who) = signed_in_with_csrf(&rqctx).await?;
-    let created = tenants::invite(&rqctx.context().app, &who, path.tenant_id, &body.email, body.role.into())
-        .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    Ok(HttpResponseCreated(invite(created)))
+) -> Result<Reply<HttpResponseCreated<Invite>>, ApiError> {
+    handle(&rqctx, async |app, op, _| {
+        let created = tenants::invite_create(app, op, path.tenant_id, &body.email, body.role.into()).await?;
+        Ok(HttpResponseCreated(invite(created)))
+    })
+    .await
 }
 
 pub async fn invite_list(
     rqctx: RequestContext<ApiContext>,
     path: TenantPath,
     query: IdPages,
-) -> Result<HttpResponseOk<ResultsPage<Invite>>, ApiError> {
-    let (_, who) = signed_in(&rqctx).await?;
-    let page = id_page(&rqctx, &query)?;
-    let found = tenants::invites(&rqctx.context().app, &who, path.tenant_id, page)
-        .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    id_results(&rqctx, found.into_iter().map(invite).collect(), |invite| invite.id)
+) -> Result<Reply<HttpResponseOk<ResultsPage<Invite>>>, ApiError> {
+    handle(&rqctx, async |app, op, _| {
+        let found = tenants::invite_list(app, op, path.tenant_id, id_page(&rqctx, &query)?).await?;
+        id_results(found.into_iter().map(invite).collect(), |invite| invite.id)
+    })
+    .await
 }
 
 pub async fn invite_revoke(
     rqctx: RequestContext<ApiContext>,
     path: InvitePath,
-) -> Result<HttpResponseUpdatedNoContent, ApiError> {
-    let (_, who) = signed_in_with_csrf(&rqctx).await?;
-    tenants::revoke_invite(&rqctx.context().app, &who, path.tenant_id, path.invite_id)
-        .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    Ok(HttpResponseUpdatedNoContent())
+) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
+    handle(&rqctx, async |app, op, _| {
+        tenants::invite_revoke(app, op, path.tenant_id, path.invite_id).await?;
+        Ok(HttpResponseUpdatedNoContent())
+    })
+    .await
 }
 
 pub async fn invite_accept(
     rqctx: RequestContext<ApiContext>,
     body: InviteAcceptRequest,
-) -> Result<HttpResponseOk<InviteAccepted>, ApiError> {
-    let (_, who) = signed_in_with_csrf(&rqctx).await?;
-    let (tenant_id, role) = tenants::accept_invite(&rqctx.context().app, &who, &body.token)
-        .await
-        .map_err(|e| e.into_api_error(&rqctx.request_id))?;
-    Ok(HttpResponseOk(InviteAccepted { tenant_id, role: role.into() }))
-}
-
-fn id_page(rqctx: &RequestContext<ApiContext>, query: &IdPages) -> Result<Page, ApiError> {
-    let after = match &query.page {
-        dropshot::WhichPage::First(_) => None,
-        dropshot::WhichPage::Next(AfterId { after }) => Some(*after),
-    };
-    Ok(Page { after, limit: page_limit(rqctx, query)? })
-}
-
-fn id_results<T: serde::Serialize + schemars::JsonSchema + Send + Sync + 'static>(
-    rqctx: &RequestContext<ApiContext>,
-    items: Vec<T>,
-    id: impl Fn(&T) -> Uuid,
-) -> Result<HttpResponseOk<ResultsPage<T>>, ApiError> {
-    ResultsPage::new(items, &EmptyScanParams {}, |item, _| AfterId { after: id(item) })
-        .map(HttpResponseOk)
-        .map_err(|error| dropshot_error(rqctx, error))
+) -> Result<Reply<HttpResponseOk<InviteAccepted>>, ApiError> {
+    handle(&rqctx, async |app, op, _| {
+        let (tenant_id, role) = tenants::invite_accept(app, op, &body.token).await?;
+        Ok(HttpResponseOk(InviteAccepted { tenant_id, role: role.into() }))
+    })
+    .await
 }
 
 fn tenant(found: db::tenants::TenantMembership) -> Tenant {

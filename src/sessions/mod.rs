@@ -49,6 +49,10 @@ impl Session {
 pub struct SessionId(String);
 
 impl SessionId {
+    pub fn random() -> SessionId {
+        SessionId(crypto::random_token())
+    }
+
     pub fn parse(raw: &str) -> Option<SessionId> {
         crypto::is_random_token(raw).then(|| SessionId(raw.to_string()))
     }
@@ -149,9 +153,19 @@ impl SessionStore {
         }
     }
 
+    /// An anonymous visitor's session under `id`, which is never stored:
+    /// its CSRF token is derived from the id under the store's key, so it
+    /// is the same on every request and on every instance, and visitors who
+    /// never sign in cost no memory. A stored session that has ended reads
+    /// back as this too.
+    pub fn anonymous(&self, id: &SessionId) -> Session {
+        let csrf_token = self.digest(&format!("anonymous-csrf:{}", id.0));
+        Session { csrf_token, user_id: None, active_tenant_id: None, created_at: Utc::now() }
+    }
+
     /// Stores `session` under a new random id.
     pub async fn create(&self, session: &Session) -> Result<SessionId, Error> {
-        let id = SessionId(crypto::random_token());
+        let id = SessionId::random();
         let key = self.session_key(&id);
         let user_index = session.user_id.map(|user_id| self.user_index_key(user_id));
         match &self.backend {

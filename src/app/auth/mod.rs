@@ -13,8 +13,8 @@ use chrono::Utc;
 use diesel_async::AsyncConnection;
 use uuid::Uuid;
 
-use super::{AppState, Caller, Error};
-use crate::audit::{self, Actor, NewEvent, Target};
+use super::{Actor, AppState, Error, OpContext, Origin, Problem};
+use crate::audit::{self, NewEvent, Target};
 use crate::crypto;
 use crate::db::{self, outbox::NewMail, users::User};
 use crate::sessions::{Attempt, Lockout, Session, SessionId};
@@ -56,11 +56,13 @@ pub struct Signup {
 }
 
 /// The caller's session, starting an anonymous one when there is none.
-pub async fn me(state: &AppState, current: Option<CurrentSession>) -> Result<SessionView, Error> {
+/// Anonymous sessions are not stored (see [`SessionStore::anonymous`]), so
+/// visitors who never sign in cost nothing.
+///
+/// [`SessionStore::anonymous`]: crate::sessions::SessionStore::anonymous
+pub async fn me_view(state: &AppState, current: Option<CurrentSession>) -> Result<SessionView, Error> {
     let Some(current) = current else {
-        let session = Session::new(None);
-        let id = state.sessions.create(&session).await?;
-        return Ok(SessionView { current: CurrentSession { id, session }, user: None, started: true });
+        return Ok(SessionView { current: new_anonymous_session(state), user: None, started: true });
     };
     let user = match current.session.user_id {
         Some(user_id) => db::users::find(&mut *db::checkout(&state.db).await?, user_id).await?,
@@ -69,57 +71,68 @@ pub async fn me(state: &AppState, current: Option<CurrentSession>) -> Result<Ses
     Ok(SessionView { current, user, started: false })
 }
 
-pub async fn signup(
+pub async fn auth_signup(
     state: &AppState,
+    op: &OpContext,
     current: CurrentSession,
     signup: Signup,
-    caller: &Caller,
 ) -> Result<SessionView, Error> {
     let email = normalize_email(&signup.email)?;
     let name = super::validate_name(&signup.name)?;
-    password::check_policy(&signup.password, &email).map_err(Error::PasswordRejected)?;
+    password::check_policy(&signup.password, &email).map_err(password_rejected)?;
     let password_hash = state.passwords.hash(signup.password).await?;
     let user = User { id: Uuid::new_v4(), email, name, password_hash, created_at: Utc::now() };
     let mut conn = db::checkout(&state.db).await?;
     conn.transaction(async |conn| {
         match db::users::insert(conn, &user).await {
             Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
-                return Err(Error::EmailTaken);
+                return Err(Error::Conflict(Problem::new(
+                    "AUTH_EMAIL_TAKEN",
+                    "An account with this email already exists.",
+                )));
             }
             result => result?,
         }
-        let event = account_event("auth.signup", Actor::User(user.id), Some(user.id));
-        audit::record_account_event(conn, Some(user.id), caller, event).await
+        let event = account_event("auth.signup", Some(user.id));
+        audit::record_account_event(conn, Some(user.id), &Actor::User(user.id), &op.origin, event).await
     })
     .await?;
     start_user_session(state, current, user).await
 }
 
-pub async fn login(
+pub async fn auth_login(
     state: &AppState,
+    op: &OpContext,
     current: CurrentSession,
     email: &str,
     password: String,
-    caller: &Caller,
 ) -> Result<SessionView, Error> {
-    // No password this long can match (sign-up refuses them): refused
-    // before anything is counted or hashed.
+    // No password this long can match (sign-up refuses them), and no
+    // account has a malformed email: refused before anything is counted
+    // or hashed.
     if password.chars().count() > password::MAX_CHARS {
-        return Err(Error::PasswordRejected(Rejection::TooLong));
+        return Err(password_rejected(Rejection::TooLong));
     }
-    let email = normalized(email);
+    let email = normalize_email(email)?;
+    let caller = &op.origin;
     let attempt_subject = format!("{}|{email}", rate_limit_address(caller.client_ip));
     if let Attempt::Refused { retry_after } =
         state.sessions.count_attempt("login", &attempt_subject, LOGIN_ATTEMPTS, LOGIN_WINDOW).await?
     {
         log_refusal("auth.login_rate_limited", caller);
-        return Err(Error::RateLimited { retry_after });
+        return Err(Error::rate_limited(retry_after));
     }
     let failures = match state.sessions.begin_guarded_attempt(&email, LOCKOUT_FAILURES, LOCKOUT).await? {
         Lockout::Open { failures } => failures,
         Lockout::Locked { retry_after } => {
             log_refusal("auth.login_locked_out", caller);
-            return Err(Error::AccountLocked { retry_after });
+            return Err(Error::Limited {
+                problem: Problem::new(
+                    "AUTH_ACCOUNT_LOCKED",
+                    "Too many failed sign-ins: this account is locked for a while.",
+                ),
+                retry_after,
+            });
         }
     };
     let user = match check_password(state, &email, password).await {
@@ -137,7 +150,7 @@ pub async fn login(
             if state.sessions.confirm_failure(&email, failures, LOCKOUT_FAILURES, LOCKOUT).await? {
                 record(state, "auth.account_locked", Actor::Anonymous, user_id, caller).await?;
             }
-            return Err(Error::InvalidCredentials);
+            return Err(invalid_credentials());
         }
     };
     state.sessions.clear_failures(&email).await?;
@@ -151,7 +164,7 @@ pub async fn login(
         .is_none_or(|user| user.password_hash != verified_hash);
     if changed {
         state.sessions.delete(&view.current.id, &view.current.session).await?;
-        return Err(Error::InvalidCredentials);
+        return Err(invalid_credentials());
     }
     record(state, "auth.login_succeeded", Actor::User(user_id), Some(user_id), caller).await?;
     Ok(view)
@@ -165,16 +178,16 @@ async fn check_password(state: &AppState, email: &str, password: String) -> Resu
     Ok((user, verified))
 }
 
-pub async fn logout(state: &AppState, current: CurrentSession, caller: &Caller) -> Result<(), Error> {
-    let user_id = current.session.user_id.ok_or(Error::AuthRequired)?;
+pub async fn auth_logout(state: &AppState, op: &OpContext, current: CurrentSession) -> Result<(), Error> {
+    let user_id = op.user_id()?;
     state.sessions.delete(&current.id, &current.session).await?;
-    record(state, "auth.logout", Actor::User(user_id), Some(user_id), caller).await?;
-    Ok(())
+    record(state, "auth.logout", Actor::User(user_id), Some(user_id), &op.origin).await
 }
 
 /// Mails a reset link if an account uses `email`; answers the same either way.
-pub async fn forgot_password(state: &AppState, email: &str, caller: &Caller) -> Result<(), Error> {
+pub async fn password_forgot(state: &AppState, op: &OpContext, email: &str) -> Result<(), Error> {
     let email = normalize_email(email)?;
+    let caller = &op.origin;
     let mut conn = db::checkout(&state.db).await?;
     let Some(user) = db::users::find_by_email(&mut conn, &email).await? else { return Ok(()) };
     if let Attempt::Refused { .. } =
@@ -201,8 +214,8 @@ pub async fn forgot_password(state: &AppState, email: &str, caller: &Caller) -> 
             discard_after: Some(expires_at),
         };
         db::outbox::enqueue(conn, mail).await?;
-        let event = account_event("auth.password_reset_requested", Actor::Anonymous, Some(user.id));
-        audit::record_account_event(conn, Some(user.id), caller, event).await
+        let event = account_event("auth.password_reset_requested", Some(user.id));
+        audit::record_account_event(conn, Some(user.id), &Actor::Anonymous, caller, event).await
     })
     .await?;
     state.mail_queued.notify();
@@ -211,35 +224,36 @@ pub async fn forgot_password(state: &AppState, email: &str, caller: &Caller) -> 
 
 /// Sets a new password, ends every session of the account and gives the
 /// caller a fresh anonymous session.
-pub async fn reset_password(
+pub async fn password_reset(
     state: &AppState,
+    op: &OpContext,
     current: CurrentSession,
     token: &str,
     password: String,
-    caller: &Caller,
 ) -> Result<SessionView, Error> {
+    let caller = &op.origin;
     if !crypto::is_random_token(token) {
-        return Err(Error::ResetTokenInvalid);
+        return Err(reset_token_invalid());
     }
     let digest = crypto::token_digest(token);
     let mut conn = db::checkout(&state.db).await?;
-    let user = db::users::find_reset_token_user(&mut conn, &digest).await?.ok_or(Error::ResetTokenInvalid)?;
+    let user = db::users::find_reset_token_user(&mut conn, &digest).await?.ok_or_else(reset_token_invalid)?;
     // Checked before the token is used, so a refused password leaves the
     // link working.
-    password::check_policy(&password, &user.email).map_err(Error::PasswordRejected)?;
+    password::check_policy(&password, &user.email).map_err(password_rejected)?;
     let password_hash = state.passwords.hash(password).await?;
     conn.transaction(async |conn| {
         // The token is claimed in the same statement that checks it, so two
         // concurrent resets cannot both use it.
-        let user_id = db::users::consume_reset_tokens(conn, &digest).await?.ok_or(Error::ResetTokenInvalid)?;
+        let user_id = db::users::consume_reset_tokens(conn, &digest).await?.ok_or_else(reset_token_invalid)?;
         db::users::set_password_hash(conn, user_id, &password_hash).await?;
         // Ended before the commit, so that with the session store down the
         // password stays as it was instead of changing behind live sessions.
         state.sessions.delete_all_of_user(user_id).await?;
         // Last: it locks the audit chains of all the user's tenants, which
         // must not wait on the session store.
-        let event = account_event("auth.password_reset_completed", Actor::Anonymous, Some(user_id));
-        audit::record_account_event(conn, Some(user_id), caller, event).await
+        let event = account_event("auth.password_reset_completed", Some(user_id));
+        audit::record_account_event(conn, Some(user_id), &Actor::Anonymous, caller, event).await
     })
     .await?;
     // And again after it, for sessions begun in between: a sign-in that
@@ -262,16 +276,28 @@ async fn start_user_session(state: &AppState, current: CurrentSession, user: Use
 }
 
 /// Replaces the caller's session with a new one under a new id, so an id
-/// planted before sign-in is worthless after it.
+/// planted before sign-in is worthless after it; anonymous without a user.
 async fn restart_session(
     state: &AppState,
     current: CurrentSession,
     user_id: Option<Uuid>,
 ) -> Result<SessionView, Error> {
     state.sessions.delete(&current.id, &current.session).await?;
-    let session = Session::new(user_id);
-    let id = state.sessions.create(&session).await?;
-    Ok(SessionView { current: CurrentSession { id, session }, user: None, started: true })
+    let current = match user_id {
+        Some(user_id) => {
+            let session = Session::new(Some(user_id));
+            let id = state.sessions.create(&session).await?;
+            CurrentSession { id, session }
+        }
+        None => new_anonymous_session(state),
+    };
+    Ok(SessionView { current, user: None, started: true })
+}
+
+fn new_anonymous_session(state: &AppState) -> CurrentSession {
+    let id = SessionId::random();
+    let session = state.sessions.anonymous(&id);
+    CurrentSession { id, session }
 }
 
 /// The form emails are stored and compared in.
@@ -290,7 +316,7 @@ fn rate_limit_address(ip: IpAddr) -> String {
 
 pub(crate) fn normalize_email(raw: &str) -> Result<String, Error> {
     let email = normalized(raw);
-    let invalid = |message: &str| Error::Invalid { field: "email", message: message.to_string() };
+    let invalid = |message: &'static str| Error::invalid_field("email", message);
     if email.chars().count() > MAX_EMAIL_CHARS {
         return Err(invalid("An email address has at most 254 characters."));
     }
@@ -301,7 +327,7 @@ pub(crate) fn normalize_email(raw: &str) -> Result<String, Error> {
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
                 && !domain.contains('@')
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control() || crate::text::is_format_char(c))
         }
         None => false,
     };
@@ -318,22 +344,39 @@ async fn record(
     action: &'static str,
     actor: Actor,
     user_id: Option<Uuid>,
-    caller: &Caller,
+    origin: &Origin,
 ) -> Result<(), Error> {
     let mut conn = db::checkout(&state.db).await?;
     conn.transaction(async |conn| {
-        audit::record_account_event(conn, user_id, caller, account_event(action, actor, user_id)).await
+        audit::record_account_event(conn, user_id, &actor, origin, account_event(action, user_id)).await
     })
     .await
 }
 
-fn account_event(action: &'static str, actor: Actor, user_id: Option<Uuid>) -> NewEvent {
-    NewEvent::new(action, actor, user_id.map(Target::user))
+fn account_event(action: &'static str, user_id: Option<Uuid>) -> NewEvent {
+    NewEvent::new(action, user_id.map(Target::user))
+}
+
+fn invalid_credentials() -> Error {
+    Error::Unauthenticated(Problem::new("AUTH_INVALID_CREDENTIALS", "Wrong email or password."))
+}
+
+fn reset_token_invalid() -> Error {
+    Error::Invalid(Problem::new(
+        "AUTH_RESET_TOKEN_INVALID",
+        "This reset link is invalid, used or expired; ask for a new one.",
+    ))
+}
+
+fn password_rejected(rejection: Rejection) -> Error {
+    Error::Invalid(
+        Problem::new("AUTH_PASSWORD_REJECTED", rejection.message()).with_detail("reason", rejection.reason()),
+    )
 }
 
 /// Logs a refused attempt. These stay out of the audit log: a flood of them
 /// would otherwise turn into a flood of database writes.
-fn log_refusal(event: &'static str, caller: &Caller) {
+fn log_refusal(event: &'static str, caller: &Origin) {
     tracing::info!(
         target: "audit", event, client_ip = %caller.client_ip, request_id = %caller.request_id,
         "attempt refused"

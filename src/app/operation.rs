@@ -1,0 +1,181 @@
+//! The one tenant operation every tenant-scoped use case runs through.
+//!
+//! In one transaction scoped to the tenant it loads what the caller holds
+//! there (a member's role, or an API key's scopes), applies the 404/403
+//! rule through [`policy::authorize`], does the use case's work, appends
+//! its audit events and counts the write against the daily quota; then
+//! commits, or on any error rolls all of it back. A use case says what it
+//! does, never how the transaction is plumbed.
+
+use chrono::Utc;
+use diesel_async::AsyncPgConnection;
+use uuid::Uuid;
+
+use super::usage::{QuotaStanding, utc_day};
+use super::{AppState, Error, OpContext, Problem};
+use crate::actor::{Actor, Principal};
+use crate::audit::{self, NewEvent};
+use crate::db::{self, BoxFuture, TenantScope, tenants, usage::WriteCount};
+use crate::policy::{Action, Context, Resource, authorize};
+use crate::sessions::Attempt;
+
+/// What a tenant-scoped write needs beyond its work.
+#[derive(Clone, Copy, Debug)]
+pub struct Write {
+    action: Action,
+    enforce_quota: bool,
+    work_locks_memberships: bool,
+}
+
+impl Write {
+    /// A write the caller needs `action` on the tenant for, refused once the
+    /// tenant's daily quota is used up.
+    pub fn new(action: Action) -> Write {
+        Write { action, enforce_quota: true, work_locks_memberships: false }
+    }
+
+    /// Counted, but never refused by the quota: a write that takes access
+    /// away (revoking a key or an invite, removing a member), so an admin
+    /// can always stop a client that is using the quota up.
+    pub fn exempt_from_quota(self) -> Write {
+        Write { enforce_quota: false, ..self }
+    }
+
+    /// The work locks the memberships it decides on itself, all in one
+    /// order. Otherwise the caller's membership is locked against changes
+    /// up front, so a demotion cannot slip in between check and write.
+    pub fn locking_memberships_itself(self) -> Write {
+        Write { work_locks_memberships: true, ..self }
+    }
+}
+
+/// A write's result and the audit events that record it.
+pub struct Done<R> {
+    value: R,
+    events: Vec<NewEvent>,
+}
+
+impl<R> Done<R> {
+    pub fn new(value: R) -> Done<R> {
+        Done { value, events: Vec::new() }
+    }
+
+    pub fn audited(mut self, event: NewEvent) -> Done<R> {
+        self.events.push(event);
+        self
+    }
+}
+
+/// Reads in the tenant: `NotFound` unless the caller belongs to it,
+/// `Forbidden` without `action` there.
+pub async fn tenant_read<R, F>(
+    state: &AppState,
+    op: &OpContext,
+    tenant_id: Uuid,
+    action: Action,
+    work: F,
+) -> Result<R, Error>
+where
+    R: Send + 'static,
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<R, Error>> + Send + 'static,
+{
+    let actor = op.actor.clone();
+    let value = db::in_tenant(&state.db, scope(&actor, tenant_id), move |conn| {
+        Box::pin(async move {
+            let ctx = tenant_context(conn, &actor, tenant_id, false).await?;
+            authorize(action, Resource::Tenant, ctx)?;
+            work(conn, ctx).await
+        })
+    })
+    .await?;
+    if let Some(principal) = op.actor.principal() {
+        state.usage.count_read(tenant_id, principal);
+    }
+    Ok(value)
+}
+
+/// Writes in the tenant: limited per principal, then all of
+/// [`tenant_read`]'s checks, the quota, the work and its audit events in
+/// one transaction.
+pub async fn tenant_write<R, F>(
+    state: &AppState,
+    op: &OpContext,
+    tenant_id: Uuid,
+    write: Write,
+    work: F,
+) -> Result<R, Error>
+where
+    R: Send + 'static,
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<Done<R>, Error>> + Send + 'static,
+{
+    let principal = op.actor.principal().ok_or_else(Error::auth_required)?;
+    check_write_rate(state, principal).await?;
+    let (actor, origin) = (op.actor.clone(), op.origin.clone());
+    let default_quota = state.limits.daily_write_quota;
+    let (day, resets_at) = utc_day(Utc::now());
+    let (value, count) = db::in_tenant(&state.db, scope(&actor, tenant_id), move |conn| {
+        Box::pin(async move {
+            let ctx = tenant_context(conn, &actor, tenant_id, !write.work_locks_memberships).await?;
+            authorize(write.action, Resource::Tenant, ctx)?;
+            let count = db::usage::usage_count_write(conn, tenant_id, day, principal, default_quota, write.enforce_quota)
+                .await?
+                .map_err(|full| quota_exceeded(full, resets_at))?;
+            let done = work(conn, ctx).await?;
+            for event in done.events {
+                audit::append(conn, tenant_id, &actor, &origin, event).await?;
+            }
+            Ok((done.value, count))
+        })
+    })
+    .await?;
+    let _ = op.quota.set(QuotaStanding { limit: count.write_quota, used: count.writes, resets_at });
+    Ok(value)
+}
+
+/// Counts a write of `principal` against the write rate limit.
+pub(crate) async fn check_write_rate(state: &AppState, principal: Principal) -> Result<(), Error> {
+    let limit = state.limits.write_rate;
+    let subject = format!("{}:{}", principal.kind, principal.id);
+    match state.sessions.count_attempt("write", &subject, limit.count, limit.window).await? {
+        Attempt::Allowed => Ok(()),
+        Attempt::Refused { retry_after } => Err(Error::rate_limited(retry_after)),
+    }
+}
+
+fn scope(actor: &Actor, tenant_id: Uuid) -> TenantScope {
+    TenantScope { tenant_id, actor_id: actor.id().unwrap_or(Uuid::nil()) }
+}
+
+/// What the actor holds in the tenant: a member's role (locked against
+/// changes until the transaction ends, when `lock`), or the key's scopes
+/// when it is the key's own tenant. Anything else is `NotFound`.
+async fn tenant_context(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    tenant_id: Uuid,
+    lock: bool,
+) -> Result<Context, Error> {
+    match actor {
+        Actor::User(user_id) => {
+            let role = if lock {
+                tenants::lock_role_of(conn, tenant_id, *user_id).await?
+            } else {
+                tenants::role_of(conn, tenant_id, *user_id).await?
+            };
+            role.map(Context::Member).ok_or(Error::NotFound)
+        }
+        Actor::ServiceAccount(key) if key.tenant_id == tenant_id => Ok(Context::ApiKey(key.scopes)),
+        _ => Err(Error::NotFound),
+    }
+}
+
+fn quota_exceeded(full: WriteCount, resets_at: chrono::DateTime<Utc>) -> Error {
+    let retry_after = (resets_at - Utc::now()).to_std().unwrap_or_default();
+    Error::Limited {
+        problem: Problem::new("QUOTA_EXCEEDED", "The tenant's daily write quota is used up; it resets at midnight UTC.")
+            .with_detail("limit", full.write_quota)
+            .with_detail("used", full.writes)
+            .with_detail("resetsAt", resets_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        retry_after,
+    }
+}

@@ -1,0 +1,105 @@
+//! The one way into the application for every handler: [`handle`]
+//! authenticates the request exactly as the operation's entry in
+//! [`api::authentication`] says (the table the contract's `security` is
+//! generated from), runs the handler's work with the resulting
+//! [`OpContext`], and turns the outcome into the response, errors included.
+//! A handler has no way to choose a weaker check.
+
+use dropshot::{HttpCodedResponse, HttpResponseHeaders, RequestContext};
+use http::HeaderValue;
+
+use super::ApiContext;
+use super::caller::{current_session, csrf_token_matches, origin};
+use super::error::api_error;
+use crate::api::{self, ApiError, Authentication, Reply};
+use crate::app::auth::CurrentSession;
+use crate::app::usage::QuotaStanding;
+use crate::app::{Actor, AppState, Error, OpContext, Problem, api_keys};
+
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// Authenticates the request, runs `work` and answers its result.
+pub async fn handle<T, F>(rqctx: &RequestContext<ApiContext>, work: F) -> Result<Reply<T>, ApiError>
+where
+    T: HttpCodedResponse,
+    F: AsyncFnOnce(&AppState, &OpContext, Option<CurrentSession>) -> Result<T, Error>,
+{
+    handle_with_headers(rqctx, async |app, op, session| work(app, op, session).await.map(HttpResponseHeaders::new_unnamed))
+        .await
+}
+
+/// [`handle`], for work that sets response headers of its own (cookies).
+pub async fn handle_with_headers<T, F>(rqctx: &RequestContext<ApiContext>, work: F) -> Result<Reply<T>, ApiError>
+where
+    T: HttpCodedResponse,
+    F: AsyncFnOnce(&AppState, &OpContext, Option<CurrentSession>) -> Result<HttpResponseHeaders<T>, Error>,
+{
+    let app = &rqctx.context().app;
+    let outcome = match authenticate(rqctx).await {
+        Ok((op, session)) => work(app, &op, session).await.map(|mut response| {
+            if let Some(quota) = op.quota.get() {
+                add_quota_headers(&mut response, quota);
+            }
+            response
+        }),
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(response) => Ok(Reply::Done(response)),
+        Err(error) => Reply::refuse(api_error(error, &rqctx.request_id)),
+    }
+}
+
+/// Who is calling, as the operation's authentication entry requires.
+async fn authenticate(rqctx: &RequestContext<ApiContext>) -> Result<(OpContext, Option<CurrentSession>), Error> {
+    let operation_id = rqctx.endpoint.operation_id.as_str();
+    let required = api::authentication(operation_id).ok_or_else(|| {
+        Error::Internal(anyhow::anyhow!("operation `{operation_id}` has no entry in api::authentication"))
+    })?;
+    let origin = origin(rqctx);
+    if required == Authentication::Public {
+        return Ok((OpContext::new(Actor::Anonymous, origin, None), None));
+    }
+    // A key alone authenticates its request: cookies are ignored, so a
+    // browser's session cannot lend a key's request anything, or the reverse.
+    if let Some(presented) = rqctx.request.headers().get(API_KEY_HEADER) {
+        let key = api_keys::api_key_authenticate(&rqctx.context().app, presented.to_str().unwrap_or_default()).await?;
+        if !required.api_key_scope().is_some_and(|scope| key.scopes.contains(scope)) {
+            return Err(Error::forbidden());
+        }
+        return Ok((OpContext::new(Actor::ServiceAccount(key), origin, Some(key.tenant_id)), None));
+    }
+    let session = current_session(rqctx).await?;
+    let (needs_user, needs_csrf) = match required {
+        Authentication::Public | Authentication::AnySession => (false, false),
+        Authentication::AnySessionWithCsrf => (false, true),
+        Authentication::Session | Authentication::SessionOrApiKey(_) => (true, false),
+        Authentication::SessionWithCsrf | Authentication::SessionWithCsrfOrApiKey(_) => (true, true),
+    };
+    let user_id = session.as_ref().and_then(|current| current.session.user_id);
+    if needs_user && user_id.is_none() {
+        return Err(Error::auth_required());
+    }
+    if needs_csrf && !session.as_ref().is_some_and(|current| csrf_token_matches(rqctx, current)) {
+        return Err(Error::Forbidden(Problem::new(
+            "CSRF_TOKEN_INVALID",
+            "Send the csrfToken of this session (from GET /v1/auth/me) in the x-csrf-token header.",
+        )));
+    }
+    let active_tenant = session.as_ref().and_then(|current| current.session.active_tenant_id);
+    let actor = user_id.map_or(Actor::Anonymous, Actor::User);
+    Ok((OpContext::new(actor, origin, active_tenant), session))
+}
+
+/// The daily write quota as IETF RateLimit headers
+/// (draft-ietf-httpapi-ratelimit-headers): the policy, and what remains of
+/// it until the next UTC midnight.
+fn add_quota_headers<T: HttpCodedResponse>(response: &mut HttpResponseHeaders<T>, quota: &QuotaStanding) {
+    let resets_in = (quota.resets_at - chrono::Utc::now()).num_seconds().max(0);
+    let headers = response.headers_mut();
+    let policy = format!("\"daily-writes\";q={};w=86400", quota.limit);
+    let standing = format!("\"daily-writes\";r={};t={resets_in}", quota.remaining());
+    for (name, value) in [("ratelimit-policy", policy), ("ratelimit", standing)] {
+        headers.insert(name, HeaderValue::from_str(&value).expect("digits and quotes are header-safe"));
+    }
+}
