@@ -6,12 +6,59 @@
 
 
 --
+-- Name: api_key_by_prefix(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.api_key_by_prefix(key_prefix text) RETURNS TABLE(id uuid, tenant_id uuid, service_account_id uuid, scopes text[], secret_hash bytea, expires_at timestamp with time zone, revoked_at timestamp with time zone, last_used_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+        SELECT k.id, k.tenant_id, k.service_account_id, k.scopes, k.secret_hash, k.expires_at, k.revoked_at,
+               k.last_used_at
+        FROM public.api_keys k WHERE k.prefix = key_prefix
+    $$;
+
+
+--
 -- Name: current_tenant_id(); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.current_tenant_id() RETURNS uuid
     LANGUAGE sql STABLE
     AS $$ SELECT nullif(current_setting('app.tenant_id', true), '')::uuid $$;
+
+
+--
+-- Name: diesel_manage_updated_at(regclass); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.diesel_manage_updated_at(_tbl regclass) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    EXECUTE format('CREATE TRIGGER set_updated_at BEFORE UPDATE ON %s
+                    FOR EACH ROW EXECUTE PROCEDURE diesel_set_updated_at()', _tbl);
+END;
+$$;
+
+
+--
+-- Name: diesel_set_updated_at(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.diesel_set_updated_at() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF (
+        NEW IS DISTINCT FROM OLD AND
+        NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at
+    ) THEN
+        NEW.updated_at := current_timestamp;
+    END IF;
+    RETURN NEW;
+END;
+$$;
 
 
 --
@@ -108,6 +155,32 @@ CREATE TABLE public.__diesel_schema_migrations (
     version character varying(50) NOT NULL,
     run_on timestamp without time zone DEFAULT CURRENT_TIMESTAMP NOT NULL
 );
+
+
+--
+-- Name: api_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.api_keys (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    service_account_id uuid NOT NULL,
+    name text NOT NULL,
+    scopes text[] NOT NULL,
+    prefix text NOT NULL,
+    secret_hash bytea NOT NULL,
+    created_by uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone,
+    last_used_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    CONSTRAINT api_keys_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100))),
+    CONSTRAINT api_keys_prefix_check CHECK ((prefix ~ '^itk_[a-z0-9]{12}$'::text)),
+    CONSTRAINT api_keys_scopes_check CHECK (((scopes = '{read}'::text[]) OR (scopes = '{read,write}'::text[]))),
+    CONSTRAINT api_keys_secret_hash_check CHECK ((length(secret_hash) = 32))
+);
+
+ALTER TABLE ONLY public.api_keys FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -225,6 +298,22 @@ CREATE TABLE public.password_reset_tokens (
 
 
 --
+-- Name: service_accounts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.service_accounts (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    name text NOT NULL,
+    created_by uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT service_accounts_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100)))
+);
+
+ALTER TABLE ONLY public.service_accounts FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: tenants; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -232,10 +321,47 @@ CREATE TABLE public.tenants (
     id uuid NOT NULL,
     name text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    daily_write_quota integer,
+    CONSTRAINT tenants_daily_write_quota_check CHECK ((daily_write_quota >= 0)),
     CONSTRAINT tenants_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100)))
 );
 
 ALTER TABLE ONLY public.tenants FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: usage_counts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.usage_counts (
+    tenant_id uuid NOT NULL,
+    day date NOT NULL,
+    principal_type text NOT NULL,
+    principal_id uuid NOT NULL,
+    reads bigint DEFAULT 0 NOT NULL,
+    writes bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT usage_counts_principal_type_check CHECK ((principal_type = ANY (ARRAY['user'::text, 'api_key'::text]))),
+    CONSTRAINT usage_counts_reads_check CHECK ((reads >= 0)),
+    CONSTRAINT usage_counts_writes_check CHECK ((writes >= 0))
+);
+
+ALTER TABLE ONLY public.usage_counts FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: usage_write_days; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.usage_write_days (
+    tenant_id uuid NOT NULL,
+    day date NOT NULL,
+    writes bigint NOT NULL,
+    write_quota bigint NOT NULL,
+    CONSTRAINT usage_write_days_write_quota_check CHECK ((write_quota >= 0)),
+    CONSTRAINT usage_write_days_writes_check CHECK ((writes >= 0))
+);
+
+ALTER TABLE ONLY public.usage_write_days FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -260,6 +386,22 @@ CREATE TABLE public.users (
 
 ALTER TABLE ONLY public.__diesel_schema_migrations
     ADD CONSTRAINT __diesel_schema_migrations_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: api_keys api_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: api_keys api_keys_prefix_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_prefix_key UNIQUE (prefix);
 
 
 --
@@ -327,11 +469,43 @@ ALTER TABLE ONLY public.password_reset_tokens
 
 
 --
+-- Name: service_accounts service_accounts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.service_accounts
+    ADD CONSTRAINT service_accounts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: service_accounts service_accounts_tenant_id_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.service_accounts
+    ADD CONSTRAINT service_accounts_tenant_id_id_key UNIQUE (tenant_id, id);
+
+
+--
 -- Name: tenants tenants_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.tenants
     ADD CONSTRAINT tenants_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: usage_counts usage_counts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.usage_counts
+    ADD CONSTRAINT usage_counts_pkey PRIMARY KEY (tenant_id, day, principal_type, principal_id);
+
+
+--
+-- Name: usage_write_days usage_write_days_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.usage_write_days
+    ADD CONSTRAINT usage_write_days_pkey PRIMARY KEY (tenant_id, day);
 
 
 --
@@ -348,6 +522,20 @@ ALTER TABLE ONLY public.users
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: api_keys_tenant_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX api_keys_tenant_id ON public.api_keys USING btree (tenant_id, id);
+
+
+--
+-- Name: invitations_one_unanswered; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX invitations_one_unanswered ON public.invitations USING btree (tenant_id, email) WHERE ((accepted_at IS NULL) AND (revoked_at IS NULL));
 
 
 --
@@ -400,6 +588,22 @@ CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON public.audit_events F
 
 
 --
+-- Name: api_keys api_keys_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
+
+
+--
+-- Name: api_keys api_keys_tenant_id_service_account_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_tenant_id_service_account_id_fkey FOREIGN KEY (tenant_id, service_account_id) REFERENCES public.service_accounts(tenant_id, id) ON DELETE CASCADE;
+
+
+--
 -- Name: invitations invitations_accepted_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -448,6 +652,44 @@ ALTER TABLE ONLY public.password_reset_tokens
 
 
 --
+-- Name: service_accounts service_accounts_created_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.service_accounts
+    ADD CONSTRAINT service_accounts_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id);
+
+
+--
+-- Name: service_accounts service_accounts_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.service_accounts
+    ADD CONSTRAINT service_accounts_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+
+--
+-- Name: usage_counts usage_counts_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.usage_counts
+    ADD CONSTRAINT usage_counts_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+
+--
+-- Name: usage_write_days usage_write_days_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.usage_write_days
+    ADD CONSTRAINT usage_write_days_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+
+--
+-- Name: api_keys; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: audit_chain_heads; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -458,6 +700,13 @@ ALTER TABLE public.audit_chain_heads ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.audit_events ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: api_keys cross_tenant_lookup; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY cross_tenant_lookup ON public.api_keys FOR SELECT TO incident_tracker_lookup USING (true);
+
 
 --
 -- Name: invitations cross_tenant_lookup; Type: POLICY; Schema: public; Owner: -
@@ -493,6 +742,19 @@ ALTER TABLE public.invitations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.memberships ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: service_accounts; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.service_accounts ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: api_keys tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.api_keys USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
 -- Name: audit_chain_heads tenant_isolation; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -521,10 +783,31 @@ CREATE POLICY tenant_isolation ON public.memberships USING ((tenant_id = public.
 
 
 --
+-- Name: service_accounts tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.service_accounts USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
 -- Name: tenants tenant_isolation; Type: POLICY; Schema: public; Owner: -
 --
 
 CREATE POLICY tenant_isolation ON public.tenants USING ((id = public.current_tenant_id())) WITH CHECK ((id = public.current_tenant_id()));
+
+
+--
+-- Name: usage_counts tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.usage_counts USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: usage_write_days tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.usage_write_days USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
 
 
 --
@@ -534,11 +817,31 @@ CREATE POLICY tenant_isolation ON public.tenants USING ((id = public.current_ten
 ALTER TABLE public.tenants ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: usage_counts; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.usage_counts ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: usage_write_days; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.usage_write_days ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: SCHEMA public; Type: ACL; Schema: -; Owner: -
 --
 
 GRANT USAGE ON SCHEMA public TO incident_tracker_app;
 GRANT USAGE ON SCHEMA public TO incident_tracker_lookup;
+
+
+--
+-- Name: FUNCTION api_key_by_prefix(key_prefix text); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.api_key_by_prefix(key_prefix text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.api_key_by_prefix(key_prefix text) TO incident_tracker_app;
 
 
 --
@@ -576,6 +879,14 @@ GRANT ALL ON FUNCTION public.usable_invitation(digest bytea) TO incident_tracker
 
 REVOKE ALL ON FUNCTION public.user_memberships(member uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.user_memberships(member uuid) TO incident_tracker_app;
+
+
+--
+-- Name: TABLE api_keys; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.api_keys TO incident_tracker_app;
+GRANT SELECT ON TABLE public.api_keys TO incident_tracker_lookup;
 
 
 --
@@ -623,11 +934,32 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.password_reset_tokens TO incident_tra
 
 
 --
+-- Name: TABLE service_accounts; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.service_accounts TO incident_tracker_app;
+
+
+--
 -- Name: TABLE tenants; Type: ACL; Schema: public; Owner: -
 --
 
 GRANT SELECT,INSERT ON TABLE public.tenants TO incident_tracker_app;
 GRANT SELECT ON TABLE public.tenants TO incident_tracker_lookup;
+
+
+--
+-- Name: TABLE usage_counts; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.usage_counts TO incident_tracker_app;
+
+
+--
+-- Name: TABLE usage_write_days; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.usage_write_days TO incident_tracker_app;
 
 
 --

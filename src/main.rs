@@ -25,6 +25,26 @@ enum Command {
     Openapi(ArtifactArgs),
     /// Write or check `schema/` (needs the diesel CLI and PostgreSQL's binaries).
     Schema(ArtifactArgs),
+    /// Set a tenant's own daily write quota, or return it to DAILY_WRITE_QUOTA.
+    TenantQuota(TenantQuotaArgs),
+}
+
+#[derive(clap::Args)]
+struct TenantQuotaArgs {
+    tenant_id: uuid::Uuid,
+    #[command(flatten)]
+    quota: QuotaChoice,
+}
+
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct QuotaChoice {
+    /// Writes per UTC day for this tenant.
+    #[arg(long)]
+    daily_writes: Option<u32>,
+    /// Use DAILY_WRITE_QUOTA again.
+    #[arg(long)]
+    default: bool,
 }
 
 #[derive(clap::Args)]
@@ -49,6 +69,7 @@ async fn main() -> ExitCode {
             api::contract::artifacts().and_then(|files| apply(args, &files, regenerate))
         }
         Command::Schema(args) => schema(args).await,
+        Command::TenantQuota(args) => tenant_quota(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -85,6 +106,21 @@ async fn migrate() -> anyhow::Result<()> {
     }
     for version in applied {
         println!("applied {version}");
+    }
+    Ok(())
+}
+
+async fn tenant_quota(args: TenantQuotaArgs) -> anyhow::Result<()> {
+    let config = load_config()?;
+    telemetry::init(config.log_format);
+    let quota = match args.quota.daily_writes {
+        Some(writes) => Some(i32::try_from(writes).map_err(|_| anyhow::anyhow!("at most {} writes a day", i32::MAX))?),
+        None => None,
+    };
+    server::tenant_quota_set(&config, args.tenant_id, quota).await?;
+    match quota {
+        Some(writes) => println!("tenant {} may make {writes} writes per UTC day", args.tenant_id),
+        None => println!("tenant {} uses DAILY_WRITE_QUOTA ({})", args.tenant_id, config.daily_write_quota),
     }
     Ok(())
 }

@@ -1,10 +1,16 @@
 //! Wiring: the database (embedded or external), the session store and the
 //! HTTP server, started and stopped together.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use anyhow::{Context, bail};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use dropshot::{ApiDescription, ConfigDropshot, HandlerTaskMode, HttpServer, ServerBuilder, ServerContext};
+use uuid::Uuid;
+
+use crate::actor::{Actor, Origin};
+use crate::audit::{self, NewEvent, Target};
+use crate::error::Error;
 
 use crate::app::auth::password::Passwords;
 use crate::app::usage::{UsageFlusher, UsageMeter};
@@ -171,6 +177,45 @@ pub async fn migrate(config: &Config) -> anyhow::Result<Vec<String>> {
             Ok(applied)
         }
     }
+}
+
+/// Sets a tenant's own daily write quota, or with `None` returns it to
+/// `DAILY_WRITE_QUOTA`, as the owner role (the server's role may not), and
+/// records `tenant.quota_changed` by the system in the tenant's audit log.
+pub async fn tenant_quota_set(config: &Config, tenant_id: Uuid, quota: Option<i32>) -> anyhow::Result<()> {
+    let (owner_url, embedded) = match &config.database {
+        DatabaseSource::External { migration_url: Some(owner_url), .. } => (owner_url.expose().to_string(), None),
+        DatabaseSource::External { migration_url: None, .. } => {
+            bail!("set MIGRATION_DATABASE_URL: quotas are changed as the role that owns the schema")
+        }
+        DatabaseSource::Embedded => {
+            let (postgres, _) = start_embedded_postgres(config).await?;
+            (postgres.owner_url(EMBEDDED_DATABASE), Some(postgres))
+        }
+    };
+    let result = async {
+        let mut conn = AsyncPgConnection::establish(&owner_url).await.context("connecting as the owner role")?;
+        let origin = Origin { request_id: format!("cli-{}", Uuid::new_v4()), client_ip: IpAddr::from([127, 0, 0, 1]) };
+        conn.transaction(async |conn| {
+            db::enter_tenant(conn, db::TenantScope { tenant_id, actor_id: Uuid::nil() }).await?;
+            if db::usage::tenant_write_quota_set(conn, tenant_id, quota).await? == 0 {
+                return Err(Error::NotFound);
+            }
+            let event = NewEvent::new("tenant.quota_changed", Some(Target::tenant(tenant_id)))
+                .with_metadata(serde_json::json!({ "dailyWriteQuota": quota }));
+            audit::append(conn, tenant_id, &Actor::System, &origin, event).await.map(drop)
+        })
+        .await
+        .map_err(|error| match error {
+            Error::NotFound => anyhow::anyhow!("there is no tenant {tenant_id}"),
+            error => anyhow::anyhow!("{error:#}"),
+        })
+    }
+    .await;
+    if let Some(postgres) = embedded {
+        postgres.stop().await?;
+    }
+    result
 }
 
 /// Starts the embedded PostgreSQL and brings its database up to date;

@@ -9,7 +9,7 @@ mod audit;
 mod auth;
 pub mod caller;
 pub mod entry;
-mod error;
+pub mod error;
 mod platform;
 mod tenants;
 mod usage;

@@ -12,6 +12,7 @@ use dropshot::{ApiDescription, HttpResponseUpdatedNoContent, RequestContext, end
 use incident_tracker::api::ApiError;
 use incident_tracker::api::extract::{JsonBody, PathParams, QueryParams};
 use incident_tracker::error::Error;
+use incident_tracker::http::error::api_error;
 use incident_tracker::server::start_http;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -58,8 +59,10 @@ async fn probe_write(
 
 #[endpoint { method = GET, path = "/failure" }]
 async fn probe_failure(rqctx: RequestContext<Probe>) -> Result<HttpResponseUpdatedNoContent, ApiError> {
-    Err(Error::Internal(anyhow::anyhow!("connection to 10.0.0.7 refused: password authentication failed"))
-        .into_api_error(&rqctx.request_id))
+    Err(api_error(
+        Error::Internal(anyhow::anyhow!("connection to 10.0.0.7 refused: password authentication failed")),
+        &rqctx.request_id,
+    ))
 }
 
 struct ProbeServer {
