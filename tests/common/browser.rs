@@ -102,3 +102,11 @@ impl Browser {
         self.api().invite_create(&tenant_id, &request).await.unwrap().into_inner().id
     }
 }
+
+/// The generated client, authenticating with an API key alone.
+pub fn with_api_key(base_url: &str, key: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-api-key", key.parse().unwrap());
+    let http = reqwest::Client::builder().default_headers(headers).timeout(Duration::from_secs(30)).build().unwrap();
+    Client::new_with_client(base_url, http)
+}

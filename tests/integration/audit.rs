@@ -4,7 +4,7 @@
 use diesel::sql_query;
 use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use incident_tracker::client::types::{AuditChainVerification, InviteCreateRequest, Role};
+use incident_tracker::client::types::{AuditChainVerification, Role, ServiceAccountCreateRequest};
 use incident_tracker::db::{self, TenantScope};
 use uuid::Uuid;
 
@@ -37,17 +37,14 @@ async fn execute(conn: &mut AsyncPgConnection, statement: &str, tenant: Uuid) {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_hundred_concurrent_audited_writes_leave_a_chain_that_verifies() {
     let data_dir = scratch_dir("audit-concurrency");
-    let app = TestApp::spawn_with(&[("DATA_DIR", data_dir.to_str().unwrap())]).await;
+    let app = TestApp::spawn_with(&[("DATA_DIR", data_dir.to_str().unwrap()), ("WRITE_RATE_LIMIT", "1000/600")]).await;
     let (owner, tenant) = tenant_with_events(&app, 0).await;
     let mut writes = tokio::task::JoinSet::new();
     for index in 0..200 {
         let api = owner.api();
         writes.spawn(async move {
-            let request = InviteCreateRequest {
-                email: format!("invitee{index}@example.com").parse().unwrap(),
-                role: Role::Viewer,
-            };
-            api.invite_create(&tenant, &request).await.map(|_| ())
+            let request = ServiceAccountCreateRequest { name: format!("robot {index}").parse().unwrap() };
+            api.service_account_create(&tenant, &request).await.map(|_| ())
         });
     }
     for write in writes.join_all().await {

@@ -5,6 +5,7 @@ mod common;
 
 mod audit;
 mod auth;
+mod authorization;
 mod cli;
 mod contract;
 mod errors;

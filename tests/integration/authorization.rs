@@ -1,0 +1,273 @@
+//! One walk over every operation in the contract, by every kind of caller:
+//! nobody, a session without its CSRF token, each role, a read key and a
+//! write key of the tenant, and another tenant's owner using this tenant's
+//! ids. One table holds every expected answer; an operation without a row
+//! fails the walk.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use incident_tracker::client::Client;
+use incident_tracker::client::types::{
+    ApiKeyCreateRequest, ApiKeyScope, InviteCreateRequest, LoginRequest, MemberUpdateRequest, PasswordForgotRequest,
+    PasswordResetRequest, Role, ServiceAccountCreateRequest, SignupRequest, TenantCreateRequest,
+};
+use uuid::Uuid;
+
+use crate::common::browser::{Browser, with_api_key};
+use crate::common::{TestApp, TestDatabase};
+use crate::tenants::{PASSWORD, accept, add_member, status, user};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    Nobody,
+    /// The owner's cookie, without the CSRF token.
+    NoCsrf,
+    Owner,
+    Admin,
+    Responder,
+    Viewer,
+    /// The owner of another tenant, with this tenant's ids.
+    Outsider,
+    ReadKey,
+    WriteKey,
+}
+
+/// Every operation of the contract, in the order the walk calls them:
+/// sign-out last, since it ends the caller's session.
+const OPERATIONS: [&str; 26] = [
+    "health_view",
+    "health_live_view",
+    "me_view",
+    "auth_signup",
+    "auth_login",
+    "password_forgot",
+    "password_reset",
+    "tenant_list",
+    "tenant_create",
+    "tenant_switch",
+    "member_list",
+    "member_update",
+    "member_remove",
+    "invite_create",
+    "invite_list",
+    "invite_revoke",
+    "invite_accept",
+    "service_account_list",
+    "service_account_create",
+    "api_key_list",
+    "api_key_create",
+    "api_key_revoke",
+    "usage_view",
+    "audit_event_list",
+    "audit_chain_verify",
+    "auth_logout",
+];
+
+/// What each caller must get.
+fn expected(who: Who, operation: &str) -> u16 {
+    use Who::*;
+    let success = match operation {
+        "tenant_create" | "invite_create" | "service_account_create" | "api_key_create" => 201,
+        "member_remove" | "invite_revoke" | "api_key_revoke" | "auth_logout" => 204,
+        "password_forgot" => 202,
+        _ => 200,
+    };
+    let manages = ["member_update", "member_remove", "invite_create", "invite_revoke"]
+        .into_iter()
+        .chain(["service_account_list", "service_account_create", "api_key_list", "api_key_create", "api_key_revoke"])
+        .chain(["usage_view", "audit_event_list", "audit_chain_verify"]);
+    let anonymous_with_csrf = ["auth_signup", "auth_login", "password_forgot", "password_reset"];
+    match (who, operation) {
+        (_, "health_view" | "health_live_view") => 200,
+        // A valid key is authenticated, and refused wherever keys are.
+        (ReadKey | WriteKey, "member_list") => 200,
+        (ReadKey | WriteKey, _) => 403,
+        (Nobody | NoCsrf, "me_view") => 200,
+        (Nobody | NoCsrf, op) if anonymous_with_csrf.contains(&op) => 403,
+        (Nobody, _) => 401,
+        (NoCsrf, "tenant_list" | "member_list" | "invite_list" | "service_account_list" | "api_key_list") => 200,
+        (NoCsrf, "usage_view" | "audit_event_list" | "audit_chain_verify") => 200,
+        (NoCsrf, _) => 403,
+        // An existing email; an unknown one; a well-formed token no reset has.
+        (_, "auth_signup") => 409,
+        (_, "auth_login") => 401,
+        (_, "password_reset") => 400,
+        (_, "invite_accept") => 400,
+        (_, "me_view" | "tenant_list" | "tenant_create" | "password_forgot" | "auth_logout") => success,
+        // Their own active tenant's.
+        (Outsider, "usage_view" | "audit_event_list" | "audit_chain_verify") => success,
+        (Outsider, _) => 404,
+        (Owner | Admin, _) => success,
+        (Responder | Viewer, op) if manages.clone().any(|managing| managing == op) => 403,
+        (Responder | Viewer, _) => success,
+    }
+}
+
+struct Fixture {
+    app: TestApp,
+    database: TestDatabase,
+    owner: Browser,
+    tenant: Uuid,
+    /// A responder whose membership the calls change.
+    target: Uuid,
+    service_account: Uuid,
+}
+
+async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) -> u16 {
+    let tenant = &fixture.tenant;
+    match operation {
+        "health_view" => status(api.health_view().await),
+        "health_live_view" => status(api.health_live_view().await),
+        "me_view" => status(api.me_view().await),
+        "auth_signup" => {
+            let request = SignupRequest {
+                email: "owner@example.com".parse().unwrap(),
+                password: PASSWORD.parse().unwrap(),
+                name: "Taken".parse().unwrap(),
+            };
+            status(api.auth_signup(&request).await)
+        }
+        "auth_login" => {
+            let email = format!("nobody{round}@example.com");
+            status(api.auth_login(&LoginRequest { email: email.parse().unwrap(), password: PASSWORD.parse().unwrap() }).await)
+        }
+        "auth_logout" => status(api.auth_logout().await),
+        "password_forgot" => {
+            status(api.password_forgot(&PasswordForgotRequest { email: "nobody@example.com".parse().unwrap() }).await)
+        }
+        "password_reset" => {
+            let request = PasswordResetRequest { token: "A".repeat(43).parse().unwrap(), password: PASSWORD.parse().unwrap() };
+            status(api.password_reset(&request).await)
+        }
+        "tenant_list" => status(api.tenant_list(None, None).await),
+        "tenant_create" => status(api.tenant_create(&TenantCreateRequest { name: "Created".parse().unwrap() }).await),
+        "tenant_switch" => status(api.tenant_switch(tenant).await),
+        "member_list" => status(api.member_list(tenant, None, None).await),
+        "member_update" => {
+            // A real change every time, so the write and its audit run.
+            let role = if round.is_multiple_of(2) { Role::Responder } else { Role::Viewer };
+            status(api.member_update(tenant, &fixture.target, &MemberUpdateRequest { role }).await)
+        }
+        "member_remove" => {
+            let answer = status(api.member_remove(tenant, &fixture.target).await);
+            if answer == 204 {
+                add_member(&fixture.database, fixture.tenant, fixture.target, "responder").await;
+            }
+            answer
+        }
+        "invite_create" => {
+            let request =
+                InviteCreateRequest { email: format!("invitee{round}@example.com").parse().unwrap(), role: Role::Viewer };
+            status(api.invite_create(tenant, &request).await)
+        }
+        "invite_list" => status(api.invite_list(tenant, None, None).await),
+        "invite_revoke" => {
+            let invite = fixture.owner.invite(fixture.tenant, &format!("revokable{round}@example.com"), Role::Viewer).await;
+            status(api.invite_revoke(tenant, &invite).await)
+        }
+        "invite_accept" => status(api.invite_accept(&accept(&"A".repeat(43))).await),
+        "service_account_list" => status(api.service_account_list(tenant, None, None).await),
+        "service_account_create" => {
+            status(api.service_account_create(tenant, &ServiceAccountCreateRequest { name: "Robot".parse().unwrap() }).await)
+        }
+        "api_key_list" => status(api.api_key_list(tenant, None, None).await),
+        "api_key_create" => status(api.api_key_create(tenant, &key_request(fixture.service_account, ApiKeyScope::Read)).await),
+        "api_key_revoke" => {
+            let key = create_key(fixture, ApiKeyScope::Read).await;
+            status(api.api_key_revoke(tenant, &key.0).await)
+        }
+        "usage_view" => status(api.usage_view(None, None, None).await),
+        "audit_event_list" => status(api.audit_event_list(None, None, None, None, None, None).await),
+        "audit_chain_verify" => status(api.audit_chain_verify().await),
+        unknown => panic!("the walk has no call for `{unknown}`"),
+    }
+}
+
+fn key_request(service_account: Uuid, scope: ApiKeyScope) -> ApiKeyCreateRequest {
+    let scopes = if scope == ApiKeyScope::Read { vec![ApiKeyScope::Read] } else { vec![ApiKeyScope::Read, ApiKeyScope::Write] };
+    ApiKeyCreateRequest { service_account_id: service_account, name: "key".parse().unwrap(), scopes, expires_at: None }
+}
+
+/// A key of the fixture's tenant: its id and secret.
+async fn create_key(fixture: &Fixture, scope: ApiKeyScope) -> (Uuid, String) {
+    let created =
+        fixture.owner.api().api_key_create(&fixture.tenant, &key_request(fixture.service_account, scope)).await.unwrap();
+    (created.id, created.secret.clone())
+}
+
+/// The operation ids of the contract the tests' client was generated from.
+fn operations_in_contract() -> BTreeSet<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("generated/openapi-3.0.json");
+    let contract: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut operations = BTreeSet::new();
+    for item in contract["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            operations.insert(operation["operationId"].as_str().unwrap().to_string());
+        }
+    }
+    operations
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_operation_answers_every_kind_of_caller_by_the_rules() {
+    let walked: BTreeSet<_> = OPERATIONS.iter().map(|name| name.to_string()).collect();
+    assert_eq!(walked, operations_in_contract(), "every operation in the contract needs a row in the walk");
+
+    let database = TestDatabase::migrated().await;
+    let app = TestApp::spawn_on(&database, &[]).await;
+    let (owner, _) = user(&app, "owner").await;
+    let tenant = owner.create_tenant("Acme").await;
+    let (outsider, _) = user(&app, "outsider").await;
+    let other_tenant = outsider.create_tenant("Globex").await;
+    outsider.api().tenant_switch(&other_tenant).await.unwrap();
+    let (_, target) = user(&app, "target").await;
+    add_member(&database, tenant, target, "responder").await;
+    owner.api().tenant_switch(&tenant).await.unwrap();
+    let request = ServiceAccountCreateRequest { name: "Robot".parse().unwrap() };
+    let service_account = owner.api().service_account_create(&tenant, &request).await.unwrap().id;
+    let fixture = Fixture { app, database, owner, tenant, target, service_account };
+
+    let no_csrf = Client::new_with_client(&fixture.app.url(""), {
+        let cookie = format!("session={}", fixture.owner.session_cookie().unwrap());
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("cookie", cookie.parse().unwrap());
+        reqwest::Client::builder().default_headers(headers).build().unwrap()
+    });
+    let mut callers = vec![(Who::Nobody, Client::new(&fixture.app.url(""))), (Who::NoCsrf, no_csrf)];
+    let mut browsers = Vec::new();
+    for (who, role) in [(Who::Admin, "admin"), (Who::Responder, "responder"), (Who::Viewer, "viewer")] {
+        let (browser, id) = user(&fixture.app, role).await;
+        add_member(&fixture.database, tenant, id, role).await;
+        browser.api().tenant_switch(&tenant).await.unwrap();
+        callers.push((who, browser.api()));
+        browsers.push(browser);
+    }
+    callers.push((Who::Outsider, outsider.api()));
+    let (_, read_key) = create_key(&fixture, ApiKeyScope::Read).await;
+    let (_, write_key) = create_key(&fixture, ApiKeyScope::Write).await;
+    callers.push((Who::ReadKey, with_api_key(&fixture.app.url(""), &read_key)));
+    callers.push((Who::WriteKey, with_api_key(&fixture.app.url(""), &write_key)));
+    // Last: the walk signs the owner out.
+    callers.push((Who::Owner, fixture.owner.api()));
+
+    let mut round = 0;
+    let mut wrong = Vec::new();
+    for (who, api) in &callers {
+        for operation in OPERATIONS {
+            round += 1;
+            let got = call(api, operation, &fixture, round).await;
+            if got != expected(*who, operation) {
+                wrong.push(format!("{who:?} {operation}: {got}, expected {}", expected(*who, operation)));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+
+    // A key of one tenant finds nothing of another's.
+    let (owner_again, _) = user(&fixture.app, "second-owner").await;
+    let other = owner_again.create_tenant("Initech").await;
+    for key in [&read_key, &write_key] {
+        assert_eq!(status(with_api_key(&fixture.app.url(""), key).member_list(&other, None, None).await), 404);
+    }
+}
