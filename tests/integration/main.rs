@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod api_keys;
 mod audit;
 mod auth;
 mod authorization;
