@@ -208,7 +208,9 @@ impl Config {
                 let seconds = seconds.trim().parse::<u64>().ok().filter(|seconds| (1..=86_400).contains(seconds))?;
                 Some((count, Duration::from_secs(seconds)))
             });
-            parsed.ok_or_else(|| "expected WRITES/SECONDS, e.g. 60/600 (at least 1 write, 1 to 86400 seconds)".to_string())
+            parsed.ok_or_else(|| {
+                "expected WRITES/SECONDS, e.g. 60/600 (at least 1 write, 1 to 86400 seconds)".to_string()
+            })
         });
         let daily_write_quota = reader.parse("DAILY_WRITE_QUOTA", 10_000, |raw| {
             raw.parse::<u32>().map_err(|_| "expected a whole number of writes, e.g. 10000".to_string())
@@ -361,9 +363,16 @@ mod tests {
         .unwrap_err();
         assert_eq!(error.problems.len(), 8, "{error}");
         let message = error.to_string();
-        for name in
-            ["BIND_ADDRESS", "DATABASE_POOL_SIZE", "SESSION_SECRET", "REDIS_URL", "TRUSTED_PROXIES", "SESSION_IDLE", "WRITE_RATE_LIMIT", "DAILY_WRITE_QUOTA"]
-        {
+        for name in [
+            "BIND_ADDRESS",
+            "DATABASE_POOL_SIZE",
+            "SESSION_SECRET",
+            "REDIS_URL",
+            "TRUSTED_PROXIES",
+            "SESSION_IDLE",
+            "WRITE_RATE_LIMIT",
+            "DAILY_WRITE_QUOTA",
+        ] {
             assert!(message.contains(name), "{message}");
         }
         assert!(!message.contains("hunter2"), "a secret leaked into: {message}");

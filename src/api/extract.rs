@@ -42,7 +42,8 @@ impl<T: DeserializeOwned + JsonSchema + Send + Sync + 'static> ExclusiveExtracto
         rqctx: &RequestContext<C>,
         request: http::Request<dropshot::Body>,
     ) -> Result<Self, HttpError> {
-        let invalid = |message: String| tag_with_request_id(HttpError::for_bad_request(None, message), &rqctx.request_id);
+        let invalid =
+            |message: String| tag_with_request_id(HttpError::for_bad_request(None, message), &rqctx.request_id);
         let content_type = request.headers().get(http::header::CONTENT_TYPE).map(|value| value.to_str());
         let mime_type = match content_type {
             None => dropshot::CONTENT_TYPE_JSON.to_string(),

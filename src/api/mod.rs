@@ -14,12 +14,12 @@ pub mod tenants;
 pub mod usage;
 
 use dropshot::{
-    EmptyScanParams, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted,
-    HttpResponseOk, HttpResponseUpdatedNoContent, PaginationParams, RequestContext, ResultsPage,
+    EmptyScanParams, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
+    HttpResponseUpdatedNoContent, PaginationParams, RequestContext, ResultsPage,
 };
 
-pub use error::ApiError;
 use crate::policy::Scope;
+pub use error::ApiError;
 use extract::{JsonBody, PathParams, QueryParams};
 pub use reply::Reply;
 
@@ -48,7 +48,9 @@ pub trait IncidentTrackerApi {
     /// 503 naming the failing dependencies when one does not. Load balancers
     /// should route on this.
     #[endpoint { method = GET, path = "/health", tags = ["platform"], operation_id = "health_view" }]
-    async fn health_view(rqctx: RequestContext<Self::Context>) -> Result<Reply<HttpResponseOk<platform::Health>>, ApiError>;
+    async fn health_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<platform::Health>>, ApiError>;
 
     /// Liveness: whether the process is running.
     ///
@@ -65,9 +67,7 @@ pub trait IncidentTrackerApi {
     /// the cookie: call it first to get the `csrfToken` that every mutating
     /// request must send as `x-csrf-token`.
     #[endpoint { method = GET, path = "/v1/auth/me", tags = ["auth"], operation_id = "me_view" }]
-    async fn me_view(
-        rqctx: RequestContext<Self::Context>,
-    ) -> Result<Reply<HttpResponseOk<auth::Me>>, ApiError>;
+    async fn me_view(rqctx: RequestContext<Self::Context>) -> Result<Reply<HttpResponseOk<auth::Me>>, ApiError>;
 
     /// Create an account and sign in.
     ///
@@ -98,9 +98,8 @@ pub trait IncidentTrackerApi {
 
     /// Sign out: the session ends on the server and the cookie is cleared.
     #[endpoint { method = POST, path = "/v1/auth/logout", tags = ["auth"], operation_id = "auth_logout" }]
-    async fn auth_logout(
-        rqctx: RequestContext<Self::Context>,
-    ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError>;
+    async fn auth_logout(rqctx: RequestContext<Self::Context>)
+    -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError>;
 
     /// Ask for a password reset link by mail.
     ///
@@ -373,12 +372,24 @@ pub fn authentication(operation_id: &str) -> Option<Authentication> {
         "me_view" => AnySession,
         "auth_signup" | "auth_login" | "password_forgot" | "password_reset" => AnySessionWithCsrf,
         "member_list" => SessionOrApiKey(Scope::Read),
-        "tenant_list" | "invite_list" | "service_account_list" | "api_key_list" | "audit_event_list"
-        | "audit_chain_verify" | "usage_view" => Session,
-        "auth_logout" | "tenant_create" | "tenant_switch" | "member_update" | "member_remove" | "invite_create"
-        | "invite_revoke" | "invite_accept" | "service_account_create" | "api_key_create" | "api_key_revoke" => {
-            SessionWithCsrf
-        }
+        "tenant_list"
+        | "invite_list"
+        | "service_account_list"
+        | "api_key_list"
+        | "audit_event_list"
+        | "audit_chain_verify"
+        | "usage_view" => Session,
+        "auth_logout"
+        | "tenant_create"
+        | "tenant_switch"
+        | "member_update"
+        | "member_remove"
+        | "invite_create"
+        | "invite_revoke"
+        | "invite_accept"
+        | "service_account_create"
+        | "api_key_create"
+        | "api_key_revoke" => SessionWithCsrf,
         _ => return None,
     })
 }

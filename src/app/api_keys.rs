@@ -86,7 +86,12 @@ pub async fn api_key_list(state: &AppState, op: &OpContext, tenant_id: Uuid, pag
     .await
 }
 
-pub async fn api_key_create(state: &AppState, op: &OpContext, tenant_id: Uuid, new: NewKey) -> Result<CreatedKey, Error> {
+pub async fn api_key_create(
+    state: &AppState,
+    op: &OpContext,
+    tenant_id: Uuid,
+    new: NewKey,
+) -> Result<CreatedKey, Error> {
     let name = validate_name(&new.name)?;
     let scopes = scopes_of(&new.scopes)?;
     if let Some(expires_at) = new.expires_at {
@@ -166,12 +171,8 @@ pub async fn api_key_authenticate(state: &AppState, presented: &str) -> Result<K
         read: key.scopes.iter().flatten().any(|scope| scope == Scope::Read.as_str()),
         write: key.scopes.iter().flatten().any(|scope| scope == Scope::Write.as_str()),
     };
-    let holder = KeyHolder {
-        service_account_id: key.service_account_id,
-        api_key_id: key.id,
-        tenant_id: key.tenant_id,
-        scopes,
-    };
+    let holder =
+        KeyHolder { service_account_id: key.service_account_id, api_key_id: key.id, tenant_id: key.tenant_id, scopes };
     if key.last_used_at.is_none_or(|used| used < now - LAST_USED_PRECISION) {
         let scope = TenantScope { tenant_id: key.tenant_id, actor_id: key.service_account_id };
         db::in_tenant(&state.db, scope, move |conn| {

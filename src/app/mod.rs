@@ -105,8 +105,7 @@ const MAX_NAME_CHARS: usize = 100;
 pub(crate) fn validate_name(raw: &str) -> Result<String, Error> {
     let name = raw.trim();
     let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(|c| c.is_control() || crate::text::is_format_char(c))
-    {
+    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(|c| c.is_control() || crate::text::is_format_char(c)) {
         return Err(Error::invalid_field(
             "name",
             format!("A name has 1 to {MAX_NAME_CHARS} characters, none of them control or formatting characters."),

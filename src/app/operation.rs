@@ -117,9 +117,10 @@ where
         Box::pin(async move {
             let ctx = tenant_context(conn, &actor, tenant_id, !write.work_locks_memberships).await?;
             authorize(write.action, Resource::Tenant, ctx)?;
-            let count = db::usage::usage_count_write(conn, tenant_id, day, principal, default_quota, write.enforce_quota)
-                .await?
-                .map_err(|full| quota_exceeded(full, resets_at))?;
+            let count =
+                db::usage::usage_count_write(conn, tenant_id, day, principal, default_quota, write.enforce_quota)
+                    .await?
+                    .map_err(|full| quota_exceeded(full, resets_at))?;
             let done = work(conn, ctx).await?;
             for event in done.events {
                 audit::append(conn, tenant_id, &actor, &origin, event).await?;
@@ -172,10 +173,13 @@ async fn tenant_context(
 fn quota_exceeded(full: WriteCount, resets_at: chrono::DateTime<Utc>) -> Error {
     let retry_after = (resets_at - Utc::now()).to_std().unwrap_or_default();
     Error::Limited {
-        problem: Problem::new("QUOTA_EXCEEDED", "The tenant's daily write quota is used up; it resets at midnight UTC.")
-            .with_detail("limit", full.write_quota)
-            .with_detail("used", full.writes)
-            .with_detail("resetsAt", resets_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        problem: Problem::new(
+            "QUOTA_EXCEEDED",
+            "The tenant's daily write quota is used up; it resets at midnight UTC.",
+        )
+        .with_detail("limit", full.write_quota)
+        .with_detail("used", full.writes)
+        .with_detail("resetsAt", resets_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         retry_after,
     }
 }

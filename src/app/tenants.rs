@@ -57,7 +57,8 @@ pub async fn tenant_create(state: &AppState, op: &OpContext, name: &str) -> Resu
         Box::pin(async move {
             let created_at = tenants::tenant_create(conn, tenant_id, &name).await?;
             tenants::insert_membership(conn, tenant_id, user_id, Role::Owner).await?;
-            let event = NewEvent::new("tenant.created", Some(Target::tenant(tenant_id))).with_metadata(json!({ "name": name }));
+            let event =
+                NewEvent::new("tenant.created", Some(Target::tenant(tenant_id))).with_metadata(json!({ "name": name }));
             audit::append(conn, tenant_id, &actor, &origin, event).await?;
             Ok(TenantMembership { tenant_id, tenant_name: name, role: Role::Owner, tenant_created_at: created_at })
         })
@@ -226,8 +227,9 @@ pub async fn invite_create(
             let mut done = Done::new(invite.clone());
             for pending in &replaced {
                 done = done.audited(
-                    NewEvent::new("member.invite_revoked", Some(Target::invite(pending.id)))
-                        .with_metadata(json!({ "email": pending.email, "role": pending.role.as_str(), "replacedBy": invite.id })),
+                    NewEvent::new("member.invite_revoked", Some(Target::invite(pending.id))).with_metadata(
+                        json!({ "email": pending.email, "role": pending.role.as_str(), "replacedBy": invite.id }),
+                    ),
                 );
             }
             let replaced_ids: Vec<Uuid> = replaced.iter().map(|pending| pending.id).collect();
@@ -329,7 +331,8 @@ pub async fn invite_accept(state: &AppState, op: &OpContext, token: &str) -> Res
             // An invite is only as good as its inviter's standing: one from
             // someone since removed, or demoted below the role it grants, no
             // longer works.
-            let inviter = tenants::lock_role_of(conn, tenant_id, claimed.invited_by).await?.ok_or_else(invite_invalid)?;
+            let inviter =
+                tenants::lock_role_of(conn, tenant_id, claimed.invited_by).await?.ok_or_else(invite_invalid)?;
             let invite = Resource::Invitation { role: claimed.role };
             authorize(Action::MembersInvite, invite, Context::Member(inviter)).map_err(|_| invite_invalid())?;
             if let Some(role) = tenants::lock_role_of(conn, tenant_id, user_id).await? {

@@ -149,7 +149,7 @@ pub async fn usage_view(
     let to = to.unwrap_or(today);
     let from = from.unwrap_or(to - chrono::Days::new(DEFAULT_REPORT_DAYS as u64 - 1));
     let days = (to - from).num_days() + 1;
-    if days < 1 || days > MAX_REPORT_DAYS {
+    if !(1..=MAX_REPORT_DAYS).contains(&days) {
         return Err(Error::invalid_field(
             "from",
             format!("`from` must not be after `to`, and a report covers at most {MAX_REPORT_DAYS} days."),

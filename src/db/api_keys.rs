@@ -71,9 +71,8 @@ pub async fn service_account_list(
 }
 
 pub async fn service_account_exists(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<bool> {
-    let found = service_accounts::table
-        .filter(service_accounts::tenant_id.eq(tenant_id))
-        .filter(service_accounts::id.eq(id));
+    let found =
+        service_accounts::table.filter(service_accounts::tenant_id.eq(tenant_id)).filter(service_accounts::id.eq(id));
     diesel::select(diesel::dsl::exists(found)).get_result(conn).await
 }
 

@@ -188,7 +188,12 @@ pub async fn lock_for_change(
     Ok(locked.into_iter().map(|(user_id, role)| (user_id, role.into())).collect())
 }
 
-pub async fn member_update(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uuid, role: Role) -> QueryResult<()> {
+pub async fn member_update(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    role: Role,
+) -> QueryResult<()> {
     diesel::update(memberships::table.find((tenant_id, user_id)))
         .set((memberships::role.eq(role.as_str()), memberships::updated_at.eq(Utc::now())))
         .execute(conn)

@@ -89,7 +89,12 @@ pub async fn usage_count_reads(
             usage_counts::principal_id.eq(principal.id),
             usage_counts::reads.eq(reads),
         ))
-        .on_conflict((usage_counts::tenant_id, usage_counts::day, usage_counts::principal_type, usage_counts::principal_id))
+        .on_conflict((
+            usage_counts::tenant_id,
+            usage_counts::day,
+            usage_counts::principal_type,
+            usage_counts::principal_id,
+        ))
         .do_update()
         .set(usage_counts::reads.eq(usage_counts::reads + reads))
         .execute(conn)

@@ -5,8 +5,7 @@ use dropshot::{HttpResponseCreated, HttpResponseOk, HttpResponseUpdatedNoContent
 use super::entry::handle;
 use super::{ApiContext, IdPages, id_page, id_results};
 use crate::api::api_keys::{
-    ApiKey, ApiKeyCreateRequest, ApiKeyCreated, ApiKeyPath, ApiKeyScope, ServiceAccount,
-    ServiceAccountCreateRequest,
+    ApiKey, ApiKeyCreateRequest, ApiKeyCreated, ApiKeyPath, ApiKeyScope, ServiceAccount, ServiceAccountCreateRequest,
 };
 use crate::api::tenants::TenantPath;
 use crate::api::{ApiError, Reply};
@@ -57,7 +56,12 @@ pub async fn api_key_create(
 ) -> Result<Reply<HttpResponseCreated<ApiKeyCreated>>, ApiError> {
     handle(&rqctx, async |app, op, _| {
         let scopes = body.scopes.iter().map(|scope| scope_of(*scope)).collect();
-        let new = NewKey { service_account_id: body.service_account_id, name: body.name, scopes, expires_at: body.expires_at };
+        let new = NewKey {
+            service_account_id: body.service_account_id,
+            name: body.name,
+            scopes,
+            expires_at: body.expires_at,
+        };
         let created = api_keys::api_key_create(app, op, path.tenant_id, new).await?;
         Ok(HttpResponseCreated(ApiKeyCreated { key: api_key(created.key), secret: created.secret }))
     })

@@ -1,6 +1,8 @@
 //! Handlers of the account and session endpoints.
 
-use dropshot::{HttpResponseAccepted, HttpResponseCreated, HttpResponseOk, HttpResponseUpdatedNoContent, RequestContext};
+use dropshot::{
+    HttpResponseAccepted, HttpResponseCreated, HttpResponseOk, HttpResponseUpdatedNoContent, RequestContext,
+};
 
 use super::ApiContext;
 use super::caller::{with_cleared_session_cookie, with_session_cookie};
@@ -9,8 +11,8 @@ use crate::api::auth::{
     LoginRequest, Me, PasswordForgotRequest, PasswordResetRequest, PasswordResetRequested, SignupRequest, User,
 };
 use crate::api::{ApiError, Reply};
-use crate::app::auth::{self, CurrentSession, SessionView, Signup};
 use crate::app::Error;
+use crate::app::auth::{self, CurrentSession, SessionView, Signup};
 
 pub async fn me_view(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {
     let context = rqctx.context();

@@ -9,7 +9,7 @@ use dropshot::{HttpCodedResponse, HttpResponseHeaders, RequestContext};
 use http::HeaderValue;
 
 use super::ApiContext;
-use super::caller::{current_session, csrf_token_matches, origin};
+use super::caller::{csrf_token_matches, current_session, origin};
 use super::error::api_error;
 use crate::api::{self, ApiError, Authentication, Reply};
 use crate::app::auth::CurrentSession;
@@ -24,8 +24,10 @@ where
     T: HttpCodedResponse,
     F: AsyncFnOnce(&AppState, &OpContext, Option<CurrentSession>) -> Result<T, Error>,
 {
-    handle_with_headers(rqctx, async |app, op, session| work(app, op, session).await.map(HttpResponseHeaders::new_unnamed))
-        .await
+    handle_with_headers(rqctx, async |app, op, session| {
+        work(app, op, session).await.map(HttpResponseHeaders::new_unnamed)
+    })
+    .await
 }
 
 /// [`handle`], for work that sets response headers of its own (cookies).

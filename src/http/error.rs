@@ -29,7 +29,12 @@ pub fn api_error(error: Error, request_id: &str) -> ApiError {
         .with_detail("dependencies", dependencies),
         Error::Internal(error) => {
             tracing::error!(request_id, error = format!("{error:#}"), "internal error");
-            ApiError::new(ErrorStatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal server error.", request_id)
+            ApiError::new(
+                ErrorStatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_ERROR",
+                "Internal server error.",
+                request_id,
+            )
         }
     }
 }

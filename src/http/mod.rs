@@ -85,9 +85,7 @@ impl IncidentTrackerApi for Handlers {
         auth::auth_login(rqctx, body.0).await
     }
 
-    async fn auth_logout(
-        rqctx: RequestContext<ApiContext>,
-    ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
+    async fn auth_logout(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
         auth::auth_logout(rqctx).await
     }
 

@@ -1,6 +1,8 @@
 //! Handlers of tenants, memberships and invites.
 
-use dropshot::{HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, HttpResponseUpdatedNoContent, RequestContext, ResultsPage};
+use dropshot::{
+    HttpResponseCreated, HttpResponseDeleted, HttpResponseOk, HttpResponseUpdatedNoContent, RequestContext, ResultsPage,
+};
 
 use super::auth::{browser_session, me};
 use super::entry::handle;
@@ -30,11 +32,16 @@ pub async fn tenant_create(
     rqctx: RequestContext<ApiContext>,
     body: TenantCreateRequest,
 ) -> Result<Reply<HttpResponseCreated<Tenant>>, ApiError> {
-    handle(&rqctx, async |app, op, _| Ok(HttpResponseCreated(tenant(tenants::tenant_create(app, op, &body.name).await?))))
-        .await
+    handle(&rqctx, async |app, op, _| {
+        Ok(HttpResponseCreated(tenant(tenants::tenant_create(app, op, &body.name).await?)))
+    })
+    .await
 }
 
-pub async fn tenant_switch(rqctx: RequestContext<ApiContext>, path: TenantPath) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {
+pub async fn tenant_switch(
+    rqctx: RequestContext<ApiContext>,
+    path: TenantPath,
+) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {
     handle(&rqctx, async |app, op, session| {
         let view = tenants::tenant_switch(app, op, browser_session(session)?, path.tenant_id).await?;
         Ok(HttpResponseOk(me(&view)))
@@ -66,7 +73,10 @@ pub async fn member_update(
     .await
 }
 
-pub async fn member_remove(rqctx: RequestContext<ApiContext>, path: MemberPath) -> Result<Reply<HttpResponseDeleted>, ApiError> {
+pub async fn member_remove(
+    rqctx: RequestContext<ApiContext>,
+    path: MemberPath,
+) -> Result<Reply<HttpResponseDeleted>, ApiError> {
     handle(&rqctx, async |app, op, _| {
         tenants::member_remove(app, op, path.tenant_id, path.user_id).await?;
         Ok(HttpResponseDeleted())

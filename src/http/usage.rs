@@ -22,7 +22,12 @@ pub async fn usage_view(
 fn usage_day(day: usage::UsageDay) -> UsageDay {
     let principals = day.principals.map(|rows| {
         rows.into_iter()
-            .map(|row| PrincipalUsage { kind: row.principal_type, id: row.principal_id, reads: row.reads, writes: row.writes })
+            .map(|row| PrincipalUsage {
+                kind: row.principal_type,
+                id: row.principal_id,
+                reads: row.reads,
+                writes: row.writes,
+            })
             .collect()
     });
     UsageDay { date: day.date, reads: day.reads, writes: day.writes, write_quota: day.write_quota, principals }

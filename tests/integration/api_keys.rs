@@ -79,7 +79,10 @@ async fn a_key_reads_until_it_is_revoked_or_expires_and_its_secret_is_never_logg
             Err(incident_tracker::client::Error::ErrorResponse(error)) => {
                 assert_eq!(error.status().as_u16(), 401);
                 assert_eq!(error.code, "API_KEY_INVALID");
-                assert_eq!(error.message, "The x-api-key header does not hold a valid, unexpired and unrevoked API key.");
+                assert_eq!(
+                    error.message,
+                    "The x-api-key header does not hold a valid, unexpired and unrevoked API key."
+                );
             }
             other => panic!("{presented}: {other:?}"),
         }
@@ -90,7 +93,10 @@ async fn a_key_reads_until_it_is_revoked_or_expires_and_its_secret_is_never_logg
     assert_eq!(error_code(owner.api().api_key_create(&tenant, &too_late).await), "VALIDATION_FAILED");
 
     let actions = audit_actions(&mut database.owner_connection().await, tenant).await;
-    assert_eq!(actions, ["tenant.created", "service_account.created", "api_key.created", "api_key.revoked", "api_key.created"]);
+    assert_eq!(
+        actions,
+        ["tenant.created", "service_account.created", "api_key.created", "api_key.revoked", "api_key.created"]
+    );
     let secrets = [&created.secret, &expiring.secret];
     let logged = logs.contents();
     let audited: Vec<String> = sql_query("SELECT metadata::text AS text FROM audit_events")
@@ -138,7 +144,13 @@ async fn the_daily_write_quota_is_exact_under_concurrency_and_resets_with_the_da
     const QUOTA: usize = 10;
     let redis = RedisServer::start().await;
     let database = TestDatabase::migrated().await;
-    let vars = [("REDIS_URL", redis.url()), ("DAILY_WRITE_QUOTA", QUOTA.to_string()), ("WRITE_RATE_LIMIT", "1000/600".into())];
+    // Instances share sessions through Redis and SESSION_SECRET.
+    let vars = [
+        ("REDIS_URL", redis.url()),
+        ("SESSION_SECRET", "s".repeat(32)),
+        ("DAILY_WRITE_QUOTA", QUOTA.to_string()),
+        ("WRITE_RATE_LIMIT", "1000/600".into()),
+    ];
     let vars: Vec<(&str, &str)> = vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
     let first = TestApp::spawn_on(&database, &vars).await;
     let second = TestApp::spawn_on(&database, &vars).await;
@@ -165,7 +177,8 @@ async fn the_daily_write_quota_is_exact_under_concurrency_and_resets_with_the_da
                 assert_eq!((error.status().as_u16(), error.code.as_str()), (429, "QUOTA_EXCEEDED"));
                 assert_eq!(error.details["limit"], QUOTA);
                 assert_eq!(error.details["used"], QUOTA);
-                let resets_at: chrono::DateTime<chrono::Utc> = error.details["resetsAt"].as_str().unwrap().parse().unwrap();
+                let resets_at: chrono::DateTime<chrono::Utc> =
+                    error.details["resetsAt"].as_str().unwrap().parse().unwrap();
                 let retry_after: i64 = error.headers()["retry-after"].to_str().unwrap().parse().unwrap();
                 assert!((retry_after - (resets_at - chrono::Utc::now()).num_seconds()).abs() <= 2, "{retry_after}");
                 refused += 1;

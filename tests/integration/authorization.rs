@@ -130,14 +130,18 @@ async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) ->
         }
         "auth_login" => {
             let email = format!("nobody{round}@example.com");
-            status(api.auth_login(&LoginRequest { email: email.parse().unwrap(), password: PASSWORD.parse().unwrap() }).await)
+            status(
+                api.auth_login(&LoginRequest { email: email.parse().unwrap(), password: PASSWORD.parse().unwrap() })
+                    .await,
+            )
         }
         "auth_logout" => status(api.auth_logout().await),
         "password_forgot" => {
             status(api.password_forgot(&PasswordForgotRequest { email: "nobody@example.com".parse().unwrap() }).await)
         }
         "password_reset" => {
-            let request = PasswordResetRequest { token: "A".repeat(43).parse().unwrap(), password: PASSWORD.parse().unwrap() };
+            let request =
+                PasswordResetRequest { token: "A".repeat(43).parse().unwrap(), password: PASSWORD.parse().unwrap() };
             status(api.password_reset(&request).await)
         }
         "tenant_list" => status(api.tenant_list(None, None).await),
@@ -157,22 +161,27 @@ async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) ->
             answer
         }
         "invite_create" => {
-            let request =
-                InviteCreateRequest { email: format!("invitee{round}@example.com").parse().unwrap(), role: Role::Viewer };
+            let request = InviteCreateRequest {
+                email: format!("invitee{round}@example.com").parse().unwrap(),
+                role: Role::Viewer,
+            };
             status(api.invite_create(tenant, &request).await)
         }
         "invite_list" => status(api.invite_list(tenant, None, None).await),
         "invite_revoke" => {
-            let invite = fixture.owner.invite(fixture.tenant, &format!("revokable{round}@example.com"), Role::Viewer).await;
+            let invite =
+                fixture.owner.invite(fixture.tenant, &format!("revokable{round}@example.com"), Role::Viewer).await;
             status(api.invite_revoke(tenant, &invite).await)
         }
         "invite_accept" => status(api.invite_accept(&accept(&"A".repeat(43))).await),
         "service_account_list" => status(api.service_account_list(tenant, None, None).await),
-        "service_account_create" => {
-            status(api.service_account_create(tenant, &ServiceAccountCreateRequest { name: "Robot".parse().unwrap() }).await)
-        }
+        "service_account_create" => status(
+            api.service_account_create(tenant, &ServiceAccountCreateRequest { name: "Robot".parse().unwrap() }).await,
+        ),
         "api_key_list" => status(api.api_key_list(tenant, None, None).await),
-        "api_key_create" => status(api.api_key_create(tenant, &key_request(fixture.service_account, ApiKeyScope::Read)).await),
+        "api_key_create" => {
+            status(api.api_key_create(tenant, &key_request(fixture.service_account, ApiKeyScope::Read)).await)
+        }
         "api_key_revoke" => {
             let key = create_key(fixture, ApiKeyScope::Read).await;
             status(api.api_key_revoke(tenant, &key.0).await)
@@ -185,14 +194,19 @@ async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) ->
 }
 
 fn key_request(service_account: Uuid, scope: ApiKeyScope) -> ApiKeyCreateRequest {
-    let scopes = if scope == ApiKeyScope::Read { vec![ApiKeyScope::Read] } else { vec![ApiKeyScope::Read, ApiKeyScope::Write] };
+    let scopes =
+        if scope == ApiKeyScope::Read { vec![ApiKeyScope::Read] } else { vec![ApiKeyScope::Read, ApiKeyScope::Write] };
     ApiKeyCreateRequest { service_account_id: service_account, name: "key".parse().unwrap(), scopes, expires_at: None }
 }
 
 /// A key of the fixture's tenant: its id and secret.
 async fn create_key(fixture: &Fixture, scope: ApiKeyScope) -> (Uuid, String) {
-    let created =
-        fixture.owner.api().api_key_create(&fixture.tenant, &key_request(fixture.service_account, scope)).await.unwrap();
+    let created = fixture
+        .owner
+        .api()
+        .api_key_create(&fixture.tenant, &key_request(fixture.service_account, scope))
+        .await
+        .unwrap();
     (created.id, created.secret.clone())
 }
 

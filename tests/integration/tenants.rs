@@ -7,9 +7,7 @@ use std::collections::BTreeSet;
 use diesel::sql_query;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
-use incident_tracker::client::types::{
-    InviteAcceptRequest, InviteCreateRequest, MemberUpdateRequest, Role,
-};
+use incident_tracker::client::types::{InviteAcceptRequest, InviteCreateRequest, MemberUpdateRequest, Role};
 use incident_tracker::client::{Error as ClientError, ResponseValue};
 use uuid::Uuid;
 
