@@ -10,6 +10,7 @@ mod authorization;
 mod cli;
 mod contract;
 mod errors;
+mod hardening;
 mod health;
 mod migrations;
 mod rls;
