@@ -2,8 +2,8 @@
 //!
 //! In one transaction scoped to the tenant it loads what the caller holds
 //! there (a member's role, or an API key's scopes), applies the 404/403
-//! rule through [`policy::authorize`], does the use case's work, appends
-//! its audit events and counts the write against the daily quota; then
+//! rule through [`policy::authorize`], does the use case's work, counts the
+//! write against the daily quota and appends its audit events; then
 //! commits, or on any error rolls all of it back. A use case says what it
 //! does, never how the transaction is plumbed.
 
@@ -117,11 +117,15 @@ where
         Box::pin(async move {
             let ctx = tenant_context(conn, &actor, tenant_id, !write.work_locks_memberships).await?;
             authorize(write.action, Resource::Tenant, ctx)?;
+            let done = work(conn, ctx).await?;
+            // Every write takes its locks in one order: memberships (above,
+            // or in the work), then the tenant's count for the day, then its
+            // audit chain. Counting first would deadlock against a
+            // membership change, which counts after locking memberships.
             let count =
                 db::usage::usage_count_write(conn, tenant_id, day, principal, default_quota, write.enforce_quota)
                     .await?
                     .map_err(|full| quota_exceeded(full, resets_at))?;
-            let done = work(conn, ctx).await?;
             for event in done.events {
                 audit::append(conn, tenant_id, &actor, &origin, event).await?;
             }
