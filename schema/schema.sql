@@ -29,39 +29,6 @@ CREATE FUNCTION public.current_tenant_id() RETURNS uuid
 
 
 --
--- Name: diesel_manage_updated_at(regclass); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.diesel_manage_updated_at(_tbl regclass) RETURNS void
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    EXECUTE format('CREATE TRIGGER set_updated_at BEFORE UPDATE ON %s
-                    FOR EACH ROW EXECUTE PROCEDURE diesel_set_updated_at()', _tbl);
-END;
-$$;
-
-
---
--- Name: diesel_set_updated_at(); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.diesel_set_updated_at() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    IF (
-        NEW IS DISTINCT FROM OLD AND
-        NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at
-    ) THEN
-        NEW.updated_at := current_timestamp;
-    END IF;
-    RETURN NEW;
-END;
-$$;
-
-
---
 -- Name: enable_tenant_isolation(regclass); Type: FUNCTION; Schema: public; Owner: -
 --
 
