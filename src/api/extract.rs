@@ -87,12 +87,21 @@ impl<T: DeserializeOwned + JsonSchema + Send + Sync + 'static> SharedExtractor f
 }
 
 /// Whether JSON text holds the escape `\u0000` (an escaped backslash
-/// followed by `u0000` is not one).
+/// followed by `u0000` is not one). One pass, so a body of backslashes
+/// costs no more than any other.
 fn holds_nul_escape(json: &[u8]) -> bool {
-    json.windows(6).enumerate().any(|(at, window)| {
-        let backslashes = json[..=at].iter().rev().take_while(|byte| **byte == b'\\').count();
-        window.eq_ignore_ascii_case(b"\\u0000") && backslashes % 2 == 1
-    })
+    let mut escaped = false;
+    for (at, byte) in json.iter().enumerate() {
+        if escaped {
+            if json[at..].len() >= 5 && json[at..at + 5].eq_ignore_ascii_case(b"u0000") {
+                return true;
+            }
+            escaped = false;
+        } else if *byte == b'\\' {
+            escaped = true;
+        }
+    }
+    false
 }
 
 /// Refused when a value holds NUL (`%00`), which no text column can store.

@@ -16,7 +16,7 @@ use crate::db::invites::{self, Invite, NewInvite};
 use crate::db::tenants::{self, Member, TenantMembership};
 use crate::db::{self, TenantScope, outbox::NewMail, users};
 use crate::policy::{Action, Context, MembershipChange, Resource, Role, authorize};
-use crate::sessions::Attempt;
+use crate::sessions::{Attempt, SessionStore};
 
 pub const INVITE_VALIDITY: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 /// Invite mails one person may send, and one address may receive, per
@@ -172,7 +172,7 @@ pub async fn invite_create(
 ) -> Result<Invite, Error> {
     let email = normalize_email(email)?;
     let inviter_id = op.user_id()?;
-    check_invite_mail_limits(state, inviter_id, &email).await?;
+    let sessions = state.sessions.clone();
     let token = crypto::random_token();
     let expires_at = Utc::now() + INVITE_VALIDITY;
     let link = format!("{}/accept-invite?token={token}", state.public_base_url);
@@ -185,9 +185,13 @@ pub async fn invite_create(
                 return Err(Error::Conflict(Problem::new("MEMBER_EXISTS", "This person is already a member.")));
             }
             let replaced = invites::invite_revoke_unanswered(conn, tenant_id, &email).await?;
-            for pending in &replaced {
+            // An expired invite is dead already: replacing it takes nothing from anyone.
+            for pending in replaced.iter().filter(|pending| pending.expires_at > Utc::now()) {
                 authorize(Action::MembersInvite, Resource::Invitation { role: pending.role }, ctx)?;
             }
+            // Counted only for an invite that is allowed, so nobody can spend
+            // an address's budget with invites that are refused anyway.
+            check_invite_mail_limits(&sessions, inviter_id, &email).await?;
             let new_invite = NewInvite {
                 tenant_id,
                 email: &email,
@@ -244,14 +248,14 @@ pub async fn invite_create(
 }
 
 /// Counts an invite mail against the inviter's and the recipient's limits.
-async fn check_invite_mail_limits(state: &AppState, inviter_id: Uuid, email: &str) -> Result<(), Error> {
+async fn check_invite_mail_limits(sessions: &SessionStore, inviter_id: Uuid, email: &str) -> Result<(), Error> {
     let limits = [
         ("invite-mail-inviter", inviter_id.to_string(), INVITE_MAILS_PER_INVITER),
         ("invite-mail-recipient", email.to_string(), INVITE_MAILS_PER_RECIPIENT),
     ];
     for (action, subject, limit) in limits {
         if let Attempt::Refused { retry_after } =
-            state.sessions.count_attempt(action, &subject, limit, INVITE_MAIL_WINDOW).await?
+            sessions.count_attempt(action, &subject, limit, INVITE_MAIL_WINDOW).await?
         {
             return Err(Error::rate_limited(retry_after));
         }

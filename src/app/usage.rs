@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -146,6 +146,11 @@ pub async fn usage_view(
 ) -> Result<Vec<UsageDay>, Error> {
     let tenant_id = op.active_tenant()?;
     let (today, _) = utc_day(Utc::now());
+    for (field, date) in [("from", from), ("to", to)] {
+        if date.is_some_and(|date| !(1..=9999).contains(&date.year())) {
+            return Err(Error::invalid_field(field, "Dates lie between the years 1 and 9999."));
+        }
+    }
     let to = to.unwrap_or(today);
     let from = from.unwrap_or(to - chrono::Days::new(DEFAULT_REPORT_DAYS as u64 - 1));
     let days = (to - from).num_days() + 1;

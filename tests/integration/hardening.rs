@@ -52,6 +52,13 @@ async fn invite_mail_is_limited_and_carries_no_user_chosen_links() {
     }
     let sixth = owner.api().invite_create(&tenant, &invite_request("victim@example.com", Role::Viewer)).await;
     assert_eq!(error_code(sixth), "RATE_LIMITED");
+    // Invites that are refused spend nobody's budget.
+    let (outsider, _) = user(&app, "outsider").await;
+    for _ in 0..6 {
+        let refused = outsider.api().invite_create(&tenant, &invite_request("friend@example.com", Role::Viewer)).await;
+        assert_eq!(error_code(refused), "NOT_FOUND");
+    }
+    owner.invite(tenant, "friend@example.com", Role::Viewer).await;
     let mail = mail_to(&data_dir.join("mail"), "victim@example.com").await;
     assert!(!mail.contains("https://evil") && !mail.contains("evil.example.com"), "{mail}");
     assert!(mail.contains("https[:]//evil[.]example[.]com") && mail.contains("as its members chose it"), "{mail}");
@@ -148,6 +155,9 @@ async fn unstorable_invisible_and_trailing_input_is_a_validation_failure() {
     for query in ["action=a%00b", "since=-5000-01-01T00:00:00Z", "until=+10000-01-01T00:00:00Z", "action=A%20B"] {
         assert_validation_failed(http.get(app.url(&format!("/v1/audit-logs?{query}"))).send().await.unwrap(), query)
             .await;
+    }
+    for query in ["to=-262143-01-15", "from=-100000-01-01&to=-100000-01-10", "from=2026-01-02&to=2026-01-01"] {
+        assert_validation_failed(http.get(app.url(&format!("/v1/usage?{query}"))).send().await.unwrap(), query).await;
     }
     let anonymous = Browser::open(&app.url("")).await;
     let long_email = format!("{}@example.com", "a".repeat(200 * 1024));
