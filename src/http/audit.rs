@@ -3,12 +3,12 @@
 use dropshot::{HttpResponseOk, PaginationParams, RequestContext, ResultsPage, WhichPage};
 
 use super::entry::handle;
-use super::{ApiContext, page_limit};
+use super::{ApiContext, page_limit, paging_error};
 use crate::api::audit::{
     AuditActor, AuditChainVerification, AuditEvent, AuditEventFilter, AuditEventPage, AuditTarget,
 };
 use crate::api::{ApiError, Reply};
-use crate::app::{Error, audit_log};
+use crate::app::audit_log;
 use crate::audit::{EventFilter, EventRecord};
 
 pub async fn audit_event_list(
@@ -35,7 +35,7 @@ pub async fn audit_event_list(
             before_seq: event.seq,
         })
         .map(HttpResponseOk)
-        .map_err(|error| Error::Internal(anyhow::anyhow!("paging: {}", error.internal_message)))
+        .map_err(paging_error)
     })
     .await
 }

@@ -265,5 +265,10 @@ fn id_results<T: Serialize + schemars::JsonSchema + Send + Sync + 'static>(
 ) -> Result<HttpResponseOk<ResultsPage<T>>, Error> {
     ResultsPage::new(items, &EmptyScanParams {}, |item, _| AfterId { after: id(item) })
         .map(HttpResponseOk)
-        .map_err(|error| Error::Internal(anyhow::anyhow!("paging: {}", error.internal_message)))
+        .map_err(paging_error)
+}
+
+/// A page token that could not be written: a bug, never the caller's fault.
+fn paging_error(error: dropshot::HttpError) -> Error {
+    Error::Internal(anyhow::anyhow!("paging: {}", error.internal_message))
 }
