@@ -1,5 +1,11 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
+    pub struct Tsvector;
+}
+
 diesel::table! {
     api_keys (id) {
         id -> Uuid,
@@ -40,6 +46,73 @@ diesel::table! {
         metadata -> Jsonb,
         prev_hash -> Bytea,
         hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (tenant_id, principal_type, principal_id, operation, key) {
+        tenant_id -> Uuid,
+        principal_type -> Text,
+        principal_id -> Uuid,
+        operation -> Text,
+        key -> Text,
+        request_digest -> Bytea,
+        response -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    incident_numbers (tenant_id) {
+        tenant_id -> Uuid,
+        last_number -> Int8,
+    }
+}
+
+diesel::table! {
+    incident_tasks (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        incident_id -> Uuid,
+        title -> Text,
+        description -> Text,
+        status -> Text,
+        assignee_id -> Nullable<Uuid>,
+        due_at -> Nullable<Timestamptz>,
+        completed_at -> Nullable<Timestamptz>,
+        created_by_type -> Text,
+        created_by_id -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    incidents (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        number -> Int8,
+        title -> Text,
+        summary -> Text,
+        severity -> Text,
+        status -> Text,
+        commander_id -> Nullable<Uuid>,
+        labels -> Array<Nullable<Text>>,
+        created_by_type -> Text,
+        created_by_id -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        acknowledged_at -> Nullable<Timestamptz>,
+        mitigated_at -> Nullable<Timestamptz>,
+        resolved_at -> Nullable<Timestamptz>,
+        closed_at -> Nullable<Timestamptz>,
+        reopen_count -> Int4,
+        version -> Int8,
+        search -> Tsvector,
     }
 }
 
@@ -106,11 +179,43 @@ diesel::table! {
 }
 
 diesel::table! {
+    status_updates (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        incident_id -> Uuid,
+        body -> Text,
+        audience -> Text,
+        status -> Text,
+        severity -> Text,
+        changed_status -> Bool,
+        changed_severity -> Bool,
+        created_by_type -> Text,
+        created_by_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Uuid,
         name -> Text,
         created_at -> Timestamptz,
         daily_write_quota -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
+    timeline_events (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        incident_id -> Uuid,
+        kind -> Text,
+        body -> Nullable<Text>,
+        data -> Jsonb,
+        actor_type -> Text,
+        actor_id -> Uuid,
+        occurred_at -> Timestamptz,
+        recorded_at -> Timestamptz,
     }
 }
 
@@ -146,6 +251,11 @@ diesel::table! {
 }
 
 diesel::joinable!(api_keys -> users (created_by));
+diesel::joinable!(idempotency_keys -> tenants (tenant_id));
+diesel::joinable!(incident_numbers -> tenants (tenant_id));
+diesel::joinable!(incident_tasks -> users (assignee_id));
+diesel::joinable!(incidents -> tenants (tenant_id));
+diesel::joinable!(incidents -> users (commander_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(memberships -> tenants (tenant_id));
 diesel::joinable!(memberships -> users (user_id));
@@ -159,12 +269,18 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_chain_heads,
     audit_events,
+    idempotency_keys,
+    incident_numbers,
+    incident_tasks,
+    incidents,
     invitations,
     mail_outbox,
     memberships,
     password_reset_tokens,
     service_accounts,
+    status_updates,
     tenants,
+    timeline_events,
     usage_counts,
     usage_write_days,
     users,

@@ -6,6 +6,13 @@
 
 
 --
+-- Name: btree_gin; Type: EXTENSION; Schema: -; Owner: -
+--
+
+CREATE EXTENSION IF NOT EXISTS btree_gin WITH SCHEMA public;
+
+
+--
 -- Name: api_key_by_prefix(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -192,6 +199,108 @@ ALTER TABLE ONLY public.audit_events FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: idempotency_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.idempotency_keys (
+    tenant_id uuid NOT NULL,
+    principal_type text NOT NULL,
+    principal_id uuid NOT NULL,
+    operation text NOT NULL,
+    key text NOT NULL,
+    request_digest bytea NOT NULL,
+    response jsonb NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    CONSTRAINT idempotency_keys_key_check CHECK (((length(key) >= 1) AND (length(key) <= 255))),
+    CONSTRAINT idempotency_keys_principal_type_check CHECK ((principal_type = ANY (ARRAY['user'::text, 'api_key'::text]))),
+    CONSTRAINT idempotency_keys_request_digest_check CHECK ((length(request_digest) = 32))
+);
+
+ALTER TABLE ONLY public.idempotency_keys FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: incident_numbers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.incident_numbers (
+    tenant_id uuid NOT NULL,
+    last_number bigint NOT NULL,
+    CONSTRAINT incident_numbers_last_number_check CHECK ((last_number > 0))
+);
+
+ALTER TABLE ONLY public.incident_numbers FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: incident_tasks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.incident_tasks (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    incident_id uuid NOT NULL,
+    title text NOT NULL,
+    description text NOT NULL,
+    status text NOT NULL,
+    assignee_id uuid,
+    due_at timestamp with time zone,
+    completed_at timestamp with time zone,
+    created_by_type text NOT NULL,
+    created_by_id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    version bigint NOT NULL,
+    CONSTRAINT incident_tasks_created_by_type_check CHECK ((created_by_type = ANY (ARRAY['user'::text, 'service_account'::text]))),
+    CONSTRAINT incident_tasks_description_check CHECK ((length(description) <= 10000)),
+    CONSTRAINT incident_tasks_status_check CHECK ((status = ANY (ARRAY['open'::text, 'in_progress'::text, 'done'::text, 'wont_do'::text]))),
+    CONSTRAINT incident_tasks_title_check CHECK (((length(title) >= 1) AND (length(title) <= 200))),
+    CONSTRAINT incident_tasks_version_check CHECK ((version > 0))
+);
+
+ALTER TABLE ONLY public.incident_tasks FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: incidents; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.incidents (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    number bigint NOT NULL,
+    title text NOT NULL,
+    summary text NOT NULL,
+    severity text NOT NULL,
+    status text NOT NULL,
+    commander_id uuid,
+    labels text[] NOT NULL,
+    created_by_type text NOT NULL,
+    created_by_id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    acknowledged_at timestamp with time zone,
+    mitigated_at timestamp with time zone,
+    resolved_at timestamp with time zone,
+    closed_at timestamp with time zone,
+    reopen_count integer DEFAULT 0 NOT NULL,
+    version bigint NOT NULL,
+    search tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, ((title || ' '::text) || summary))) STORED NOT NULL,
+    CONSTRAINT incidents_created_by_type_check CHECK ((created_by_type = ANY (ARRAY['user'::text, 'service_account'::text]))),
+    CONSTRAINT incidents_labels_check CHECK ((cardinality(labels) <= 20)),
+    CONSTRAINT incidents_number_check CHECK ((number > 0)),
+    CONSTRAINT incidents_reopen_count_check CHECK ((reopen_count >= 0)),
+    CONSTRAINT incidents_severity_check CHECK ((severity = ANY (ARRAY['sev1'::text, 'sev2'::text, 'sev3'::text, 'sev4'::text]))),
+    CONSTRAINT incidents_status_check CHECK ((status = ANY (ARRAY['triage'::text, 'investigating'::text, 'mitigated'::text, 'resolved'::text, 'closed'::text, 'declined'::text]))),
+    CONSTRAINT incidents_summary_check CHECK ((length(summary) <= 20000)),
+    CONSTRAINT incidents_title_check CHECK (((length(title) >= 1) AND (length(title) <= 200))),
+    CONSTRAINT incidents_version_check CHECK ((version > 0))
+);
+
+ALTER TABLE ONLY public.incidents FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: invitations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -281,6 +390,31 @@ ALTER TABLE ONLY public.service_accounts FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: status_updates; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.status_updates (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    incident_id uuid NOT NULL,
+    body text NOT NULL,
+    audience text NOT NULL,
+    status text NOT NULL,
+    severity text NOT NULL,
+    changed_status boolean NOT NULL,
+    changed_severity boolean NOT NULL,
+    created_by_type text NOT NULL,
+    created_by_id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    CONSTRAINT status_updates_audience_check CHECK ((audience = ANY (ARRAY['internal'::text, 'public'::text]))),
+    CONSTRAINT status_updates_body_check CHECK (((length(body) >= 1) AND (length(body) <= 10000))),
+    CONSTRAINT status_updates_created_by_type_check CHECK ((created_by_type = ANY (ARRAY['user'::text, 'service_account'::text])))
+);
+
+ALTER TABLE ONLY public.status_updates FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: tenants; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -294,6 +428,29 @@ CREATE TABLE public.tenants (
 );
 
 ALTER TABLE ONLY public.tenants FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: timeline_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.timeline_events (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    incident_id uuid NOT NULL,
+    kind text NOT NULL,
+    body text,
+    data jsonb NOT NULL,
+    actor_type text NOT NULL,
+    actor_id uuid NOT NULL,
+    occurred_at timestamp with time zone NOT NULL,
+    recorded_at timestamp with time zone NOT NULL,
+    CONSTRAINT timeline_events_actor_type_check CHECK ((actor_type = ANY (ARRAY['user'::text, 'service_account'::text]))),
+    CONSTRAINT timeline_events_body_check CHECK ((length(body) <= 10000)),
+    CONSTRAINT timeline_events_kind_check CHECK ((kind = ANY (ARRAY['note'::text, 'incident_created'::text, 'status_changed'::text, 'severity_changed'::text, 'commander_changed'::text, 'field_changed'::text, 'task_created'::text, 'task_status_changed'::text, 'status_update_posted'::text])))
+);
+
+ALTER TABLE ONLY public.timeline_events FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -388,6 +545,54 @@ ALTER TABLE ONLY public.audit_events
 
 
 --
+-- Name: idempotency_keys idempotency_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (tenant_id, principal_type, principal_id, operation, key);
+
+
+--
+-- Name: incident_numbers incident_numbers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.incident_numbers
+    ADD CONSTRAINT incident_numbers_pkey PRIMARY KEY (tenant_id);
+
+
+--
+-- Name: incident_tasks incident_tasks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.incident_tasks
+    ADD CONSTRAINT incident_tasks_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: incidents incidents_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.incidents
+    ADD CONSTRAINT incidents_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: incidents incidents_tenant_id_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.incidents
+    ADD CONSTRAINT incidents_tenant_id_id_key UNIQUE (tenant_id, id);
+
+
+--
+-- Name: incidents incidents_tenant_id_number_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.incidents
+    ADD CONSTRAINT incidents_tenant_id_number_key UNIQUE (tenant_id, number);
+
+
+--
 -- Name: invitations invitations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -452,11 +657,27 @@ ALTER TABLE ONLY public.service_accounts
 
 
 --
+-- Name: status_updates status_updates_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.status_updates
+    ADD CONSTRAINT status_updates_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: tenants tenants_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.tenants
     ADD CONSTRAINT tenants_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: timeline_events timeline_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.timeline_events
+    ADD CONSTRAINT timeline_events_pkey PRIMARY KEY (id);
 
 
 --
@@ -499,6 +720,69 @@ CREATE INDEX api_keys_tenant_id ON public.api_keys USING btree (tenant_id, id);
 
 
 --
+-- Name: idempotency_keys_by_age; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idempotency_keys_by_age ON public.idempotency_keys USING btree (tenant_id, principal_type, principal_id, created_at);
+
+
+--
+-- Name: incident_tasks_by_incident; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX incident_tasks_by_incident ON public.incident_tasks USING btree (tenant_id, incident_id, id);
+
+
+--
+-- Name: incidents_by_commander; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX incidents_by_commander ON public.incidents USING btree (tenant_id, commander_id, created_at DESC, id DESC);
+
+
+--
+-- Name: incidents_by_created; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX incidents_by_created ON public.incidents USING btree (tenant_id, created_at DESC, id DESC);
+
+
+--
+-- Name: incidents_by_label; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX incidents_by_label ON public.incidents USING gin (tenant_id, labels);
+
+
+--
+-- Name: incidents_by_severity; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX incidents_by_severity ON public.incidents USING btree (tenant_id, severity, created_at DESC, id DESC);
+
+
+--
+-- Name: incidents_by_status; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX incidents_by_status ON public.incidents USING btree (tenant_id, status, created_at DESC, id DESC);
+
+
+--
+-- Name: incidents_by_text; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX incidents_by_text ON public.incidents USING gin (tenant_id, search);
+
+
+--
+-- Name: incidents_by_updated; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX incidents_by_updated ON public.incidents USING btree (tenant_id, updated_at, id);
+
+
+--
 -- Name: invitations_one_unanswered; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -531,6 +815,20 @@ CREATE INDEX memberships_user_id ON public.memberships USING btree (user_id);
 --
 
 CREATE INDEX password_reset_tokens_user_id ON public.password_reset_tokens USING btree (user_id);
+
+
+--
+-- Name: status_updates_by_incident; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX status_updates_by_incident ON public.status_updates USING btree (tenant_id, incident_id, id);
+
+
+--
+-- Name: timeline_events_by_occurred; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX timeline_events_by_occurred ON public.timeline_events USING btree (tenant_id, incident_id, occurred_at, id);
 
 
 --
@@ -568,6 +866,54 @@ ALTER TABLE ONLY public.api_keys
 
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_tenant_id_service_account_id_fkey FOREIGN KEY (tenant_id, service_account_id) REFERENCES public.service_accounts(tenant_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: idempotency_keys idempotency_keys_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+
+--
+-- Name: incident_numbers incident_numbers_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.incident_numbers
+    ADD CONSTRAINT incident_numbers_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+
+--
+-- Name: incident_tasks incident_tasks_assignee_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.incident_tasks
+    ADD CONSTRAINT incident_tasks_assignee_id_fkey FOREIGN KEY (assignee_id) REFERENCES public.users(id);
+
+
+--
+-- Name: incident_tasks incident_tasks_tenant_id_incident_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.incident_tasks
+    ADD CONSTRAINT incident_tasks_tenant_id_incident_id_fkey FOREIGN KEY (tenant_id, incident_id) REFERENCES public.incidents(tenant_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: incidents incidents_commander_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.incidents
+    ADD CONSTRAINT incidents_commander_id_fkey FOREIGN KEY (commander_id) REFERENCES public.users(id);
+
+
+--
+-- Name: incidents incidents_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.incidents
+    ADD CONSTRAINT incidents_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 
 --
@@ -635,6 +981,22 @@ ALTER TABLE ONLY public.service_accounts
 
 
 --
+-- Name: status_updates status_updates_tenant_id_incident_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.status_updates
+    ADD CONSTRAINT status_updates_tenant_id_incident_id_fkey FOREIGN KEY (tenant_id, incident_id) REFERENCES public.incidents(tenant_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: timeline_events timeline_events_tenant_id_incident_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.timeline_events
+    ADD CONSTRAINT timeline_events_tenant_id_incident_id_fkey FOREIGN KEY (tenant_id, incident_id) REFERENCES public.incidents(tenant_id, id) ON DELETE CASCADE;
+
+
+--
 -- Name: usage_counts usage_counts_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -697,6 +1059,30 @@ CREATE POLICY cross_tenant_lookup ON public.tenants FOR SELECT TO incident_track
 
 
 --
+-- Name: idempotency_keys; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.idempotency_keys ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: incident_numbers; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.incident_numbers ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: incident_tasks; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.incident_tasks ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: incidents; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.incidents ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: invitations; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -713,6 +1099,12 @@ ALTER TABLE public.memberships ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.service_accounts ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: status_updates; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.status_updates ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: api_keys tenant_isolation; Type: POLICY; Schema: public; Owner: -
@@ -733,6 +1125,34 @@ CREATE POLICY tenant_isolation ON public.audit_chain_heads USING ((tenant_id = p
 --
 
 CREATE POLICY tenant_isolation ON public.audit_events USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: idempotency_keys tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.idempotency_keys USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: incident_numbers tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.incident_numbers USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: incident_tasks tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.incident_tasks USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: incidents tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.incidents USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
 
 
 --
@@ -757,10 +1177,24 @@ CREATE POLICY tenant_isolation ON public.service_accounts USING ((tenant_id = pu
 
 
 --
+-- Name: status_updates tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.status_updates USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
 -- Name: tenants tenant_isolation; Type: POLICY; Schema: public; Owner: -
 --
 
 CREATE POLICY tenant_isolation ON public.tenants USING ((id = public.current_tenant_id())) WITH CHECK ((id = public.current_tenant_id()));
+
+
+--
+-- Name: timeline_events tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.timeline_events USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
 
 
 --
@@ -782,6 +1216,12 @@ CREATE POLICY tenant_isolation ON public.usage_write_days USING ((tenant_id = pu
 --
 
 ALTER TABLE public.tenants ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: timeline_events; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.timeline_events ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: usage_counts; Type: ROW SECURITY; Schema: public; Owner: -
@@ -871,6 +1311,34 @@ GRANT SELECT,INSERT ON TABLE public.audit_events TO incident_tracker_app;
 
 
 --
+-- Name: TABLE idempotency_keys; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE ON TABLE public.idempotency_keys TO incident_tracker_app;
+
+
+--
+-- Name: TABLE incident_numbers; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.incident_numbers TO incident_tracker_app;
+
+
+--
+-- Name: TABLE incident_tasks; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.incident_tasks TO incident_tracker_app;
+
+
+--
+-- Name: TABLE incidents; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.incidents TO incident_tracker_app;
+
+
+--
 -- Name: TABLE invitations; Type: ACL; Schema: public; Owner: -
 --
 
@@ -908,11 +1376,25 @@ GRANT SELECT,INSERT ON TABLE public.service_accounts TO incident_tracker_app;
 
 
 --
+-- Name: TABLE status_updates; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.status_updates TO incident_tracker_app;
+
+
+--
 -- Name: TABLE tenants; Type: ACL; Schema: public; Owner: -
 --
 
 GRANT SELECT,INSERT ON TABLE public.tenants TO incident_tracker_app;
 GRANT SELECT ON TABLE public.tenants TO incident_tracker_lookup;
+
+
+--
+-- Name: TABLE timeline_events; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.timeline_events TO incident_tracker_app;
 
 
 --

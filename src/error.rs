@@ -2,8 +2,8 @@
 //! carrying its stable code (`AUTH_EMAIL_TAKEN`, `INVITE_INVALID`) as data.
 //!
 //! Nothing here knows HTTP: `http::error` maps each kind to a status and the
-//! wire body. A new domain error is a new code on an existing kind, never a
-//! new kind. Internal detail is logged under the request id by that mapping
+//! wire body. A new domain error is a new code on an existing kind; a kind is
+//! added only for an answer no existing kind means. Internal detail is logged under the request id by that mapping
 //! and never reaches the response body.
 
 use std::borrow::Cow;
@@ -38,6 +38,14 @@ pub enum Error {
     /// The request conflicts with the current state (409).
     #[error("conflict: {}", .0.code)]
     Conflict(Problem),
+    /// The caller's copy is out of date: the object changed since the
+    /// version the request names (412).
+    #[error("precondition failed: {}", .0.code)]
+    PreconditionFailed(Problem),
+    /// Well-formed, but it contradicts an earlier request it claims to
+    /// repeat (422).
+    #[error("unprocessable: {}", .0.code)]
+    Unprocessable(Problem),
     /// Over a rate limit or quota; retry after the given time (429).
     #[error("limited: {}", .problem.code)]
     Limited { problem: Problem, retry_after: Duration },
@@ -90,6 +98,8 @@ impl Error {
             | Error::Unauthenticated(problem)
             | Error::Forbidden(problem)
             | Error::Conflict(problem)
+            | Error::PreconditionFailed(problem)
+            | Error::Unprocessable(problem)
             | Error::Limited { problem, .. } => problem.code,
             Error::NotFound => "NOT_FOUND",
             Error::Unavailable { .. } => "SERVICE_UNAVAILABLE",

@@ -15,6 +15,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod mail;
+pub mod markdown;
 pub mod policy;
 pub mod server;
 pub mod sessions;

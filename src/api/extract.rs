@@ -26,6 +26,9 @@ pub struct PathParams<T>(pub T);
 /// The query string.
 pub struct QueryParams<T>(pub T);
 
+/// Request headers the contract documents.
+pub struct HeaderParams<T>(pub T);
+
 pub(crate) fn tag_with_request_id(mut error: HttpError, request_id: &str) -> HttpError {
     if let Ok(value) = http::HeaderValue::from_str(request_id) {
         error.headers.get_or_insert_with(Default::default).insert(dropshot::HEADER_REQUEST_ID, value);
@@ -83,6 +86,20 @@ impl<T: DeserializeOwned + JsonSchema + Send + Sync + 'static> SharedExtractor f
 
     fn metadata(content_type: ApiEndpointBodyContentType) -> ExtractorMetadata {
         <dropshot::Path<T> as SharedExtractor>::metadata(content_type)
+    }
+}
+
+#[async_trait]
+impl<T: DeserializeOwned + JsonSchema + Send + Sync + 'static> SharedExtractor for HeaderParams<T> {
+    async fn from_request<C: ServerContext>(rqctx: &RequestContext<C>) -> Result<Self, HttpError> {
+        <dropshot::Header<T> as SharedExtractor>::from_request(rqctx)
+            .await
+            .map(|headers| HeaderParams(headers.into_inner()))
+            .map_err(|error| tag_with_request_id(error, &rqctx.request_id))
+    }
+
+    fn metadata(content_type: ApiEndpointBodyContentType) -> ExtractorMetadata {
+        <dropshot::Header<T> as SharedExtractor>::metadata(content_type)
     }
 }
 

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod contract;
 pub mod error;
 pub mod extract;
+pub mod incidents;
 pub mod platform;
 pub mod reply;
 pub mod tenants;
@@ -20,7 +21,7 @@ use dropshot::{
 
 use crate::policy::Scope;
 pub use error::ApiError;
-use extract::{JsonBody, PathParams, QueryParams};
+use extract::{HeaderParams, JsonBody, PathParams, QueryParams};
 pub use reply::Reply;
 
 /// Every endpoint has exactly one tag, one per area; it groups operations in
@@ -33,6 +34,7 @@ pub use reply::Reply;
             api_keys = { description = "Service accounts and their API keys, for automation." },
             audit = { description = "The tenant's append-only, hash-chained audit log." },
             auth = { description = "Accounts and browser sessions: sign-up, sign-in, password reset." },
+            incidents = { description = "Incidents, their timeline, tasks and status updates, and metrics over them." },
             platform = { description = "Health checks for load balancers and orchestrators." },
             tenants = { description = "Tenants, their members and invites." },
             usage = { description = "The tenant's metered reads and writes, and its daily write quota." },
@@ -291,6 +293,165 @@ pub trait IncidentTrackerApi {
         path: PathParams<api_keys::ApiKeyPath>,
     ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError>;
 
+    /// The active tenant's incidents (`incidents.read`); at most 100 per
+    /// page.
+    ///
+    /// Newest first by default; `sort=updated` lists by `updatedAt`, oldest
+    /// change first, for clients that sync (with `updatedAfter`). Filters
+    /// combine; `status` takes several, comma-separated.
+    #[endpoint { method = GET, path = "/v1/incidents", tags = ["incidents"], operation_id = "incident_list" }]
+    async fn incident_list(
+        rqctx: RequestContext<Self::Context>,
+        query: QueryParams<PaginationParams<incidents::IncidentFilter, incidents::IncidentPage>>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<incidents::Incident>>>, ApiError>;
+
+    /// Declare an incident (`incidents.write`) in the active tenant. It
+    /// starts in `triage` with the tenant's next number.
+    ///
+    /// Safe to retry with an `Idempotency-Key`. `400 VALIDATION_FAILED` with
+    /// `details.field` for invalid input, including a `commanderId` that is
+    /// not a member.
+    #[endpoint { method = POST, path = "/v1/incidents", tags = ["incidents"], operation_id = "incident_create" }]
+    async fn incident_create(
+        rqctx: RequestContext<Self::Context>,
+        headers: HeaderParams<incidents::IdempotencyKeyHeader>,
+        body: JsonBody<incidents::IncidentCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<incidents::Incident>, incidents::CreatedHeaders>, ApiError>;
+
+    /// One incident (`incidents.read`), with its `ETag`.
+    #[endpoint {
+        method = GET, path = "/v1/incidents/{incidentId}", tags = ["incidents"], operation_id = "incident_view"
+    }]
+    async fn incident_view(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<incidents::IncidentPath>,
+    ) -> Result<Reply<HttpResponseOk<incidents::Incident>, incidents::ETagHeader>, ApiError>;
+
+    /// Change an incident (`incidents.write`): its fields, and its status by
+    /// a move under the status machine.
+    ///
+    /// `409 INCIDENT_TRANSITION_INVALID` with `details.allowedTransitions`
+    /// for a move the machine does not allow; `412 PRECONDITION_FAILED` when
+    /// `If-Match` names another version. Each change is written to the
+    /// timeline.
+    #[endpoint {
+        method = PATCH, path = "/v1/incidents/{incidentId}", tags = ["incidents"], operation_id = "incident_update"
+    }]
+    async fn incident_update(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<incidents::IncidentPath>,
+        headers: HeaderParams<incidents::IfMatchHeader>,
+        body: JsonBody<incidents::IncidentUpdateRequest>,
+    ) -> Result<Reply<HttpResponseOk<incidents::Incident>, incidents::ETagHeader>, ApiError>;
+
+    /// The incident's timeline (`incidents.read`) by `occurredAt`, oldest
+    /// first; at most 100 per page.
+    #[endpoint {
+        method = GET, path = "/v1/incidents/{incidentId}/timeline-events", tags = ["incidents"],
+        operation_id = "timeline_event_list"
+    }]
+    async fn timeline_event_list(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<incidents::IncidentPath>,
+        query: QueryParams<PaginationParams<EmptyScanParams, incidents::TimelineEventPage>>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<incidents::TimelineEvent>>>, ApiError>;
+
+    /// Add a note to the incident's timeline (`incidents.write`).
+    ///
+    /// Only `kind: note`: every other kind is written by the change it
+    /// records. Safe to retry with an `Idempotency-Key`.
+    #[endpoint {
+        method = POST, path = "/v1/incidents/{incidentId}/timeline-events", tags = ["incidents"],
+        operation_id = "timeline_event_create"
+    }]
+    async fn timeline_event_create(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<incidents::IncidentPath>,
+        headers: HeaderParams<incidents::IdempotencyKeyHeader>,
+        body: JsonBody<incidents::TimelineEventCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<incidents::TimelineEvent>, incidents::CreatedHeaders>, ApiError>;
+
+    /// The incident's tasks (`incidents.read`), oldest first; at most 100
+    /// per page.
+    #[endpoint {
+        method = GET, path = "/v1/incidents/{incidentId}/tasks", tags = ["incidents"], operation_id = "task_list"
+    }]
+    async fn task_list(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<incidents::IncidentPath>,
+        query: QueryParams<PaginationParams<EmptyScanParams, tenants::AfterId>>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<incidents::Task>>>, ApiError>;
+
+    /// Add a task to the incident (`incidents.write`); it starts `open`.
+    ///
+    /// `400 VALIDATION_FAILED` with `details.field = "assigneeId"` for an
+    /// assignee who is not a member. Safe to retry with an `Idempotency-Key`.
+    #[endpoint {
+        method = POST, path = "/v1/incidents/{incidentId}/tasks", tags = ["incidents"], operation_id = "task_create"
+    }]
+    async fn task_create(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<incidents::IncidentPath>,
+        headers: HeaderParams<incidents::IdempotencyKeyHeader>,
+        body: JsonBody<incidents::TaskCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<incidents::Task>, incidents::CreatedHeaders>, ApiError>;
+
+    /// Change a task (`incidents.write`).
+    ///
+    /// `412 PRECONDITION_FAILED` when `If-Match` names another version.
+    #[endpoint {
+        method = PATCH, path = "/v1/incidents/{incidentId}/tasks/{taskId}", tags = ["incidents"],
+        operation_id = "task_update"
+    }]
+    async fn task_update(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<incidents::TaskPath>,
+        headers: HeaderParams<incidents::IfMatchHeader>,
+        body: JsonBody<incidents::TaskUpdateRequest>,
+    ) -> Result<Reply<HttpResponseOk<incidents::Task>, incidents::ETagHeader>, ApiError>;
+
+    /// The incident's status updates (`incidents.read`), oldest first; at
+    /// most 100 per page.
+    #[endpoint {
+        method = GET, path = "/v1/incidents/{incidentId}/status-updates", tags = ["incidents"],
+        operation_id = "status_update_list"
+    }]
+    async fn status_update_list(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<incidents::IncidentPath>,
+        query: QueryParams<PaginationParams<EmptyScanParams, tenants::AfterId>>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<incidents::StatusUpdate>>>, ApiError>;
+
+    /// Post a status update (`incidents.write`).
+    ///
+    /// Its `status` and `severity`, when given, become the incident's in
+    /// the same transaction, under the status machine: a `409` rejects the
+    /// whole update. Safe to retry with an `Idempotency-Key`.
+    #[endpoint {
+        method = POST, path = "/v1/incidents/{incidentId}/status-updates", tags = ["incidents"],
+        operation_id = "status_update_create"
+    }]
+    async fn status_update_create(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<incidents::IncidentPath>,
+        headers: HeaderParams<incidents::IdempotencyKeyHeader>,
+        body: JsonBody<incidents::StatusUpdateCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<incidents::StatusUpdate>, incidents::CreatedHeaders>, ApiError>;
+
+    /// Response-time metrics (`incidents.read`) over the active tenant's
+    /// incidents created in [`from`, `to`), in seconds.
+    ///
+    /// MTTA is `acknowledgedAt - createdAt` and MTTR `resolvedAt -
+    /// createdAt`, each over the incidents that have the stamp; p50 and p90
+    /// are interpolated percentiles.
+    #[endpoint {
+        method = GET, path = "/v1/incident-metrics", tags = ["incidents"], operation_id = "incident_metrics_view"
+    }]
+    async fn incident_metrics_view(
+        rqctx: RequestContext<Self::Context>,
+        query: QueryParams<incidents::IncidentMetricsQuery>,
+    ) -> Result<Reply<HttpResponseOk<incidents::IncidentMetrics>>, ApiError>;
+
     /// The active tenant's reads and writes per UTC day (`billing.read`),
     /// with the write quota each day was counted against.
     ///
@@ -371,7 +532,19 @@ pub fn authentication(operation_id: &str) -> Option<Authentication> {
         "health_view" | "health_live_view" => Public,
         "me_view" => AnySession,
         "auth_signup" | "auth_login" | "password_forgot" | "password_reset" => AnySessionWithCsrf,
-        "member_list" => SessionOrApiKey(Scope::Read),
+        "member_list"
+        | "incident_list"
+        | "incident_view"
+        | "timeline_event_list"
+        | "task_list"
+        | "status_update_list"
+        | "incident_metrics_view" => SessionOrApiKey(Scope::Read),
+        "incident_create"
+        | "incident_update"
+        | "timeline_event_create"
+        | "task_create"
+        | "task_update"
+        | "status_update_create" => SessionWithCsrfOrApiKey(Scope::Write),
         "tenant_list"
         | "invite_list"
         | "service_account_list"

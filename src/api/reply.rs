@@ -1,53 +1,63 @@
-//! Responses that carry headers: cookies on success, `Retry-After` on a
-//! refusal. Dropshot's error path cannot set headers on a custom error type,
-//! so a refusal that must say when to retry travels through the success
-//! path, with the same body as any other error.
+//! Every response a handler gives, success or error: the headers every
+//! answer carries (no sniffing, no framing, no active content), cookies and
+//! typed headers on success, `Retry-After` on a refusal. Dropshot's error
+//! path cannot set headers on a custom error type, so handlers' errors
+//! travel through the success path, with the same body as any other error.
 
-use dropshot::{ApiEndpointResponse, HttpCodedResponse, HttpError, HttpResponse, HttpResponseHeaders};
-use http::StatusCode;
-use http::header::{CONTENT_TYPE, RETRY_AFTER};
+use dropshot::{
+    ApiEndpointResponse, HttpCodedResponse, HttpError, HttpResponse, HttpResponseHeaders, NoHeaders,
+};
+use http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::ApiError;
 
-pub enum Reply<T: HttpCodedResponse> {
-    Done(HttpResponseHeaders<T>),
-    /// An error with `retry_after` set: 429s from rate limits and lockouts.
-    RetryLater(ApiError),
+/// A JSON API's answers are data: never rendered, framed or sniffed as a
+/// page, whatever a field holds.
+const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; frame-ancestors 'none'";
+
+pub enum Reply<T: HttpCodedResponse, H: JsonSchema + Serialize + Send + Sync + 'static = NoHeaders> {
+    Done(HttpResponseHeaders<T, H>),
+    Refused(ApiError),
 }
 
-impl<T: HttpCodedResponse> Reply<T> {
-    /// Routes an error to the path that can carry its headers.
-    pub fn refuse(error: ApiError) -> Result<Reply<T>, ApiError> {
-        if error.retry_after().is_some() { Ok(Reply::RetryLater(error)) } else { Err(error) }
-    }
-}
-
-impl<T: HttpCodedResponse> HttpResponse for Reply<T> {
+impl<T: HttpCodedResponse, H: JsonSchema + Serialize + Send + Sync + 'static> HttpResponse for Reply<T, H> {
     fn to_result(self) -> Result<http::Response<dropshot::Body>, HttpError> {
-        match self {
-            Reply::Done(response) => response.to_result(),
-            Reply::RetryLater(error) => {
-                // Whole seconds, rounded up: retrying early is refused again.
-                let retry_after = error.retry_after().unwrap_or_default();
-                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        let mut response = match self {
+            Reply::Done(response) => response.to_result()?,
+            Reply::Refused(error) => {
                 let body = serde_json::to_string(&error).map_err(|e| HttpError::for_internal_error(e.to_string()))?;
-                Ok(http::Response::builder()
+                let mut response = http::Response::builder()
                     .status(error.status().as_status())
                     .header(CONTENT_TYPE, dropshot::CONTENT_TYPE_JSON)
-                    .header(RETRY_AFTER, seconds.max(1))
-                    .body(body.into())?)
+                    .body(body.into())?;
+                if let Some(retry_after) = error.retry_after() {
+                    // Whole seconds, rounded up: retrying early is refused again.
+                    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+                }
+                response
             }
-        }
+        };
+        add_security_headers(response.headers_mut());
+        Ok(response)
     }
 
     fn response_metadata() -> ApiEndpointResponse {
-        HttpResponseHeaders::<T>::response_metadata()
+        HttpResponseHeaders::<T, H>::response_metadata()
     }
 
     fn status_code(&self) -> StatusCode {
         match self {
             Reply::Done(_) => T::STATUS_CODE,
-            Reply::RetryLater(error) => error.status().as_status(),
+            Reply::Refused(error) => error.status().as_status(),
         }
     }
+}
+
+fn add_security_headers(headers: &mut HeaderMap) {
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
 }

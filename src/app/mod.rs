@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod audit_log;
 pub mod auth;
+pub mod incidents;
 pub mod operation;
 pub mod platform;
 pub mod tenants;

@@ -9,12 +9,17 @@
 
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::usage::{QuotaStanding, utc_day};
 use super::{AppState, Error, OpContext, Problem};
 use crate::actor::{Actor, Principal};
 use crate::audit::{self, NewEvent};
+use crate::db::idempotency::{KeyScope, idempotency_find, idempotency_store, idempotency_try_lock};
 use crate::db::{self, BoxFuture, TenantScope, tenants, usage::WriteCount};
 use crate::policy::{Action, Context, Resource, authorize};
 use crate::sessions::Attempt;
@@ -108,15 +113,112 @@ where
     R: Send + 'static,
     F: for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<Done<R>, Error>> + Send + 'static,
 {
+    Ok(write_in_tenant(state, op, tenant_id, write, None, work).await?.value)
+}
+
+/// How long a create's answer is kept for a retry with its key.
+const IDEMPOTENCY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// A create sent with an `Idempotency-Key`: the key, the create it belongs
+/// to, and a digest of the request, which a retry must repeat.
+pub struct IdempotencyKey {
+    operation: &'static str,
+    key: String,
+    request_digest: [u8; 32],
+}
+
+impl IdempotencyKey {
+    /// The key the client sent with `request` to `operation`, if any: 1 to
+    /// 255 visible ASCII characters.
+    pub fn new(
+        key: Option<String>,
+        operation: &'static str,
+        request: &impl Serialize,
+    ) -> Result<Option<IdempotencyKey>, Error> {
+        let Some(key) = key else { return Ok(None) };
+        if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_CHARS || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::invalid_field(
+                "Idempotency-Key",
+                "An Idempotency-Key has 1 to 255 visible ASCII characters.",
+            ));
+        }
+        let encoded = serde_json::to_vec(request).map_err(anyhow::Error::from)?;
+        Ok(Some(IdempotencyKey { operation, key, request_digest: Sha256::digest(encoded).into() }))
+    }
+
+    fn scope(&self, tenant_id: Uuid, principal: Principal) -> KeyScope<'_> {
+        KeyScope { tenant_id, principal, operation: self.operation, key: &self.key }
+    }
+}
+
+/// A write's value, and whether it is the stored answer to an earlier
+/// request with the same idempotency key.
+pub struct Written<R> {
+    pub value: R,
+    pub replayed: bool,
+}
+
+/// [`tenant_write`] for a create that may carry an idempotency key. With
+/// one, the first request's answer is stored in its own transaction; a
+/// retry within 24 hours with the same body gets that answer back and
+/// writes, counts and audits nothing. The same key with another body is
+/// `422 IDEMPOTENCY_KEY_REUSED`; while the first request is in flight, `409
+/// IDEMPOTENCY_KEY_IN_USE`.
+pub async fn tenant_write_once<R, F>(
+    state: &AppState,
+    op: &OpContext,
+    tenant_id: Uuid,
+    write: Write,
+    key: Option<IdempotencyKey>,
+    work: F,
+) -> Result<Written<R>, Error>
+where
+    R: Serialize + DeserializeOwned + Send + 'static,
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<Done<R>, Error>> + Send + 'static,
+{
+    let once = key.map(|key| Once { key, encode: |value| serde_json::to_value(value), decode: serde_json::from_value });
+    write_in_tenant(state, op, tenant_id, write, once, work).await
+}
+
+/// An idempotency key, and how its answer is stored and read back.
+struct Once<R> {
+    key: IdempotencyKey,
+    encode: fn(&R) -> serde_json::Result<Value>,
+    decode: fn(Value) -> serde_json::Result<R>,
+}
+
+async fn write_in_tenant<R, F>(
+    state: &AppState,
+    op: &OpContext,
+    tenant_id: Uuid,
+    write: Write,
+    once: Option<Once<R>>,
+    work: F,
+) -> Result<Written<R>, Error>
+where
+    R: Send + 'static,
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<Done<R>, Error>> + Send + 'static,
+{
     let principal = op.actor.principal().ok_or_else(Error::auth_required)?;
     check_write_rate(state, principal).await?;
     let (actor, origin) = (op.actor.clone(), op.origin.clone());
     let default_quota = state.limits.daily_write_quota;
-    let (day, resets_at) = utc_day(Utc::now());
-    let (value, count) = db::in_tenant(&state.db, scope(&actor, tenant_id), move |conn| {
+    let now = Utc::now();
+    let (day, resets_at) = utc_day(now);
+    let (written, count) = db::in_tenant(&state.db, scope(&actor, tenant_id), move |conn| {
         Box::pin(async move {
             let ctx = tenant_context(conn, &actor, tenant_id, !write.work_locks_memberships).await?;
             authorize(write.action, Resource::Tenant, ctx)?;
+            let once = match once {
+                None => None,
+                Some(once) => {
+                    if let Some(answer) = replay(conn, once.key.scope(tenant_id, principal), &once, now).await? {
+                        return Ok((Written { value: answer, replayed: true }, None));
+                    }
+                    Some(once)
+                }
+            };
             let done = work(conn, ctx).await?;
             // Every write takes its locks in one order: memberships (above,
             // or in the work), then the tenant's count for the day, then its
@@ -129,12 +231,46 @@ where
             for event in done.events {
                 audit::append(conn, tenant_id, &actor, &origin, event).await?;
             }
-            Ok((done.value, count))
+            if let Some(once) = once {
+                let key_scope = once.key.scope(tenant_id, principal);
+                let answer = (once.encode)(&done.value).map_err(anyhow::Error::from)?;
+                let not_before = now - IDEMPOTENCY_WINDOW;
+                idempotency_store(conn, key_scope, &once.key.request_digest, &answer, now, not_before).await?;
+            }
+            Ok((Written { value: done.value, replayed: false }, Some(count)))
         })
     })
     .await?;
-    let _ = op.quota.set(QuotaStanding { limit: count.write_quota, used: count.writes, resets_at });
-    Ok(value)
+    if let Some(count) = count {
+        let _ = op.quota.set(QuotaStanding { limit: count.write_quota, used: count.writes, resets_at });
+    }
+    Ok(written)
+}
+
+/// The stored answer to an earlier request with the key, if there is one;
+/// otherwise the key is this transaction's until it ends.
+async fn replay<R>(
+    conn: &mut AsyncPgConnection,
+    key_scope: KeyScope<'_>,
+    once: &Once<R>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<R>, Error> {
+    if !idempotency_try_lock(conn, key_scope).await? {
+        return Err(Error::Conflict(Problem::new(
+            "IDEMPOTENCY_KEY_IN_USE",
+            "A request with this Idempotency-Key is still in progress; retry once it has finished.",
+        )));
+    }
+    let Some(stored) = idempotency_find(conn, key_scope, now - IDEMPOTENCY_WINDOW).await? else {
+        return Ok(None);
+    };
+    if stored.request_digest != once.key.request_digest {
+        return Err(Error::Unprocessable(Problem::new(
+            "IDEMPOTENCY_KEY_REUSED",
+            "This Idempotency-Key was used with a different request; use a new key for a new request.",
+        )));
+    }
+    Ok(Some((once.decode)(stored.response).map_err(anyhow::Error::from)?))
 }
 
 /// Counts a write of `principal` against the write rate limit.

@@ -54,6 +54,22 @@ impl Target {
     pub fn api_key(id: Uuid) -> Target {
         Target { kind: "api_key", id }
     }
+
+    pub fn incident(id: Uuid) -> Target {
+        Target { kind: "incident", id }
+    }
+
+    pub fn task(id: Uuid) -> Target {
+        Target { kind: "task", id }
+    }
+
+    pub fn status_update(id: Uuid) -> Target {
+        Target { kind: "status_update", id }
+    }
+
+    pub fn timeline_event(id: Uuid) -> Target {
+        Target { kind: "timeline_event", id }
+    }
 }
 
 /// What happened, to record with who did it and from where. Metadata must

@@ -3,6 +3,8 @@
 
 pub mod api_keys;
 pub mod embedded;
+pub mod idempotency;
+pub mod incidents;
 pub mod invites;
 pub mod migrations;
 pub mod outbox;

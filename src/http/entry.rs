@@ -7,6 +7,8 @@
 
 use dropshot::{HttpCodedResponse, HttpResponseHeaders, RequestContext};
 use http::HeaderValue;
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::ApiContext;
 use super::caller::{csrf_token_matches, current_session, origin};
@@ -30,11 +32,13 @@ where
     .await
 }
 
-/// [`handle`], for work that sets response headers of its own (cookies).
-pub async fn handle_with_headers<T, F>(rqctx: &RequestContext<ApiContext>, work: F) -> Result<Reply<T>, ApiError>
+/// [`handle`], for work that sets response headers of its own: cookies,
+/// or typed headers the contract documents (`H`).
+pub async fn handle_with_headers<T, H, F>(rqctx: &RequestContext<ApiContext>, work: F) -> Result<Reply<T, H>, ApiError>
 where
     T: HttpCodedResponse,
-    F: AsyncFnOnce(&AppState, &OpContext, Option<CurrentSession>) -> Result<HttpResponseHeaders<T>, Error>,
+    H: JsonSchema + Serialize + Send + Sync + 'static,
+    F: AsyncFnOnce(&AppState, &OpContext, Option<CurrentSession>) -> Result<HttpResponseHeaders<T, H>, Error>,
 {
     let app = &rqctx.context().app;
     let outcome = match authenticate(rqctx).await {
@@ -48,7 +52,7 @@ where
     };
     match outcome {
         Ok(response) => Ok(Reply::Done(response)),
-        Err(error) => Reply::refuse(api_error(error, &rqctx.request_id)),
+        Err(error) => Ok(Reply::Refused(api_error(error, &rqctx.request_id))),
     }
 }
 
@@ -96,7 +100,10 @@ async fn authenticate(rqctx: &RequestContext<ApiContext>) -> Result<(OpContext, 
 /// The daily write quota as IETF RateLimit headers
 /// (draft-ietf-httpapi-ratelimit-headers): the policy, and what remains of
 /// it until the next UTC midnight.
-fn add_quota_headers<T: HttpCodedResponse>(response: &mut HttpResponseHeaders<T>, quota: &QuotaStanding) {
+fn add_quota_headers<T: HttpCodedResponse, H: JsonSchema + Serialize + Send + Sync + 'static>(
+    response: &mut HttpResponseHeaders<T, H>,
+    quota: &QuotaStanding,
+) {
     let resets_in = (quota.resets_at - chrono::Utc::now()).num_seconds().max(0);
     let headers = response.headers_mut();
     let policy = format!("\"daily-writes\";q={};w=86400", quota.limit);

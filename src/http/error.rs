@@ -17,6 +17,8 @@ pub fn api_error(error: Error, request_id: &str) -> ApiError {
         Error::Forbidden(problem) => client_error(ErrorStatusCode::FORBIDDEN, problem),
         Error::NotFound => ApiError::new(ErrorStatusCode::NOT_FOUND, "NOT_FOUND", "Not found.", request_id),
         Error::Conflict(problem) => client_error(ErrorStatusCode::CONFLICT, problem),
+        Error::PreconditionFailed(problem) => client_error(ErrorStatusCode::PRECONDITION_FAILED, problem),
+        Error::Unprocessable(problem) => client_error(ErrorStatusCode::UNPROCESSABLE_ENTITY, problem),
         Error::Limited { problem, retry_after } => {
             client_error(ErrorStatusCode::TOO_MANY_REQUESTS, problem).with_retry_after(retry_after)
         }

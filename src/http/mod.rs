@@ -10,6 +10,7 @@ mod auth;
 pub mod caller;
 pub mod entry;
 pub mod error;
+mod incidents;
 mod platform;
 mod tenants;
 mod usage;
@@ -30,7 +31,13 @@ use crate::api::audit::{AuditChainVerification, AuditEvent, AuditEventFilter, Au
 use crate::api::auth::{
     LoginRequest, Me, PasswordForgotRequest, PasswordResetRequest, PasswordResetRequested, SignupRequest,
 };
-use crate::api::extract::{JsonBody, PathParams, QueryParams};
+use crate::api::extract::{HeaderParams, JsonBody, PathParams, QueryParams};
+use crate::api::incidents::{
+    CreatedHeaders, ETagHeader, IdempotencyKeyHeader, IfMatchHeader, Incident, IncidentCreateRequest, IncidentFilter,
+    IncidentMetrics, IncidentMetricsQuery, IncidentPage, IncidentPath, IncidentUpdateRequest, StatusUpdate,
+    StatusUpdateCreateRequest, Task, TaskCreateRequest, TaskPath, TaskUpdateRequest, TimelineEvent,
+    TimelineEventCreateRequest, TimelineEventPage,
+};
 use crate::api::platform::{Health, Liveness};
 use crate::api::tenants::{
     AfterId, Invite, InviteAcceptRequest, InviteAccepted, InviteCreateRequest, InvitePath, Member, MemberPath,
@@ -214,6 +221,104 @@ impl IncidentTrackerApi for Handlers {
         path: PathParams<ApiKeyPath>,
     ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
         api_keys::api_key_revoke(rqctx, path.0).await
+    }
+
+    async fn incident_list(
+        rqctx: RequestContext<ApiContext>,
+        query: QueryParams<PaginationParams<IncidentFilter, IncidentPage>>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<Incident>>>, ApiError> {
+        incidents::incident_list(rqctx, query.0).await
+    }
+
+    async fn incident_create(
+        rqctx: RequestContext<ApiContext>,
+        headers: HeaderParams<IdempotencyKeyHeader>,
+        body: JsonBody<IncidentCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<Incident>, CreatedHeaders>, ApiError> {
+        incidents::incident_create(rqctx, headers.0, body.0).await
+    }
+
+    async fn incident_view(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<IncidentPath>,
+    ) -> Result<Reply<HttpResponseOk<Incident>, ETagHeader>, ApiError> {
+        incidents::incident_view(rqctx, path.0).await
+    }
+
+    async fn incident_update(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<IncidentPath>,
+        headers: HeaderParams<IfMatchHeader>,
+        body: JsonBody<IncidentUpdateRequest>,
+    ) -> Result<Reply<HttpResponseOk<Incident>, ETagHeader>, ApiError> {
+        incidents::incident_update(rqctx, path.0, headers.0, body.0).await
+    }
+
+    async fn timeline_event_list(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<IncidentPath>,
+        query: QueryParams<PaginationParams<EmptyScanParams, TimelineEventPage>>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<TimelineEvent>>>, ApiError> {
+        incidents::timeline_event_list(rqctx, path.0, query.0).await
+    }
+
+    async fn timeline_event_create(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<IncidentPath>,
+        headers: HeaderParams<IdempotencyKeyHeader>,
+        body: JsonBody<TimelineEventCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<TimelineEvent>, CreatedHeaders>, ApiError> {
+        incidents::timeline_event_create(rqctx, path.0, headers.0, body.0).await
+    }
+
+    async fn task_list(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<IncidentPath>,
+        query: QueryParams<IdPages>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<Task>>>, ApiError> {
+        incidents::task_list(rqctx, path.0, query.0).await
+    }
+
+    async fn task_create(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<IncidentPath>,
+        headers: HeaderParams<IdempotencyKeyHeader>,
+        body: JsonBody<TaskCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<Task>, CreatedHeaders>, ApiError> {
+        incidents::task_create(rqctx, path.0, headers.0, body.0).await
+    }
+
+    async fn task_update(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<TaskPath>,
+        headers: HeaderParams<IfMatchHeader>,
+        body: JsonBody<TaskUpdateRequest>,
+    ) -> Result<Reply<HttpResponseOk<Task>, ETagHeader>, ApiError> {
+        incidents::task_update(rqctx, path.0, headers.0, body.0).await
+    }
+
+    async fn status_update_list(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<IncidentPath>,
+        query: QueryParams<IdPages>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<StatusUpdate>>>, ApiError> {
+        incidents::status_update_list(rqctx, path.0, query.0).await
+    }
+
+    async fn status_update_create(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<IncidentPath>,
+        headers: HeaderParams<IdempotencyKeyHeader>,
+        body: JsonBody<StatusUpdateCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<StatusUpdate>, CreatedHeaders>, ApiError> {
+        incidents::status_update_create(rqctx, path.0, headers.0, body.0).await
+    }
+
+    async fn incident_metrics_view(
+        rqctx: RequestContext<ApiContext>,
+        query: QueryParams<IncidentMetricsQuery>,
+    ) -> Result<Reply<HttpResponseOk<IncidentMetrics>>, ApiError> {
+        incidents::incident_metrics_view(rqctx, query.0).await
     }
 
     async fn usage_view(
