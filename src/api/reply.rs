@@ -4,9 +4,7 @@
 //! path cannot set headers on a custom error type, so handlers' errors
 //! travel through the success path, with the same body as any other error.
 
-use dropshot::{
-    ApiEndpointResponse, HttpCodedResponse, HttpError, HttpResponse, HttpResponseHeaders, NoHeaders,
-};
+use dropshot::{ApiEndpointResponse, HttpCodedResponse, HttpError, HttpResponse, HttpResponseHeaders, NoHeaders};
 use http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use schemars::JsonSchema;

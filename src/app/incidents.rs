@@ -290,17 +290,21 @@ pub async fn incident_update(
             }
             if let Some(labels) = patch.labels.map(|labels| labels.into_iter().map(Some).collect::<Vec<_>>()) {
                 if labels != incident.labels {
-                    timeline.push(("field_changed", json!({ "field": "labels", "from": incident.labels, "to": labels })));
+                    timeline
+                        .push(("field_changed", json!({ "field": "labels", "from": incident.labels, "to": labels })));
                     fields.push("labels");
                     change.labels = labels;
                 }
             }
-            if let Some(severity) = patch.severity.map(Severity::as_str).filter(|severity| *severity != incident.severity) {
+            if let Some(severity) =
+                patch.severity.map(Severity::as_str).filter(|severity| *severity != incident.severity)
+            {
                 timeline.push(("severity_changed", json!({ "from": incident.severity, "to": severity })));
                 fields.push("severity");
                 change.severity = severity.to_string();
             }
-            if let Some(commander_id) = patch.commander_id.filter(|commander_id| *commander_id != incident.commander_id) {
+            if let Some(commander_id) = patch.commander_id.filter(|commander_id| *commander_id != incident.commander_id)
+            {
                 timeline.push(("commander_changed", json!({ "from": incident.commander_id, "to": commander_id })));
                 fields.push("commanderId");
                 change.commander_id = commander_id;
@@ -589,18 +593,18 @@ pub async fn status_update_create(
                 created_at: now,
             };
             let update = queries::status_update_create(conn, tenant_id, posted).await?;
-            timeline.push(("status_update_posted", json!({ "statusUpdateId": update.id, "audience": update.audience })));
+            timeline
+                .push(("status_update_posted", json!({ "statusUpdateId": update.id, "audience": update.audience })));
             for (kind, data) in timeline {
                 record(conn, tenant_id, incident_id, creator, kind, data, now).await?;
             }
-            let event = NewEvent::new("status_update.posted", Some(Target::status_update(update.id))).with_metadata(
-                json!({
+            let event =
+                NewEvent::new("status_update.posted", Some(Target::status_update(update.id))).with_metadata(json!({
                     "incidentId": incident_id,
                     "audience": update.audience,
                     "status": status_moved,
                     "severity": severity_changed,
-                }),
-            );
+                }));
             let mut done = Done::new(update).audited(event);
             if let Some(to) = status_moved {
                 done = done.audited(status_changed_event(incident_id, from, to));
@@ -655,7 +659,12 @@ pub async fn incident_metrics_view(
 /// Moves the incident under the status machine and stamps its lifecycle:
 /// each stamp on first entry only, a skipped stage with the same instant,
 /// and a reopen clears `resolvedAt` and `closedAt`.
-fn move_status(change: &mut IncidentChange, from: IncidentStatus, to: IncidentStatus, now: DateTime<Utc>) -> Result<(), Error> {
+fn move_status(
+    change: &mut IncidentChange,
+    from: IncidentStatus,
+    to: IncidentStatus,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
     use IncidentStatus::*;
     let allowed = from.allowed_moves();
     if !allowed.contains(&to) {
@@ -789,7 +798,9 @@ fn validate_labels(labels: Vec<String>) -> Result<Vec<String>, Error> {
         if chars == 0 || chars > MAX_LABEL_CHARS || label.chars().any(is_hidden) {
             return Err(Error::invalid_field(
                 "labels",
-                format!("A label has 1 to {MAX_LABEL_CHARS} characters, none of them control or formatting characters."),
+                format!(
+                    "A label has 1 to {MAX_LABEL_CHARS} characters, none of them control or formatting characters."
+                ),
             ));
         }
         if !kept.iter().any(|seen| seen == label) {

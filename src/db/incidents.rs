@@ -192,7 +192,8 @@ pub async fn incident_list(
     after: Option<IncidentCursor>,
     limit: i64,
 ) -> QueryResult<Vec<Incident>> {
-    let mut query = incidents::table.filter(incidents::tenant_id.eq(tenant_id)).select(Incident::as_select()).into_boxed();
+    let mut query =
+        incidents::table.filter(incidents::tenant_id.eq(tenant_id)).select(Incident::as_select()).into_boxed();
     if !filter.statuses.is_empty() {
         query = query.filter(incidents::status.eq_any(filter.statuses.clone()));
     }
@@ -441,11 +442,13 @@ pub async fn task_update(
     id: Uuid,
     change: &TaskChange,
 ) -> QueryResult<Task> {
-    diesel::update(incident_tasks::table.filter(incident_tasks::tenant_id.eq(tenant_id)).filter(incident_tasks::id.eq(id)))
-        .set((change, incident_tasks::version.eq(incident_tasks::version + 1)))
-        .returning(Task::as_returning())
-        .get_result(conn)
-        .await
+    diesel::update(
+        incident_tasks::table.filter(incident_tasks::tenant_id.eq(tenant_id)).filter(incident_tasks::id.eq(id)),
+    )
+    .set((change, incident_tasks::version.eq(incident_tasks::version + 1)))
+    .returning(Task::as_returning())
+    .get_result(conn)
+    .await
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize, Deserialize)]
@@ -544,7 +547,8 @@ pub struct MetricsRow {
 /// one row for all of them and one per severity that has any. Time to
 /// acknowledge is `acknowledged_at - created_at`, time to resolve
 /// `resolved_at - created_at`; incidents without the stamp count in
-/// `count` but not in its percentiles (interpolated, `percentile_cont`).
+/// `count` but not in its percentiles (interpolated, `percentile_cont`,
+/// to the millisecond).
 pub async fn incident_metrics_view(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
@@ -562,10 +566,10 @@ pub async fn incident_metrics_view(
          )
          SELECT CASE WHEN grouping(severity) = 1 THEN NULL ELSE severity END AS severity,
                 count(*) AS count,
-                percentile_cont(0.5) WITHIN GROUP (ORDER BY tta) AS mtta_p50,
-                percentile_cont(0.9) WITHIN GROUP (ORDER BY tta) AS mtta_p90,
-                percentile_cont(0.5) WITHIN GROUP (ORDER BY ttr) AS mttr_p50,
-                percentile_cont(0.9) WITHIN GROUP (ORDER BY ttr) AS mttr_p90
+                round(percentile_cont(0.5) WITHIN GROUP (ORDER BY tta)::numeric, 3)::float8 AS mtta_p50,
+                round(percentile_cont(0.9) WITHIN GROUP (ORDER BY tta)::numeric, 3)::float8 AS mtta_p90,
+                round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ttr)::numeric, 3)::float8 AS mttr_p50,
+                round(percentile_cont(0.9) WITHIN GROUP (ORDER BY ttr)::numeric, 3)::float8 AS mttr_p90
          FROM chosen
          GROUP BY GROUPING SETS ((), (severity))",
     )

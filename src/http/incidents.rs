@@ -274,7 +274,10 @@ fn created<R, T: serde::Serialize + schemars::JsonSchema + Send + Sync + 'static
     etag: Option<String>,
 ) -> Result<HttpResponseHeaders<HttpResponseCreated<T>, CreatedHeaders>, Error> {
     let idempotent_replayed = written.replayed.then(|| "true".to_string());
-    Ok(HttpResponseHeaders::new(HttpResponseCreated(view(written.value)?), CreatedHeaders { etag, idempotent_replayed }))
+    Ok(HttpResponseHeaders::new(
+        HttpResponseCreated(view(written.value)?),
+        CreatedHeaders { etag, idempotent_replayed },
+    ))
 }
 
 fn versioned<T: serde::Serialize + schemars::JsonSchema + Send + Sync + 'static>(

@@ -12,6 +12,7 @@ mod contract;
 mod errors;
 mod hardening;
 mod health;
+mod incidents;
 mod migrations;
 mod rls;
 mod shutdown;
