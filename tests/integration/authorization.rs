@@ -9,13 +9,15 @@ use std::path::Path;
 
 use incident_tracker::client::Client;
 use incident_tracker::client::types::{
-    ApiKeyCreateRequest, ApiKeyScope, InviteCreateRequest, LoginRequest, MemberUpdateRequest, PasswordForgotRequest,
-    PasswordResetRequest, Role, ServiceAccountCreateRequest, SignupRequest, TenantCreateRequest,
+    ApiKeyCreateRequest, ApiKeyScope, IncidentUpdateRequest, InviteCreateRequest, LoginRequest, MemberUpdateRequest,
+    NoteKind, PasswordForgotRequest, PasswordResetRequest, Role, ServiceAccountCreateRequest, SignupRequest,
+    TaskUpdateRequest, TenantCreateRequest, TimelineEventCreateRequest,
 };
 use uuid::Uuid;
 
 use crate::common::browser::{Browser, with_api_key};
 use crate::common::{TestApp, TestDatabase};
+use crate::incidents::{new_incident, new_task, status_update};
 use crate::tenants::{PASSWORD, accept, add_member, status, user};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,7 +37,7 @@ enum Who {
 
 /// Every operation of the contract, in the order the walk calls them:
 /// sign-out last, since it ends the caller's session.
-const OPERATIONS: [&str; 26] = [
+const OPERATIONS: [&str; 38] = [
     "health_view",
     "health_live_view",
     "me_view",
@@ -58,6 +60,18 @@ const OPERATIONS: [&str; 26] = [
     "api_key_list",
     "api_key_create",
     "api_key_revoke",
+    "incident_list",
+    "incident_create",
+    "incident_view",
+    "incident_update",
+    "timeline_event_list",
+    "timeline_event_create",
+    "task_list",
+    "task_create",
+    "task_update",
+    "status_update_list",
+    "status_update_create",
+    "incident_metrics_view",
     "usage_view",
     "audit_event_list",
     "audit_chain_verify",
@@ -69,6 +83,7 @@ fn expected(who: Who, operation: &str) -> u16 {
     use Who::*;
     let success = match operation {
         "tenant_create" | "invite_create" | "service_account_create" | "api_key_create" => 201,
+        "incident_create" | "timeline_event_create" | "task_create" | "status_update_create" => 201,
         "member_remove" | "invite_revoke" | "api_key_revoke" | "auth_logout" => 204,
         "password_forgot" => 202,
         _ => 200,
@@ -78,16 +93,27 @@ fn expected(who: Who, operation: &str) -> u16 {
         .chain(["service_account_list", "service_account_create", "api_key_list", "api_key_create", "api_key_revoke"])
         .chain(["usage_view", "audit_event_list", "audit_chain_verify"]);
     let anonymous_with_csrf = ["auth_signup", "auth_login", "password_forgot", "password_reset"];
+    let incident_reads = ["incident_list", "incident_view", "timeline_event_list", "task_list", "status_update_list"]
+        .into_iter()
+        .chain(["incident_metrics_view"]);
+    let incident_writes = ["incident_create", "incident_update", "timeline_event_create", "task_create"]
+        .into_iter()
+        .chain(["task_update", "status_update_create"]);
+    // Without an incident id in the path: they act in the caller's own tenant.
+    let in_own_tenant = ["incident_list", "incident_create", "incident_metrics_view"];
     match (who, operation) {
         (_, "health_view" | "health_live_view") => 200,
         // A valid key is authenticated, and refused wherever keys are.
         (ReadKey | WriteKey, "member_list") => 200,
+        (ReadKey | WriteKey, op) if incident_reads.clone().any(|read| read == op) => 200,
+        (WriteKey, op) if incident_writes.clone().any(|write| write == op) => success,
         (ReadKey | WriteKey, _) => 403,
         (Nobody | NoCsrf, "me_view") => 200,
         (Nobody | NoCsrf, op) if anonymous_with_csrf.contains(&op) => 403,
         (Nobody, _) => 401,
         (NoCsrf, "tenant_list" | "member_list" | "invite_list" | "service_account_list" | "api_key_list") => 200,
         (NoCsrf, "usage_view" | "audit_event_list" | "audit_chain_verify") => 200,
+        (NoCsrf, op) if incident_reads.clone().any(|read| read == op) => 200,
         (NoCsrf, _) => 403,
         // An existing email; an unknown one; a well-formed token no reset has.
         (_, "auth_signup") => 409,
@@ -97,9 +123,11 @@ fn expected(who: Who, operation: &str) -> u16 {
         (_, "me_view" | "tenant_list" | "tenant_create" | "password_forgot" | "auth_logout") => success,
         // Their own active tenant's.
         (Outsider, "usage_view" | "audit_event_list" | "audit_chain_verify") => success,
+        (Outsider, op) if in_own_tenant.contains(&op) => success,
         (Outsider, _) => 404,
         (Owner | Admin, _) => success,
         (Responder | Viewer, op) if manages.clone().any(|managing| managing == op) => 403,
+        (Viewer, op) if incident_writes.clone().any(|write| write == op) => 403,
         (Responder | Viewer, _) => success,
     }
 }
@@ -112,6 +140,8 @@ struct Fixture {
     /// A responder whose membership the calls change.
     target: Uuid,
     service_account: Uuid,
+    incident: Uuid,
+    task: Uuid,
 }
 
 async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) -> u16 {
@@ -186,11 +216,49 @@ async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) ->
             let key = create_key(fixture, ApiKeyScope::Read).await;
             status(api.api_key_revoke(tenant, &key.0).await)
         }
+        "incident_list" => {
+            status(api.incident_list(None, None, None, None, None, None, None, None, None, None, None).await)
+        }
+        "incident_create" => status(api.incident_create(None, &new_incident("Walked")).await),
+        "incident_view" => status(api.incident_view(&fixture.incident).await),
+        "incident_update" => {
+            let request = IncidentUpdateRequest {
+                title: Some(format!("Walked {round}").parse().unwrap()),
+                summary: None,
+                severity: None,
+                commander_id: None,
+                labels: None,
+                status: None,
+            };
+            status(api.incident_update(&fixture.incident, None, &request).await)
+        }
+        "timeline_event_list" => status(api.timeline_event_list(&fixture.incident, None, None).await),
+        "timeline_event_create" => {
+            let request =
+                TimelineEventCreateRequest { kind: NoteKind::Note, body: "Walked".parse().unwrap(), occurred_at: None };
+            status(api.timeline_event_create(&fixture.incident, None, &request).await)
+        }
+        "task_list" => status(api.task_list(&fixture.incident, None, None).await),
+        "task_create" => status(api.task_create(&fixture.incident, None, &new_task("Walked", None)).await),
+        "task_update" => {
+            let request =
+                TaskUpdateRequest { title: Some(format!("Walked {round}").parse().unwrap()), ..no_task_change() };
+            status(api.task_update(&fixture.incident, &fixture.task, None, &request).await)
+        }
+        "status_update_list" => status(api.status_update_list(&fixture.incident, None, None).await),
+        "status_update_create" => {
+            status(api.status_update_create(&fixture.incident, None, &status_update("Walked", None)).await)
+        }
+        "incident_metrics_view" => status(api.incident_metrics_view(None, None, None).await),
         "usage_view" => status(api.usage_view(None, None, None).await),
         "audit_event_list" => status(api.audit_event_list(None, None, None, None, None, None).await),
         "audit_chain_verify" => status(api.audit_chain_verify().await),
         unknown => panic!("the walk has no call for `{unknown}`"),
     }
+}
+
+fn no_task_change() -> TaskUpdateRequest {
+    TaskUpdateRequest { title: None, description: None, status: None, assignee_id: None, due_at: None }
 }
 
 fn key_request(service_account: Uuid, scope: ApiKeyScope) -> ApiKeyCreateRequest {
@@ -240,7 +308,9 @@ async fn every_operation_answers_every_kind_of_caller_by_the_rules() {
     owner.api().tenant_switch(&tenant).await.unwrap();
     let request = ServiceAccountCreateRequest { name: "Robot".parse().unwrap() };
     let service_account = owner.api().service_account_create(&tenant, &request).await.unwrap().id;
-    let fixture = Fixture { app, database, owner, tenant, target, service_account };
+    let incident = owner.api().incident_create(None, &new_incident("Walked")).await.unwrap().id;
+    let task = owner.api().task_create(&incident, None, &new_task("Walked", None)).await.unwrap().id;
+    let fixture = Fixture { app, database, owner, tenant, target, service_account, incident, task };
 
     let no_csrf = Client::new_with_client(&fixture.app.url(""), {
         let cookie = format!("session={}", fixture.owner.session_cookie().unwrap());
@@ -281,7 +351,15 @@ async fn every_operation_answers_every_kind_of_caller_by_the_rules() {
     // A key of one tenant finds nothing of another's.
     let (owner_again, _) = user(&fixture.app, "second-owner").await;
     let other = owner_again.create_tenant("Initech").await;
+    owner_again.api().tenant_switch(&other).await.unwrap();
+    let their_incident = owner_again.api().incident_create(None, &new_incident("Theirs")).await.unwrap().id;
     for key in [&read_key, &write_key] {
-        assert_eq!(status(with_api_key(&fixture.app.url(""), key).member_list(&other, None, None).await), 404);
+        let api = with_api_key(&fixture.app.url(""), key);
+        assert_eq!(status(api.member_list(&other, None, None).await), 404);
+        assert_eq!(status(api.incident_view(&their_incident).await), 404);
+        assert_eq!(status(api.task_list(&their_incident, None, None).await), 404);
     }
+    let write = with_api_key(&fixture.app.url(""), &write_key);
+    assert_eq!(status(write.task_update(&their_incident, &fixture.task, None, &no_task_change()).await), 404);
+    assert_eq!(status(write.status_update_create(&their_incident, None, &status_update("Theirs", None)).await), 404);
 }
