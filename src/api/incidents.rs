@@ -150,27 +150,37 @@ pub enum IncidentSort {
 }
 
 /// Filters and order of an incident listing; all given filters must match.
+/// Page tokens carry them, so absent ones are left out of the token.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IncidentFilter {
     /// Statuses, comma-separated: `status=triage,investigating`.
     #[schemars(length(max = 100))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub severity: Option<Severity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub commander_id: Option<Uuid>,
     /// Only incidents with this label.
     #[schemars(length(max = 64))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// Created at or after this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_after: Option<DateTime<Utc>>,
     /// Created before this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_before: Option<DateTime<Utc>>,
     /// Changed after this time.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_after: Option<DateTime<Utc>>,
     /// Full-text search over title and summary (English stemming; `"quoted
     /// phrases"`, `or` and `-excluded` words work as in web search).
     #[schemars(length(max = 200))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sort: Option<IncidentSort>,
 }
 

@@ -186,6 +186,9 @@ pub struct Metrics {
 
 pub async fn incident_list(state: &AppState, op: &OpContext, query: IncidentQuery) -> Result<Vec<Incident>, Error> {
     validate_filter(&query.filter)?;
+    if let Some(cursor) = query.after {
+        validate_time("page_token", cursor.at)?;
+    }
     let tenant_id = op.active_tenant()?;
     operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
         Box::pin(async move {
@@ -268,12 +271,11 @@ pub async fn incident_update(
     let creator = creator(&op.actor)?;
     operation::tenant_write(state, op, tenant_id, Write::new(Action::IncidentsWrite), move |conn, _| {
         Box::pin(async move {
-            // Memberships are locked before the incident: the one lock order.
-            if let Some(Some(commander_id)) = patch.commander_id {
-                require_member(conn, tenant_id, commander_id, "commanderId").await?;
-            }
             let incident = queries::incident_lock(conn, tenant_id, incident_id).await?.ok_or(Error::NotFound)?;
             check_version(&expected, incident.version)?;
+            if let Some(Some(commander_id)) = patch.commander_id.filter(|new| *new != incident.commander_id) {
+                require_member(conn, tenant_id, commander_id, "commanderId").await?;
+            }
             let now = Utc::now();
             let mut change = incident.change(now);
             let mut timeline = Vec::new();
@@ -345,6 +347,9 @@ pub async fn timeline_event_list(
     limit: i64,
 ) -> Result<Vec<TimelineEvent>, Error> {
     let tenant_id = op.active_tenant()?;
+    if let Some((occurred_at, _)) = after {
+        validate_time("page_token", occurred_at)?;
+    }
     operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
         Box::pin(async move {
             require_incident(conn, tenant_id, incident_id).await?;
@@ -480,11 +485,11 @@ pub async fn task_update(
     let creator = creator(&op.actor)?;
     operation::tenant_write(state, op, tenant_id, Write::new(Action::IncidentsWrite), move |conn, _| {
         Box::pin(async move {
-            if let Some(Some(assignee_id)) = patch.assignee_id {
-                require_member(conn, tenant_id, assignee_id, "assigneeId").await?;
-            }
             let task = queries::task_lock(conn, tenant_id, incident_id, task_id).await?.ok_or(Error::NotFound)?;
             check_version(&expected, task.version)?;
+            if let Some(Some(assignee_id)) = patch.assignee_id.filter(|new| *new != task.assignee_id) {
+                require_member(conn, tenant_id, assignee_id, "assigneeId").await?;
+            }
             let now = Utc::now();
             let mut change = task.change(now);
             let mut fields = Vec::new();
@@ -625,10 +630,13 @@ pub async fn incident_metrics_view(
     severity: Option<Severity>,
 ) -> Result<Metrics, Error> {
     let tenant_id = op.active_tenant()?;
+    for (field, at) in [("from", from), ("to", to)] {
+        if let Some(at) = at {
+            validate_time(field, at)?;
+        }
+    }
     let to = to.unwrap_or_else(Utc::now);
     let from = from.unwrap_or(to - chrono::Duration::days(30));
-    validate_time("from", from)?;
-    validate_time("to", to)?;
     if from >= to || to - from > chrono::Duration::days(MAX_METRICS_DAYS) {
         return Err(Error::invalid_field("from", "from lies before to, at most 366 days earlier."));
     }
@@ -742,15 +750,17 @@ async fn require_incident(conn: &mut AsyncPgConnection, tenant_id: Uuid, inciden
     queries::incident_view(conn, tenant_id, incident_id).await?.map(drop).ok_or(Error::NotFound)
 }
 
-/// Someone a field names must be a member, and stays one until the write
-/// ends (the membership is locked against removal).
+/// Someone a field names must be a member when it is set. The membership
+/// is read, not locked: locking it after the caller's would take
+/// memberships out of the one order membership changes lock them in, and
+/// a member who leaves later stays named until someone changes the field.
 async fn require_member(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     user_id: Uuid,
     field: &'static str,
 ) -> Result<(), Error> {
-    match tenants::lock_role_of(conn, tenant_id, user_id).await? {
+    match tenants::role_of(conn, tenant_id, user_id).await? {
         Some(_) => Ok(()),
         None => Err(Error::invalid_field(field, format!("{field} names no member of this tenant."))),
     }
@@ -791,6 +801,9 @@ fn validate_markdown(field: &'static str, markdown: String, max: usize) -> Resul
 
 /// At most 20 labels of 1 to 64 characters, trimmed, each once.
 fn validate_labels(labels: Vec<String>) -> Result<Vec<String>, Error> {
+    if labels.len() > MAX_LABELS {
+        return Err(Error::invalid_field("labels", format!("An incident has at most {MAX_LABELS} labels.")));
+    }
     let mut kept: Vec<String> = Vec::with_capacity(labels.len());
     for label in labels {
         let label = label.trim();
@@ -806,9 +819,6 @@ fn validate_labels(labels: Vec<String>) -> Result<Vec<String>, Error> {
         if !kept.iter().any(|seen| seen == label) {
             kept.push(label.to_string());
         }
-    }
-    if kept.len() > MAX_LABELS {
-        return Err(Error::invalid_field("labels", format!("An incident has at most {MAX_LABELS} labels.")));
     }
     Ok(kept)
 }
@@ -833,13 +843,19 @@ fn validate_filter(filter: &IncidentFilter) -> Result<(), Error> {
         Severity::from_stored(severity).map_err(|_| Error::invalid_field("severity", "Unknown severity."))?;
     }
     if let Some(label) = &filter.label {
-        if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS {
-            return Err(Error::invalid_field("label", "A label has 1 to 64 characters."));
+        if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS || label.chars().any(is_hidden) {
+            return Err(Error::invalid_field(
+                "label",
+                "A label has 1 to 64 characters, none of them control characters.",
+            ));
         }
     }
     if let Some(text) = &filter.text {
-        if text.trim().is_empty() || text.chars().count() > MAX_TITLE_CHARS {
-            return Err(Error::invalid_field("q", "A search has 1 to 200 characters."));
+        if text.trim().is_empty() || text.chars().count() > MAX_TITLE_CHARS || text.chars().any(is_hidden) {
+            return Err(Error::invalid_field(
+                "q",
+                "A search has 1 to 200 characters, none of them control characters.",
+            ));
         }
     }
     for (field, at) in [

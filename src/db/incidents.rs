@@ -128,13 +128,14 @@ pub async fn incident_view(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uu
 }
 
 /// The incident, locked against other writes until the transaction ends:
-/// a concurrent change waits, then sees this one's version.
+/// a concurrent change waits, then sees this one's version. (`NO KEY`: its
+/// tasks and notes may still be added meanwhile.)
 pub async fn incident_lock(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Incident>> {
     incidents::table
         .filter(incidents::tenant_id.eq(tenant_id))
         .filter(incidents::id.eq(id))
         .select(Incident::as_select())
-        .for_update()
+        .for_no_key_update()
         .first(conn)
         .await
         .optional()
@@ -429,7 +430,7 @@ pub async fn task_lock(
         .filter(incident_tasks::incident_id.eq(incident_id))
         .filter(incident_tasks::id.eq(id))
         .select(Task::as_select())
-        .for_update()
+        .for_no_key_update()
         .first(conn)
         .await
         .optional()

@@ -863,3 +863,98 @@ async fn after_500_mixed_incident_writes_the_audit_chain_verifies() {
         assert!(actions.contains(action), "{action} missing from {actions:?}");
     }
 }
+
+/// A page token as dropshot writes one, around any selector the client likes.
+fn forged_token(page_start: serde_json::Value) -> String {
+    use base64::Engine;
+    let json = serde_json::json!({ "v": "v1", "page_start": page_start });
+    base64::engine::general_purpose::URL_SAFE.encode(serde_json::to_vec(&json).unwrap())
+}
+
+async fn assert_validation_failed(response: reqwest::Response, what: &str) {
+    assert_eq!(response.status(), 400, "{what}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "VALIDATION_FAILED", "{what}: {body}");
+}
+
+/// Review findings: what no store, clock or page token can hold is a 400,
+/// never a 500 or a dropped connection, and changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn out_of_range_times_forged_tokens_and_oversized_filters_are_validation_failures() {
+    let setting = setting().await;
+    let http = setting.owner.http();
+    let api = setting.owner.api();
+    for query in ["to=-262143-01-15T00:00:00Z", "from=+262142-01-01T00:00:00Z", "from=-5000-01-01T00:00:00Z"] {
+        let response = http.get(setting.app.url(&format!("/v1/incident-metrics?{query}"))).send().await.unwrap();
+        assert_validation_failed(response, query).await;
+    }
+
+    let incident = api.incident_create(None, &new_incident("Tokens")).await.unwrap().into_inner();
+    let id = Uuid::new_v4();
+    for (what, selector) in [
+        ("NUL in q", serde_json::json!({ "filter": { "q": "a\u{0}" }, "at": "2026-01-01T00:00:00Z", "id": id })),
+        ("NUL in label", serde_json::json!({ "filter": { "label": "\u{0}" }, "at": "2026-01-01T00:00:00Z", "id": id })),
+        ("cursor year", serde_json::json!({ "filter": {}, "at": "+200000-01-01T00:00:00Z", "id": id })),
+        ("status", serde_json::json!({ "filter": { "status": "triage,," }, "at": "2026-01-01T00:00:00Z", "id": id })),
+    ] {
+        let url = setting.app.url(&format!("/v1/incidents?page_token={}", forged_token(selector)));
+        assert_validation_failed(http.get(url).send().await.unwrap(), what).await;
+    }
+    let timeline_cursor = forged_token(serde_json::json!({ "occurredAt": "+200000-01-01T00:00:00Z", "id": id }));
+    let url = setting.app.url(&format!("/v1/incidents/{}/timeline-events?page_token={timeline_cursor}", incident.id));
+    assert_validation_failed(http.get(url).send().await.unwrap(), "timeline cursor year").await;
+
+    // Every filter at its longest cannot be carried in a page token: refused
+    // before the first page rather than failing on it.
+    let everything = format!(
+        "/v1/incidents?status=triage,investigating,mitigated,resolved,closed,declined&severity=sev1&commanderId={id}\
+         &label={}&createdAfter=2026-01-01T00:00:00.123456789Z&createdBefore=2026-12-01T00:00:00.123456789Z\
+         &updatedAfter=2026-01-01T00:00:00.123456789Z&q={}",
+        "l".repeat(64),
+        "q".repeat(200)
+    );
+    assert_validation_failed(http.get(setting.app.url(&everything)).send().await.unwrap(), "every filter").await;
+
+    let many = serde_json::json!({ "title": "Labels", "severity": "sev3", "labels": (0..30_000).map(|n| n.to_string()).collect::<Vec<_>>() });
+    let response = http.post(setting.app.url("/v1/incidents")).json(&many).send().await.unwrap();
+    assert_validation_failed(response, "30,000 labels").await;
+    let mut twenty_one = new_incident("Labels");
+    twenty_one.labels = (0..21).map(|n| n.to_string()).collect();
+    assert_eq!(error_code(api.incident_create(None, &twenty_one).await), "VALIDATION_FAILED");
+    assert_eq!(incident_count(&setting.database, setting.tenant).await, 1, "nothing was created");
+}
+
+/// Review finding: naming a member as commander while that member's role
+/// changes never deadlocks. The member's id is the smaller one, so a role
+/// change locks the member's row before the owner's, the reverse of the
+/// order a write that locked its caller first would take.
+#[tokio::test(flavor = "multi_thread")]
+async fn naming_a_commander_while_their_role_changes_never_fails() {
+    use incident_tracker::client::types::{MemberUpdateRequest, Role};
+    let setting = setting().await;
+    let (first, first_id) = user(&setting.app, "first").await;
+    let (second, second_id) = user(&setting.app, "second").await;
+    let ((_, member), (owner, _)) = if first_id < second_id {
+        ((first, first_id), (second, second_id))
+    } else {
+        ((second, second_id), (first, first_id))
+    };
+    let tenant = owner.create_tenant("Ordered").await;
+    owner.api().tenant_switch(&tenant).await.unwrap();
+    add_member(&setting.database, tenant, member, "responder").await;
+    let api = owner.api();
+    let incident = api.incident_create(None, &new_incident("Command")).await.unwrap().into_inner();
+    for round in 0..30 {
+        let role = if round % 2 == 0 { Role::Viewer } else { Role::Responder };
+        let mut commanded = new_incident("Commanded");
+        commanded.commander_id = Some(member);
+        let reassign = IncidentUpdateRequest { commander_id: Some(member), ..no_change() };
+        let change = MemberUpdateRequest { role };
+        let (created, updated, changed) = tokio::join!(
+            api.incident_create(None, &commanded),
+            api.incident_update(&incident.id, None, &reassign),
+            api.member_update(&tenant, &member, &change),
+        );
+        assert_eq!((status(created), status(updated), status(changed)), (201, 200, 200), "round {round}");
+    }
+}
