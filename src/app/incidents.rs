@@ -290,13 +290,11 @@ pub async fn incident_update(
                 fields.push("summary");
                 change.summary = summary;
             }
-            if let Some(labels) = patch.labels.map(|labels| labels.into_iter().map(Some).collect::<Vec<_>>()) {
-                if labels != incident.labels {
-                    timeline
-                        .push(("field_changed", json!({ "field": "labels", "from": incident.labels, "to": labels })));
-                    fields.push("labels");
-                    change.labels = labels;
-                }
+            let labels = patch.labels.map(|labels| labels.into_iter().map(Some).collect::<Vec<_>>());
+            if let Some(labels) = labels.filter(|labels| *labels != incident.labels) {
+                timeline.push(("field_changed", json!({ "field": "labels", "from": incident.labels, "to": labels })));
+                fields.push("labels");
+                change.labels = labels;
             }
             if let Some(severity) =
                 patch.severity.map(Severity::as_str).filter(|severity| *severity != incident.severity)
@@ -842,21 +840,13 @@ fn validate_filter(filter: &IncidentFilter) -> Result<(), Error> {
     if let Some(severity) = &filter.severity {
         Severity::from_stored(severity).map_err(|_| Error::invalid_field("severity", "Unknown severity."))?;
     }
-    if let Some(label) = &filter.label {
-        if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS || label.chars().any(is_hidden) {
-            return Err(Error::invalid_field(
-                "label",
-                "A label has 1 to 64 characters, none of them control characters.",
-            ));
-        }
+    let bad_label = |label: &String| label.is_empty() || label.chars().count() > MAX_LABEL_CHARS;
+    if filter.label.as_ref().is_some_and(|label| bad_label(label) || label.chars().any(is_hidden)) {
+        return Err(Error::invalid_field("label", "A label has 1 to 64 characters, none of them control characters."));
     }
-    if let Some(text) = &filter.text {
-        if text.trim().is_empty() || text.chars().count() > MAX_TITLE_CHARS || text.chars().any(is_hidden) {
-            return Err(Error::invalid_field(
-                "q",
-                "A search has 1 to 200 characters, none of them control characters.",
-            ));
-        }
+    let bad_text = |text: &String| text.trim().is_empty() || text.chars().count() > MAX_TITLE_CHARS;
+    if filter.text.as_ref().is_some_and(|text| bad_text(text) || text.chars().any(is_hidden)) {
+        return Err(Error::invalid_field("q", "A search has 1 to 200 characters, none of them control characters."));
     }
     for (field, at) in [
         ("createdAfter", filter.created_after),

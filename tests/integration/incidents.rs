@@ -736,9 +736,7 @@ async fn a_thousand_incidents_page_by_page_each_listed_exactly_once_under_every_
 
 /// Inserts an incident created at `created` with stamps that many seconds later.
 async fn insert_timed(
-    database: &TestDatabase,
-    tenant: Uuid,
-    creator: Uuid,
+    setting: &Setting,
     number: i64,
     severity: &str,
     created: DateTime<Utc>,
@@ -751,14 +749,14 @@ async fn insert_timed(
                                 created_by_id, created_at, updated_at, acknowledged_at, resolved_at, version)
          VALUES (gen_random_uuid(), $1, $2, 'Timed', '', $3, 'investigating', '{}', 'user', $4, $5, $5, $6, $7, 1)",
     )
-    .bind::<SqlUuid, _>(tenant)
+    .bind::<SqlUuid, _>(setting.tenant)
     .bind::<diesel::sql_types::BigInt, _>(number)
     .bind::<diesel::sql_types::Text, _>(severity)
-    .bind::<SqlUuid, _>(creator)
+    .bind::<SqlUuid, _>(setting.owner_id)
     .bind::<diesel::sql_types::Timestamptz, _>(created)
     .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, _>(later(tta))
     .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, _>(later(ttr))
-    .execute(&mut database.owner_connection().await)
+    .execute(&mut setting.database.owner_connection().await)
     .await
     .unwrap();
 }
@@ -776,21 +774,10 @@ async fn metrics_match_figures_worked_out_by_hand() {
     ];
     for (n, (severity, tta, ttr)) in fixtures.into_iter().enumerate() {
         let created = base + Duration::hours(n as i64);
-        insert_timed(&setting.database, setting.tenant, setting.owner_id, n as i64 + 1, severity, created, tta, ttr)
-            .await;
+        insert_timed(&setting, n as i64 + 1, severity, created, tta, ttr).await;
     }
     // Outside the range: counts nowhere.
-    insert_timed(
-        &setting.database,
-        setting.tenant,
-        setting.owner_id,
-        99,
-        "sev1",
-        base - Duration::days(2),
-        Some(9),
-        Some(9),
-    )
-    .await;
+    insert_timed(&setting, 99, "sev1", base - Duration::days(2), Some(9), Some(9)).await;
 
     let api = setting.owner.api();
     let (from, to) = (base, base + Duration::days(1));
