@@ -3,8 +3,9 @@
 //!
 //! Nothing here knows HTTP: `http::error` maps each kind to a status and the
 //! wire body. A new domain error is a new code on an existing kind; a kind is
-//! added only for an answer no existing kind means. Internal detail is logged under the request id by that mapping
-//! and never reaches the response body.
+//! added only for an answer no existing kind means. Internal detail is
+//! logged under the request id by that mapping and never reaches the
+//! response body.
 
 use std::borrow::Cow;
 use std::time::Duration;
