@@ -86,7 +86,7 @@ fn load_config() -> anyhow::Result<Config> {
 
 async fn serve() -> anyhow::Result<()> {
     let config = load_config()?;
-    telemetry::init(config.log_format);
+    telemetry::init(config.log_format, config.environment);
     // Listening before start-up, so a signal during it (initdb, migrations)
     // still ends in a clean shutdown rather than an orphaned database.
     let shutdown = shutdown_signal()?;
@@ -99,7 +99,7 @@ async fn serve() -> anyhow::Result<()> {
 
 async fn migrate() -> anyhow::Result<()> {
     let config = load_config()?;
-    telemetry::init(config.log_format);
+    telemetry::init(config.log_format, config.environment);
     let applied = server::migrate(&config).await?;
     if applied.is_empty() {
         println!("the database is up to date");
@@ -112,7 +112,7 @@ async fn migrate() -> anyhow::Result<()> {
 
 async fn tenant_quota(args: TenantQuotaArgs) -> anyhow::Result<()> {
     let config = load_config()?;
-    telemetry::init(config.log_format);
+    telemetry::init(config.log_format, config.environment);
     let quota = match args.quota.daily_writes {
         Some(writes) => Some(i32::try_from(writes).map_err(|_| anyhow::anyhow!("at most {} writes a day", i32::MAX))?),
         None => None,

@@ -1,17 +1,26 @@
 //! Logging: tracing for our own events, with dropshot's slog records routed
-//! into the same output so every line has one format.
+//! into the same output so every line has one format, and the structured
+//! security events operators alert on.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::IpAddr;
 
 use slog::{KV, Key, OwnedKVList, Record, Serializer};
 use tracing_subscriber::EnvFilter;
+use uuid::Uuid;
 
-use crate::config::LogFormat;
+use crate::config::{Environment, LogFormat};
 
-/// Installs the global subscriber, filtered by [`log_filter`].
-pub fn init(format: LogFormat) {
-    let builder = tracing_subscriber::fmt().with_env_filter(log_filter("info")).with_writer(std::io::stderr);
+/// Installs the global subscriber, filtered by [`log_filter`]: by default
+/// `warn` in production (security events and failures, not a line per
+/// request), `info` elsewhere.
+pub fn init(format: LogFormat, environment: Environment) {
+    let default = match environment {
+        Environment::Production => "warn",
+        Environment::Development => "info",
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(log_filter(default)).with_writer(std::io::stderr);
     // A second initialization (tests start many servers in one process) is
     // harmless: the first subscriber stays.
     let _ = match format {
@@ -30,6 +39,23 @@ pub fn log_filter(default: &str) -> EnvFilter {
         EnvFilter::new(default)
     });
     filter.add_directive("tokio_postgres=info".parse().expect("a valid directive"))
+}
+
+/// A refusal that matters to security, as one structured event at `warn`: a
+/// stable `event` name (`auth.login_failed`, `csrf.refused`), the error code,
+/// the request id, the client address and the actor when known. Callers pass
+/// nothing else, so no password, token, cookie, key, email or name can ride
+/// along.
+pub fn security_event(event: &'static str, code: &str, request_id: &str, client_ip: IpAddr, actor_id: Option<Uuid>) {
+    tracing::warn!(
+        target: "security",
+        event,
+        code,
+        request_id,
+        client_ip = %client_ip,
+        actor_id = actor_id.map(tracing::field::display),
+        "security event"
+    );
 }
 
 /// Dropshot's logger, forwarding every record to tracing.

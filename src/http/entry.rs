@@ -16,7 +16,8 @@ use super::error::api_error;
 use crate::api::{self, ApiError, Authentication, Reply};
 use crate::app::auth::CurrentSession;
 use crate::app::usage::QuotaStanding;
-use crate::app::{Actor, AppState, Error, OpContext, Problem, api_keys};
+use crate::app::{Actor, AppState, Error, OpContext, Origin, Problem, api_keys};
+use crate::telemetry;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
@@ -41,28 +42,53 @@ where
     F: AsyncFnOnce(&AppState, &OpContext, Option<CurrentSession>) -> Result<HttpResponseHeaders<T, H>, Error>,
 {
     let app = &rqctx.context().app;
-    let outcome = match authenticate(rqctx).await {
-        Ok((op, session)) => work(app, &op, session).await.map(|mut response| {
-            if let Some(quota) = op.quota.get() {
-                add_quota_headers(&mut response, quota);
-            }
-            response
-        }),
-        Err(error) => Err(error),
+    let origin = origin(rqctx);
+    let (outcome, actor_id) = match authenticate(rqctx, origin.clone()).await {
+        Ok((op, session)) => {
+            let outcome = work(app, &op, session).await.map(|mut response| {
+                if let Some(quota) = op.quota.get() {
+                    add_quota_headers(&mut response, quota);
+                }
+                response
+            });
+            (outcome, op.actor.id())
+        }
+        Err(error) => (Err(error), None),
     };
     match outcome {
         Ok(response) => Ok(Reply::Done(response)),
-        Err(error) => Ok(Reply::Refused(api_error(error, &rqctx.request_id))),
+        Err(error) => {
+            if let Some(event) = security_event_of(error.code()) {
+                telemetry::security_event(event, error.code(), &rqctx.request_id, origin.client_ip, actor_id);
+            }
+            Ok(Reply::Refused(api_error(error, &rqctx.request_id)))
+        }
     }
 }
 
+/// The security event a refusal is logged as, by its code.
+fn security_event_of(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "AUTH_INVALID_CREDENTIALS" => "auth.login_failed",
+        "AUTH_ACCOUNT_LOCKED" => "auth.locked_out",
+        "CSRF_TOKEN_INVALID" => "csrf.refused",
+        "RATE_LIMITED" => "rate_limit.denied",
+        "QUOTA_EXCEEDED" => "quota.denied",
+        "API_KEY_INVALID" => "api_key.refused",
+        "FORBIDDEN" => "permission.denied",
+        _ => return None,
+    })
+}
+
 /// Who is calling, as the operation's authentication entry requires.
-async fn authenticate(rqctx: &RequestContext<ApiContext>) -> Result<(OpContext, Option<CurrentSession>), Error> {
+async fn authenticate(
+    rqctx: &RequestContext<ApiContext>,
+    origin: Origin,
+) -> Result<(OpContext, Option<CurrentSession>), Error> {
     let operation_id = rqctx.endpoint.operation_id.as_str();
     let required = api::authentication(operation_id).ok_or_else(|| {
         Error::Internal(anyhow::anyhow!("operation `{operation_id}` has no entry in api::authentication"))
     })?;
-    let origin = origin(rqctx);
     if required == Authentication::Public {
         return Ok((OpContext::new(Actor::Anonymous, origin, None), None));
     }

@@ -16,4 +16,5 @@ mod incidents;
 mod migrations;
 mod rls;
 mod shutdown;
+mod telemetry;
 mod tenants;

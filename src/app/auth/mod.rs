@@ -119,13 +119,11 @@ pub async fn auth_login(
     if let Attempt::Refused { retry_after } =
         state.sessions.count_attempt("login", &attempt_subject, LOGIN_ATTEMPTS, LOGIN_WINDOW).await?
     {
-        log_refusal("auth.login_rate_limited", caller);
         return Err(Error::rate_limited(retry_after));
     }
     let failures = match state.sessions.begin_guarded_attempt(&email, LOCKOUT_FAILURES, LOCKOUT).await? {
         Lockout::Open { failures } => failures,
         Lockout::Locked { retry_after } => {
-            log_refusal("auth.login_locked_out", caller);
             return Err(Error::Limited {
                 problem: Problem::new(
                     "AUTH_ACCOUNT_LOCKED",
@@ -149,6 +147,7 @@ pub async fn auth_login(
             record(state, "auth.login_failed", Actor::Anonymous, user_id, caller).await?;
             if state.sessions.confirm_failure(&email, failures, LOCKOUT_FAILURES, LOCKOUT).await? {
                 record(state, "auth.account_locked", Actor::Anonymous, user_id, caller).await?;
+                log_refusal("auth.account_locked", "AUTH_ACCOUNT_LOCKED", caller);
             }
             return Err(invalid_credentials());
         }
@@ -193,7 +192,7 @@ pub async fn password_forgot(state: &AppState, op: &OpContext, email: &str) -> R
     if let Attempt::Refused { .. } =
         state.sessions.count_attempt("password-reset-mail", &email, RESET_MAILS, RESET_MAIL_WINDOW).await?
     {
-        log_refusal("auth.password_reset_throttled", caller);
+        log_refusal("auth.password_reset_throttled", "RATE_LIMITED", caller);
         return Ok(());
     }
     let token = crypto::random_token();
@@ -374,13 +373,10 @@ fn password_rejected(rejection: Rejection) -> Error {
     )
 }
 
-/// Logs a refused attempt. These stay out of the audit log: a flood of them
-/// would otherwise turn into a flood of database writes.
-fn log_refusal(event: &'static str, caller: &Origin) {
-    tracing::info!(
-        target: "audit", event, client_ip = %caller.client_ip, request_id = %caller.request_id,
-        "attempt refused"
-    );
+/// Logs a security event that no error answer shows: the caller learns
+/// nothing of a throttled reset mail or of the lockout its failure began.
+fn log_refusal(event: &'static str, code: &str, caller: &Origin) {
+    crate::telemetry::security_event(event, code, &caller.request_id, caller.client_ip, None);
 }
 
 #[cfg(test)]
