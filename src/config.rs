@@ -86,6 +86,9 @@ pub struct Config {
     pub write_rate_limit: (u32, Duration),
     /// Writes per tenant and UTC day, unless the tenant has its own quota.
     pub daily_write_quota: u32,
+    /// Where traces and metrics go over OTLP/HTTP (`/v1/traces` and
+    /// `/v1/metrics` are appended); without it nothing is exported.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// Every problem found in the configuration, one line each.
@@ -183,6 +186,10 @@ impl Config {
                 .ok_or_else(|| "expected an http(s) URL without query or fragment".to_string())
         });
         let smtp_url = reader.parse_optional("SMTP_URL", |raw| secret_url(raw, ["smtp://", "smtps://"]));
+        let otlp_endpoint = reader.parse_optional("OTEL_EXPORTER_OTLP_ENDPOINT", |raw| {
+            let well_formed = raw.starts_with("https://") || raw.starts_with("http://");
+            well_formed.then(|| raw.to_string()).ok_or_else(|| "expected an http(s) URL".to_string())
+        });
         let mail_from = reader.parse("MAIL_FROM", "Incident Tracker <no-reply@localhost>".to_string(), |raw| {
             lettre::message::Mailbox::from_str(raw)
                 .map(|_| raw.to_string())
@@ -264,6 +271,7 @@ impl Config {
             session_absolute_timeout,
             write_rate_limit,
             daily_write_quota,
+            otlp_endpoint,
         })
     }
 }

@@ -16,9 +16,11 @@ use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::db::{self, Pool, outbox::QueuedMail};
 use crate::error::Error;
+use crate::telemetry::{METRICS, attribute};
 
 /// How often the worker looks for due mail without being woken: retries,
 /// and mail queued by other instances.
@@ -150,17 +152,20 @@ async fn deliver_due(
     }
     while !*stopped.borrow() {
         let Some(mail) = db::outbox::claim_next(&mut conn, LEASE).await? else { break };
-        match deliver(transport, from, &mail).await {
+        let span = tracing::info_span!("smtp", otel.name = "mail.deliver", otel.kind = "client", mail_id = %mail.id);
+        match deliver(transport, from, &mail).instrument(span).await {
             Ok(()) => db::outbox::delete(&mut conn, mail.id).await?,
             Err(error) => {
                 let give_up = error.permanent || mail.attempts >= MAX_ATTEMPTS;
                 let retry_at = (!give_up).then(|| Utc::now() + backoff(mail.attempts));
                 let attempts = mail.attempts;
                 tracing::warn!(mail_id = %mail.id, attempts, give_up, error = error.summary, "mail delivery failed");
+                METRICS.mail_failures.add(1, &[attribute("permanent", give_up)]);
                 db::outbox::record_failure(&mut conn, mail.id, &error.summary, retry_at).await?;
             }
         }
     }
+    METRICS.outbox_depth.record(db::outbox::outbox_depth(&mut conn).await?, &[]);
     Ok(())
 }
 

@@ -86,7 +86,7 @@ fn load_config() -> anyhow::Result<Config> {
 
 async fn serve() -> anyhow::Result<()> {
     let config = load_config()?;
-    telemetry::init(config.log_format, config.environment);
+    let telemetry = telemetry::init(config.log_format, config.environment, config.otlp_endpoint.as_deref())?;
     // Listening before start-up, so a signal during it (initdb, migrations)
     // still ends in a clean shutdown rather than an orphaned database.
     let shutdown = shutdown_signal()?;
@@ -94,12 +94,15 @@ async fn serve() -> anyhow::Result<()> {
     println!("Incident Tracker API listening on http://{}", server.local_addr());
     shutdown.await;
     tracing::info!("shutting down: finishing in-flight requests");
-    server.shutdown().await
+    let stopped = server.shutdown().await;
+    // Exporting what is buffered blocks on the network.
+    tokio::task::spawn_blocking(move || telemetry.shutdown()).await?;
+    stopped
 }
 
 async fn migrate() -> anyhow::Result<()> {
     let config = load_config()?;
-    telemetry::init(config.log_format, config.environment);
+    let _logs = telemetry::init(config.log_format, config.environment, None)?;
     let applied = server::migrate(&config).await?;
     if applied.is_empty() {
         println!("the database is up to date");
@@ -112,7 +115,7 @@ async fn migrate() -> anyhow::Result<()> {
 
 async fn tenant_quota(args: TenantQuotaArgs) -> anyhow::Result<()> {
     let config = load_config()?;
-    telemetry::init(config.log_format, config.environment);
+    let _logs = telemetry::init(config.log_format, config.environment, None)?;
     let quota = match args.quota.daily_writes {
         Some(writes) => Some(i32::try_from(writes).map_err(|_| anyhow::anyhow!("at most {} writes a day", i32::MAX))?),
         None => None,

@@ -111,6 +111,7 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
         app,
         secure_cookies: config.environment == Environment::Production,
         trusted_proxies: config.trusted_proxies.clone(),
+        routes: crate::api::contract::operation_routes()?,
     };
     match start_http(api, context, config) {
         Ok(http) => Ok((http, workers)),

@@ -1,32 +1,109 @@
-//! Logging: tracing for our own events, with dropshot's slog records routed
-//! into the same output so every line has one format, and the structured
-//! security events operators alert on.
+//! Logs, traces and metrics.
+//!
+//! - Logs: tracing for our own events, with dropshot's slog records routed
+//!   into the same output so every line has one format, and the structured
+//!   security events operators alert on.
+//! - Traces: with `OTEL_EXPORTER_OTLP_ENDPOINT` set, tracing's spans (a
+//!   server span per request, database transactions and statements, Redis,
+//!   password hashing, mail) are exported over OTLP/HTTP; without it no
+//!   exporter exists and spans cost what a disabled span costs.
+//! - Metrics: the instruments in [`Metrics`], exported the same way.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
+use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{KeyValue, global};
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use slog::{KV, Key, OwnedKVList, Record, Serializer};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 use uuid::Uuid;
 
 use crate::config::{Environment, LogFormat};
 
-/// Installs the global subscriber, filtered by [`log_filter`]: by default
-/// `warn` in production (security events and failures, not a line per
-/// request), `info` elsewhere.
-pub fn init(format: LogFormat, environment: Environment) {
+/// The service name when `OTEL_SERVICE_NAME` does not give one.
+const SERVICE_NAME: &str = "incident-tracker";
+
+/// The exporters of this process, flushed by [`Telemetry::shutdown`].
+#[must_use = "flush it with shutdown() before the process ends"]
+pub struct Telemetry {
+    exporters: Option<(SdkTracerProvider, SdkMeterProvider)>,
+}
+
+impl Telemetry {
+    /// Exports what is still buffered and stops the exporters.
+    pub fn shutdown(self) {
+        if let Some((traces, metrics)) = self.exporters {
+            if let Err(error) = traces.shutdown() {
+                eprintln!("flushing traces: {error}");
+            }
+            if let Err(error) = metrics.shutdown() {
+                eprintln!("flushing metrics: {error}");
+            }
+        }
+    }
+}
+
+/// Installs the global subscriber: logs filtered by [`log_filter`] (by
+/// default `warn` in production: security events and failures, not a line
+/// per request; `info` elsewhere), and, with an OTLP endpoint, our spans
+/// and metrics exported to it. Honours `OTEL_SERVICE_NAME`,
+/// `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER` and
+/// `OTEL_TRACES_SAMPLER_ARG`. A second call in one process (tests start many
+/// servers) leaves the first subscriber in place.
+pub fn init(format: LogFormat, environment: Environment, otlp_endpoint: Option<&str>) -> anyhow::Result<Telemetry> {
     let default = match environment {
         Environment::Production => "warn",
         Environment::Development => "info",
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(log_filter(default)).with_writer(std::io::stderr);
-    // A second initialization (tests start many servers in one process) is
-    // harmless: the first subscriber stays.
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Pretty => builder.try_init(),
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs = match format {
+        LogFormat::Json => logs.json().flatten_event(true).with_filter(log_filter(default)).boxed(),
+        LogFormat::Pretty => logs.with_filter(log_filter(default)).boxed(),
     };
+    let Some(endpoint) = otlp_endpoint else {
+        let _ = tracing_subscriber::registry().with(logs).try_init();
+        return Ok(Telemetry { exporters: None });
+    };
+    let endpoint = endpoint.trim_end_matches('/');
+    let mut resource = Resource::builder();
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        resource = resource.with_service_name(SERVICE_NAME);
+    }
+    let resource = resource.build();
+    let spans = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(format!("{endpoint}/v1/traces"))
+        .build()?;
+    let traces = SdkTracerProvider::builder().with_batch_exporter(spans).with_resource(resource.clone()).build();
+    let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(format!("{endpoint}/v1/metrics"))
+        .build()?;
+    let metrics = SdkMeterProvider::builder()
+        .with_reader(PeriodicReader::builder(metric_exporter).build())
+        .with_resource(resource)
+        .build();
+    global::set_text_map_propagator(TraceContextPropagator::new());
+    global::set_tracer_provider(traces.clone());
+    global::set_meter_provider(metrics.clone());
+    // Our own spans only, whatever the log filter keeps.
+    let spans = tracing_opentelemetry::layer()
+        .with_tracer(traces.tracer(SERVICE_NAME))
+        .with_filter(EnvFilter::new("incident_tracker=info"));
+    let _ = tracing_subscriber::registry().with(logs).with(spans).try_init();
+    Ok(Telemetry { exporters: Some((traces, metrics)) })
 }
 
 /// `RUST_LOG`, or `default` without it; either way PostgreSQL's driver stays
@@ -56,6 +133,81 @@ pub fn security_event(event: &'static str, code: &str, request_id: &str, client_
         actor_id = actor_id.map(tracing::field::display),
         "security event"
     );
+    METRICS.security_events.add(1, &[attribute("event", event)]);
+}
+
+/// The instruments every part of the server records into. They are made
+/// from the global meter on first use, after [`init`]; without an exporter
+/// they record nothing.
+pub struct Metrics {
+    /// `http.server.request.duration`, by route, method and status.
+    pub request_duration: Histogram<f64>,
+    /// `http.server.active_requests`.
+    pub active_requests: UpDownCounter<i64>,
+    /// `db.client.connection.wait_time`: waiting for a pooled connection.
+    pub connection_wait: Histogram<f64>,
+    /// `db.client.connection.count`, by state (`used`, `idle`), as of the
+    /// last checkout.
+    pub connections: opentelemetry::metrics::Gauge<u64>,
+    /// `session_store.operation.duration`, by operation (Redis round trips).
+    pub session_store_duration: Histogram<f64>,
+    /// `rate_limit.decisions`, by policy and outcome.
+    pub rate_limit_decisions: Counter<u64>,
+    /// `quota.rejections`.
+    pub quota_rejections: Counter<u64>,
+    /// `security.events`, by event: sign-in failures and lockouts by kind,
+    /// CSRF, key and permission refusals.
+    pub security_events: Counter<u64>,
+    /// `mail.outbox.depth`: mail waiting, as of the worker's last round.
+    pub outbox_depth: opentelemetry::metrics::Gauge<u64>,
+    /// `mail.delivery.failures`.
+    pub mail_failures: Counter<u64>,
+    /// `audit.events.appended`, counted as they are appended: an event whose
+    /// transaction then rolls back counts too.
+    pub audit_events: Counter<u64>,
+}
+
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let meter = meter();
+    Metrics {
+        request_duration: meter
+            .f64_histogram("http.server.request.duration")
+            .with_unit("s")
+            .with_description("Time to answer a request")
+            .build(),
+        active_requests: meter
+            .i64_up_down_counter("http.server.active_requests")
+            .with_description("Requests being answered")
+            .build(),
+        connection_wait: meter
+            .f64_histogram("db.client.connection.wait_time")
+            .with_unit("s")
+            .with_description("Time waiting for a pooled database connection")
+            .build(),
+        connections: meter.u64_gauge("db.client.connection.count").build(),
+        session_store_duration: meter
+            .f64_histogram("session_store.operation.duration")
+            .with_unit("s")
+            .with_description("Time of a session store round trip")
+            .build(),
+        rate_limit_decisions: meter.u64_counter("rate_limit.decisions").build(),
+        quota_rejections: meter.u64_counter("quota.rejections").build(),
+        security_events: meter.u64_counter("security.events").build(),
+        outbox_depth: meter.u64_gauge("mail.outbox.depth").build(),
+        mail_failures: meter.u64_counter("mail.delivery.failures").build(),
+        audit_events: meter.u64_counter("audit.events.appended").build(),
+    }
+});
+
+/// The meter of this service, for instruments observed by callbacks (the
+/// connection pool's gauges).
+pub fn meter() -> Meter {
+    global::meter(SERVICE_NAME)
+}
+
+/// One attribute, as instruments take them.
+pub fn attribute(key: &'static str, value: impl Into<opentelemetry::Value>) -> KeyValue {
+    KeyValue::new(key, value)
 }
 
 /// Dropshot's logger, forwarding every record to tracing.

@@ -37,6 +37,21 @@ pub fn openapi_3_0() -> anyhow::Result<Value> {
     Ok(definition.json()?)
 }
 
+/// Every operation's route as telemetry names it, by operation id:
+/// `GET /v1/incidents/{incidentId}`.
+pub fn operation_routes() -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let document = openapi_3_0()?;
+    let mut routes = std::collections::HashMap::new();
+    for (path, item) in document["paths"].as_object().context("the document has paths")? {
+        for method in HTTP_METHODS {
+            if let Some(operation_id) = item.get(method).and_then(|operation| operation["operationId"].as_str()) {
+                routes.insert(operation_id.to_string(), format!("{} {path}", method.to_ascii_uppercase()));
+            }
+        }
+    }
+    Ok(routes)
+}
+
 /// Both contract files, rendered from the code.
 pub fn artifacts() -> anyhow::Result<Vec<Artifact>> {
     let document = openapi_3_0()?;

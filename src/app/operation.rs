@@ -311,6 +311,7 @@ async fn tenant_context(
 }
 
 fn quota_exceeded(full: WriteCount, resets_at: chrono::DateTime<Utc>) -> Error {
+    crate::telemetry::METRICS.quota_rejections.add(1, &[]);
     let retry_after = (resets_at - Utc::now()).to_std().unwrap_or_default();
     Error::Limited {
         problem: Problem::new(

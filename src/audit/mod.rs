@@ -123,6 +123,7 @@ pub async fn append(
     origin: &Origin,
     event: NewEvent,
 ) -> Result<EventRecord, Error> {
+    crate::telemetry::METRICS.audit_events.add(1, &[]);
     diesel::insert_into(audit_chain_heads::table)
         .values((
             audit_chain_heads::tenant_id.eq(tenant_id),

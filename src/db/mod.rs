@@ -17,7 +17,7 @@ pub mod users;
 pub mod schema;
 
 use std::pin::Pin;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use diesel::sql_types::{Bool, Text};
@@ -27,6 +27,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::error::Error;
+use crate::telemetry::{METRICS, attribute};
 
 pub type Pool = diesel_async::pooled_connection::bb8::Pool<AsyncPgConnection>;
 
@@ -39,6 +40,7 @@ pub const APP_ROLE: &str = "incident_tracker_app";
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn connect(url: &str, max_size: u32) -> anyhow::Result<Pool> {
+    diesel::connection::set_default_instrumentation(|| Some(Box::new(StatementSpans::default())))?;
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
     Ok(Pool::builder().max_size(max_size).connection_timeout(CHECKOUT_TIMEOUT).build(manager).await?)
 }
@@ -98,9 +100,81 @@ pub async fn ensure_role_is_bound_by_rls(pool: &Pool) -> anyhow::Result<()> {
 }
 
 /// A pooled connection, or `Unavailable` when the database does not answer
-/// within the checkout timeout.
+/// within the checkout timeout. Records the wait and the pool's use.
 pub async fn checkout(pool: &Pool) -> Result<PooledConnection<'_>, Error> {
-    pool.get().await.map_err(|_| Error::Unavailable { dependencies: vec!["database"] })
+    let started = Instant::now();
+    let conn = pool.get().await.map_err(|_| Error::Unavailable { dependencies: vec!["database"] });
+    METRICS.connection_wait.record(started.elapsed().as_secs_f64(), &[]);
+    let state = pool.state();
+    let used = u64::from(state.connections - state.idle_connections);
+    METRICS.connections.record(used, &[attribute("db.client.connection.state", "used")]);
+    METRICS.connections.record(u64::from(state.idle_connections), &[attribute("db.client.connection.state", "idle")]);
+    conn
+}
+
+/// Spans for the database work of a connection: `db.transaction` from
+/// `BEGIN` to its `COMMIT` or `ROLLBACK`, and `db.statement` for each
+/// statement within it (or within the current span outside one). A span
+/// holds the statement's SQL text, never its parameters.
+#[derive(Default)]
+struct StatementSpans {
+    transaction: Option<tracing::Span>,
+    statement: Option<tracing::Span>,
+}
+
+impl diesel::connection::Instrumentation for StatementSpans {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        use diesel::connection::InstrumentationEvent;
+        // Formatting a statement formats its parameters too: only when a
+        // subscriber wants the spans.
+        if !tracing::span_enabled!(tracing::Level::INFO) {
+            return;
+        }
+        match event {
+            InstrumentationEvent::StartQuery { query, .. } => {
+                let text = query.to_string();
+                let sql = statement_text(&text);
+                let operation = sql.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+                if operation == "BEGIN" {
+                    self.transaction = Some(tracing::info_span!(
+                        "db.transaction",
+                        otel.kind = "client",
+                        db.system.name = "postgresql",
+                    ));
+                }
+                let parent = self.transaction.clone().unwrap_or_else(tracing::Span::current);
+                self.statement = Some(tracing::info_span!(
+                    parent: &parent,
+                    "db.statement",
+                    otel.name = operation.as_str(),
+                    otel.kind = "client",
+                    otel.status_code = tracing::field::Empty,
+                    db.system.name = "postgresql",
+                    db.operation.name = operation.as_str(),
+                    db.query.text = sql,
+                ));
+            }
+            InstrumentationEvent::FinishQuery { query, error, .. } => {
+                if let Some(statement) = self.statement.take()
+                    && error.is_some()
+                {
+                    statement.record("otel.status_code", "error");
+                }
+                let text = query.to_string();
+                let operation = statement_text(&text).split_whitespace().next().unwrap_or_default();
+                if operation.eq_ignore_ascii_case("COMMIT") || operation.eq_ignore_ascii_case("ROLLBACK") {
+                    self.transaction = None;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A statement as diesel prints it, without the `-- binds: [...]` it
+/// appends: parameters hold emails, password hashes and token digests.
+fn statement_text(printed: &str) -> &str {
+    printed.split(" -- binds:").next().unwrap_or_default().trim()
 }
 
 pub type PooledConnection<'a> = bb8::PooledConnection<'a, AsyncDieselConnectionManager<AsyncPgConnection>>;

@@ -43,6 +43,12 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, mail: NewMail<'_>) -> QueryRe
         .map(drop)
 }
 
+/// Mail waiting to be sent, failed mail aside.
+pub async fn outbox_depth(conn: &mut AsyncPgConnection) -> QueryResult<u64> {
+    let waiting: i64 = mail_outbox::table.filter(mail_outbox::failed_at.is_null()).count().get_result(conn).await?;
+    Ok(u64::try_from(waiting).unwrap_or_default())
+}
+
 /// Deletes unsent mail past its `discard_after`; answers how many.
 pub async fn discard_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     diesel::delete(mail_outbox::table.filter(mail_outbox::discard_after.le(Utc::now()))).execute(conn).await

@@ -5,10 +5,16 @@
 //! [`OpContext`], and turns the outcome into the response, errors included.
 //! A handler has no way to choose a weaker check.
 
-use dropshot::{HttpCodedResponse, HttpResponseHeaders, RequestContext};
+use std::time::Instant;
+
+use dropshot::{HttpCodedResponse, HttpResponse, HttpResponseHeaders, RequestContext};
 use http::HeaderValue;
+use opentelemetry::global;
+use opentelemetry_http::HeaderExtractor;
 use schemars::JsonSchema;
 use serde::Serialize;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::ApiContext;
 use super::caller::{csrf_token_matches, current_session, origin};
@@ -17,7 +23,7 @@ use crate::api::{self, ApiError, Authentication, Reply};
 use crate::app::auth::CurrentSession;
 use crate::app::usage::QuotaStanding;
 use crate::app::{Actor, AppState, Error, OpContext, Origin, Problem, api_keys};
-use crate::telemetry;
+use crate::telemetry::{self, METRICS, attribute};
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
@@ -41,6 +47,61 @@ where
     H: JsonSchema + Serialize + Send + Sync + 'static,
     F: AsyncFnOnce(&AppState, &OpContext, Option<CurrentSession>) -> Result<HttpResponseHeaders<T, H>, Error>,
 {
+    let operation_id = rqctx.endpoint.operation_id.as_str();
+    let route = rqctx.context().routes.get(operation_id).map_or(operation_id, String::as_str);
+    let span = request_span(rqctx, route);
+    let started = Instant::now();
+    let active = [attribute("http.request.method", rqctx.request.method().to_string())];
+    METRICS.active_requests.add(1, &active);
+    let reply = answer(rqctx, work).instrument(span.clone()).await;
+    METRICS.active_requests.add(-1, &active);
+    let status = reply.status_code().as_u16();
+    span.record("http.response.status_code", status);
+    if status >= 500 {
+        span.record("otel.status_code", "error");
+    }
+    let template = route.split_once(' ').map_or(route, |(_, path)| path).to_string();
+    let attributes = [
+        attribute("http.request.method", rqctx.request.method().to_string()),
+        attribute("http.route", template),
+        attribute("http.response.status_code", i64::from(status)),
+    ];
+    METRICS.request_duration.record(started.elapsed().as_secs_f64(), &attributes);
+    Ok(reply)
+}
+
+/// The request's server span, named by its route and continuing the
+/// caller's trace when it sends `traceparent`. It carries no query string,
+/// body, cookie or credential: only the method, the route, the host, the
+/// status and the request id, which is how a `traceId` from an error body
+/// finds its trace.
+fn request_span(rqctx: &RequestContext<ApiContext>, route: &str) -> tracing::Span {
+    let request = &rqctx.request;
+    let host = request.headers().get(http::header::HOST).and_then(|host| host.to_str().ok()).unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    let template = route.split_once(' ').map_or(route, |(_, path)| path);
+    let span = tracing::info_span!(
+        "request",
+        otel.name = route,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = request.method().as_str(),
+        http.route = template,
+        http.response.status_code = tracing::field::Empty,
+        server.address = host,
+        request_id = rqctx.request_id.as_str(),
+    );
+    let parent = global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(request.headers())));
+    let _ = span.set_parent(parent);
+    span
+}
+
+async fn answer<T, H, F>(rqctx: &RequestContext<ApiContext>, work: F) -> Reply<T, H>
+where
+    T: HttpCodedResponse,
+    H: JsonSchema + Serialize + Send + Sync + 'static,
+    F: AsyncFnOnce(&AppState, &OpContext, Option<CurrentSession>) -> Result<HttpResponseHeaders<T, H>, Error>,
+{
     let app = &rqctx.context().app;
     let origin = origin(rqctx);
     let (outcome, actor_id) = match authenticate(rqctx, origin.clone()).await {
@@ -56,12 +117,12 @@ where
         Err(error) => (Err(error), None),
     };
     match outcome {
-        Ok(response) => Ok(Reply::Done(response)),
+        Ok(response) => Reply::Done(response),
         Err(error) => {
             if let Some(event) = security_event_of(error.code()) {
                 telemetry::security_event(event, error.code(), &rqctx.request_id, origin.client_ip, actor_id);
             }
-            Ok(Reply::Refused(api_error(error, &rqctx.request_id)))
+            Reply::Refused(api_error(error, &rqctx.request_id))
         }
     }
 }

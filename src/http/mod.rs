@@ -57,6 +57,9 @@ pub struct ApiContext {
     pub secure_cookies: bool,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<IpNet>,
+    /// Each operation's route, `GET /v1/incidents/{incidentId}`, by
+    /// operation id: what a request's span and metrics are named by.
+    pub routes: std::collections::HashMap<String, String>,
 }
 
 type IdPages = PaginationParams<EmptyScanParams, AfterId>;

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::crypto;
 use crate::error::Error;
+use crate::telemetry::{METRICS, attribute};
 use memory::MemoryStore;
 use redis_store::RedisStore;
 
@@ -238,10 +239,17 @@ impl SessionStore {
         window: Duration,
     ) -> Result<Attempt, Error> {
         let key = format!("attempts:{action}:{}", self.digest(subject));
-        match &self.backend {
-            Backend::Memory(memory) => Ok(memory.count_attempt(key, limit, window)),
-            Backend::Redis(redis) => redis.count_attempt(&key, limit, window).await,
-        }
+        let attempt = match &self.backend {
+            Backend::Memory(memory) => memory.count_attempt(key, limit, window),
+            Backend::Redis(redis) => redis.count_attempt(&key, limit, window).await?,
+        };
+        let outcome = match attempt {
+            Attempt::Allowed => "allowed",
+            Attempt::Refused { .. } => "refused",
+        };
+        let policy = action.to_string();
+        METRICS.rate_limit_decisions.add(1, &[attribute("policy", policy), attribute("outcome", outcome)]);
+        Ok(attempt)
     }
 
     /// Starts an attempt at `subject` guarded by a lockout, counting it as a

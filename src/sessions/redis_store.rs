@@ -3,14 +3,16 @@
 //! instances count exactly.
 
 use std::sync::LazyLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
+use tracing::Instrument;
 
 use super::{Attempt, Lockout, Session, SessionTimeouts, unavailable};
 use crate::error::Error;
+use crate::telemetry::{METRICS, attribute};
 
 /// How long a health check waits for Redis before calling it down.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
@@ -104,32 +106,24 @@ impl RedisStore {
             // the newest, so the index can expire then too.
             pipeline.sadd(index, key).ignore().expire(index, seconds(timeouts.absolute) as i64).ignore();
         }
-        pipeline.query_async::<()>(&mut self.connection.clone()).await.map_err(unavailable)
+        round_trip("put_session", pipeline.query_async::<()>(&mut self.connection.clone())).await
     }
 
     pub async fn touch_session(&self, key: &str, idle: Duration) -> Result<Option<Session>, Error> {
-        let value: Option<String> = redis::cmd("GETEX")
-            .arg(key)
-            .arg("EX")
-            .arg(seconds(idle))
-            .query_async(&mut self.connection.clone())
-            .await
-            .map_err(unavailable)?;
+        let mut command = redis::cmd("GETEX");
+        command.arg(key).arg("EX").arg(seconds(idle));
+        let value: Option<String> =
+            round_trip("touch_session", command.query_async(&mut self.connection.clone())).await?;
         let Some(value) = value else { return Ok(None) };
         Ok(Some(serde_json::from_str(&value).context("reading a stored session")?))
     }
 
     pub async fn replace_session(&self, key: &str, session: &Session, idle: Duration) -> Result<bool, Error> {
         let value = serde_json::to_string(session).context("serializing a session")?;
-        let replaced: Option<String> = redis::cmd("SET")
-            .arg(key)
-            .arg(value)
-            .arg("XX")
-            .arg("EX")
-            .arg(seconds(idle))
-            .query_async(&mut self.connection.clone())
-            .await
-            .map_err(unavailable)?;
+        let mut command = redis::cmd("SET");
+        command.arg(key).arg(value).arg("XX").arg("EX").arg(seconds(idle));
+        let replaced: Option<String> =
+            round_trip("replace_session", command.query_async(&mut self.connection.clone())).await?;
         Ok(replaced.is_some())
     }
 
@@ -139,14 +133,14 @@ impl RedisStore {
         if let Some(index) = user_index {
             pipeline.srem(index, key).ignore();
         }
-        pipeline.query_async::<()>(&mut self.connection.clone()).await.map_err(unavailable)
+        round_trip("delete_session", pipeline.query_async::<()>(&mut self.connection.clone())).await
     }
 
     /// Sessions added while this runs stay indexed (only the members read
     /// are removed), so a second call catches them.
     pub async fn delete_user_sessions(&self, user_index: &str) -> Result<(), Error> {
         let mut connection = self.connection.clone();
-        let keys: Vec<String> = connection.smembers(user_index).await.map_err(unavailable)?;
+        let keys: Vec<String> = round_trip("list_user_sessions", connection.smembers(user_index)).await?;
         if keys.is_empty() {
             return Ok(());
         }
@@ -154,18 +148,13 @@ impl RedisStore {
         for key in &keys {
             pipeline.del(key).ignore().srem(user_index, key).ignore();
         }
-        pipeline.query_async::<()>(&mut connection).await.map_err(unavailable)
+        round_trip("delete_user_sessions", pipeline.query_async::<()>(&mut connection)).await
     }
 
     pub async fn count_attempt(&self, key: &str, limit: u32, window: Duration) -> Result<Attempt, Error> {
-        let wait_ms: u64 = COUNT_ATTEMPT
-            .key(key)
-            .arg(limit)
-            .arg(window.as_millis() as u64)
-            .arg(crate::crypto::random_token())
-            .invoke_async(&mut self.connection.clone())
-            .await
-            .map_err(unavailable)?;
+        let mut invocation = COUNT_ATTEMPT.key(key);
+        invocation.arg(limit).arg(window.as_millis() as u64).arg(crate::crypto::random_token());
+        let wait_ms: u64 = round_trip("count_attempt", invocation.invoke_async(&mut self.connection.clone())).await?;
         Ok(match wait_ms {
             0 => Attempt::Allowed,
             wait_ms => Attempt::Refused { retry_after: Duration::from_millis(wait_ms) },
@@ -179,14 +168,10 @@ impl RedisStore {
         threshold: u32,
         lock_for: Duration,
     ) -> Result<Lockout, Error> {
-        let (failures, locked_ms): (u32, u64) = BEGIN_GUARDED_ATTEMPT
-            .key(failures_key)
-            .key(lock_key)
-            .arg(threshold)
-            .arg(lock_for.as_millis() as u64)
-            .invoke_async(&mut self.connection.clone())
-            .await
-            .map_err(unavailable)?;
+        let mut invocation = BEGIN_GUARDED_ATTEMPT.key(failures_key);
+        invocation.key(lock_key).arg(threshold).arg(lock_for.as_millis() as u64);
+        let (failures, locked_ms): (u32, u64) =
+            round_trip("begin_guarded_attempt", invocation.invoke_async(&mut self.connection.clone())).await?;
         Ok(match locked_ms {
             0 => Lockout::Open { failures },
             locked_ms => Lockout::Locked { retry_after: Duration::from_millis(locked_ms) },
@@ -196,17 +181,36 @@ impl RedisStore {
     pub async fn lock(&self, failures_key: &str, lock_key: &str, lock_for: Duration) -> Result<(), Error> {
         let mut pipeline = redis::pipe();
         pipeline.atomic().del(failures_key).ignore().pset_ex(lock_key, 1, lock_for.as_millis() as u64).ignore();
-        pipeline.query_async::<()>(&mut self.connection.clone()).await.map_err(unavailable)
+        round_trip("lock", pipeline.query_async::<()>(&mut self.connection.clone())).await
     }
 
     pub async fn forget_attempt(&self, key: &str) -> Result<(), Error> {
         let mut connection = self.connection.clone();
-        FORGET_ATTEMPT.key(key).invoke_async::<()>(&mut connection).await.map_err(unavailable)
+        round_trip("forget_attempt", FORGET_ATTEMPT.key(key).invoke_async::<()>(&mut connection)).await
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), Error> {
-        self.connection.clone().del::<_, ()>(key).await.map_err(unavailable)
+        round_trip("delete", self.connection.clone().del::<_, ()>(key)).await
     }
+}
+
+/// One round trip to Redis, in a client span and timed.
+async fn round_trip<T>(
+    operation: &'static str,
+    request: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, Error> {
+    let span = tracing::info_span!(
+        "redis",
+        otel.name = operation,
+        otel.kind = "client",
+        db.system.name = "redis",
+        db.operation.name = operation,
+    );
+    let started = Instant::now();
+    let answer = request.instrument(span).await;
+    let attributes = [attribute("operation", operation)];
+    METRICS.session_store_duration.record(started.elapsed().as_secs_f64(), &attributes);
+    answer.map_err(unavailable)
 }
 
 fn seconds(duration: Duration) -> u64 {

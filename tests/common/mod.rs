@@ -7,6 +7,7 @@
 //! server on 127.0.0.1:0, reached through the generated client.
 
 pub mod browser;
+pub mod otlp;
 pub mod redis;
 pub mod smtp;
 
@@ -167,6 +168,7 @@ impl TestApp {
 
     /// On a database the test also inspects as the owner.
     pub async fn spawn_on(database: &TestDatabase, vars: &[(&str, &str)]) -> TestApp {
+        log_to_suite_file();
         let mut all = vec![("DATABASE_URL", database.server_url.as_str())];
         all.extend_from_slice(vars);
         let server = Server::start(&config(&all)).await.expect("starting the server");
@@ -238,6 +240,28 @@ pub fn base_url(addr: SocketAddr) -> String {
 /// The `x-request-id` header, which every response carries.
 pub fn request_id(response: &reqwest::Response) -> String {
     response.headers().get("x-request-id").expect("every response carries x-request-id").to_str().unwrap().to_string()
+}
+
+/// What the server logs at debug level, to a file of this test process
+/// under the run's root, unless the test installed a subscriber of its own
+/// first ([`capture_logs`], or telemetry export). `scripts/test` searches
+/// all of them for the tests' secrets once the suite has run.
+fn log_to_suite_file() {
+    let dir = shared_cluster_root().join("logs");
+    let Ok(file) = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::File::create(dir.join(format!("{}.log", std::process::id()))))
+    else {
+        return;
+    };
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            incident_tracker::telemetry::log_filter("debug")
+                .add_directive("cookie_store=off".parse().unwrap())
+                .add_directive("reqwest=off".parse().unwrap()),
+        )
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
 }
 
 /// Everything this test process logs from now on, through the server's own

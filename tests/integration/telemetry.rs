@@ -2,6 +2,8 @@
 //! with a stable name, the request id, the client address and the actor
 //! when known, and never a secret, an email address or a name.
 
+use std::collections::BTreeSet;
+
 use incident_tracker::client::types::{IncidentCreateRequest, Severity};
 
 use crate::common::browser::{Browser, with_api_key};
@@ -69,4 +71,107 @@ async fn each_refusal_that_matters_is_one_structured_event_without_secrets() {
     for line in logs.lines().filter(|line| line.contains("security event")) {
         assert!(line.contains(" WARN "), "security events are warnings, kept at the production level: {line}");
     }
+}
+
+/// Sign-up, a tenant, an invite and an incident, exported over OTLP to a
+/// real receiver: the span tree, its attributes, the caller's trace
+/// continued, the request id shared with the answer, metrics, and no secret
+/// anywhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flow_is_traced_and_metered_over_otlp_without_secrets() {
+    use incident_tracker::config::{Environment, LogFormat};
+
+    use crate::common::otlp::{OtlpReceiver, attribute, text};
+    use crate::common::redis::RedisServer;
+
+    let receiver = OtlpReceiver::start().await;
+    let telemetry =
+        incident_tracker::telemetry::init(LogFormat::Json, Environment::Development, Some(&receiver.url())).unwrap();
+    let redis = RedisServer::start().await;
+    let database = crate::common::TestDatabase::migrated().await;
+    let app = TestApp::spawn_on(&database, &[("REDIS_URL", redis.url().as_str())]).await;
+    let (owner, _) = user(&app, "owner").await;
+    let tenant = owner.create_tenant("Acme").await;
+    owner.api().tenant_switch(&tenant).await.unwrap();
+    owner.invite(tenant, "invitee@example.com", incident_tracker::client::types::Role::Viewer).await;
+
+    let (trace_id, caller_span) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    let created = owner
+        .http()
+        .post(app.url("/v1/incidents"))
+        .header("traceparent", format!("00-{trace_id}-{caller_span}-01"))
+        .json(&serde_json::json!({ "title": "Traced", "severity": "sev2" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let create_request = request_id(&created);
+    let secrets = [PASSWORD.to_string(), owner.csrf_token().to_string(), owner.session_cookie().unwrap()];
+    app.server.shutdown().await.unwrap();
+    tokio::task::spawn_blocking(move || telemetry.shutdown()).await.unwrap();
+
+    let spans = receiver.spans();
+    let (resource, server) = spans
+        .iter()
+        .find(|(_, span)| span.name == "POST /v1/incidents")
+        .expect("a server span named by the route");
+    assert_eq!(attribute(resource, "service.name").as_deref(), Some("incident-tracker"));
+    assert_eq!(hex(&server.trace_id), trace_id, "the caller's trace is continued");
+    assert_eq!(hex(&server.parent_span_id), caller_span);
+    assert_eq!(server.kind, 2, "a server span");
+    assert_eq!(attribute(&server.attributes, "http.request.method").as_deref(), Some("POST"));
+    assert_eq!(attribute(&server.attributes, "http.route").as_deref(), Some("/v1/incidents"));
+    assert_eq!(attribute(&server.attributes, "http.response.status_code").as_deref(), Some("201"));
+    assert_eq!(attribute(&server.attributes, "request_id"), Some(create_request), "one id joins answer and trace");
+
+    let transaction = spans
+        .iter()
+        .map(|(_, span)| span)
+        .find(|span| span.parent_span_id == server.span_id && span.name == "db.transaction")
+        .expect("the request's transaction is its child");
+    let statements: Vec<String> = spans
+        .iter()
+        .filter(|(_, span)| span.parent_span_id == transaction.span_id)
+        .filter_map(|(_, span)| attribute(&span.attributes, "db.query.text"))
+        .collect();
+    assert!(statements.iter().any(|sql| sql.contains("INSERT INTO \"incidents\"")), "{statements:#?}");
+    assert!(statements.iter().all(|sql| !sql.contains("binds")), "statements carry no parameters");
+    let names: BTreeSet<&str> = spans.iter().map(|(_, span)| span.name.as_str()).collect();
+    for expected in ["POST /v1/auth/signup", "password.hash", "count_attempt", "INSERT", "mail.deliver"] {
+        assert!(names.contains(expected), "no {expected} span among {names:?}");
+    }
+
+    let mut everything = String::new();
+    for (_, span) in &spans {
+        everything.push_str(&span.name);
+        for attribute in span.attributes.iter().chain(span.events.iter().flat_map(|event| event.attributes.iter())) {
+            everything.push_str(&format!(" {}={}", attribute.key, text(&attribute.value)));
+        }
+    }
+    let metrics = receiver.metrics();
+    for metric in &metrics {
+        everything.push_str(&format!(" {metric:?}"));
+    }
+    for secret in secrets.iter().map(String::as_str).chain(["owner@example.com", "invitee@example.com"]) {
+        assert!(!everything.contains(secret), "exported telemetry holds {secret:?}");
+    }
+
+    let metric_names: BTreeSet<&str> = metrics.iter().map(|metric| metric.name.as_str()).collect();
+    for expected in [
+        "http.server.request.duration",
+        "http.server.active_requests",
+        "db.client.connection.wait_time",
+        "db.client.connection.count",
+        "session_store.operation.duration",
+        "rate_limit.decisions",
+        "audit.events.appended",
+    ] {
+        assert!(metric_names.contains(expected), "no {expected} among {metric_names:?}");
+    }
+    let durations = format!("{:?}", metrics.iter().find(|metric| metric.name == "http.server.request.duration"));
+    assert!(durations.contains("/v1/incidents"), "request durations are by route");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

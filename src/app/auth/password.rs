@@ -13,6 +13,7 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use crate::error::Error;
 
@@ -141,7 +142,7 @@ impl Passwords {
     }
 
     pub async fn hash(&self, password: String) -> Result<String, Error> {
-        self.run(move || {
+        self.run("password.hash", move || {
             let salt = SaltString::generate(&mut OsRng);
             hasher().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
         })
@@ -157,7 +158,7 @@ impl Passwords {
             None => (DECOY_HASH.to_string(), false),
         };
         let matches = self
-            .run(move || {
+            .run("password.verify", move || {
                 PasswordHash::new(&stored)
                     .is_ok_and(|hash| hasher().verify_password(password.as_bytes(), &hash).is_ok())
             })
@@ -165,7 +166,14 @@ impl Passwords {
         Ok(real && matches)
     }
 
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+    /// Runs `work` on the hashing threads, in a span named `name` that
+    /// covers its wait in the queue too.
+    async fn run<T: Send + 'static>(
+        &self,
+        name: &'static str,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let span = tracing::info_span!("password", otel.name = name);
         let (done, result) = oneshot::channel();
         let job: Job = Box::new(move || {
             // The request may have been abandoned meanwhile; nobody is left
@@ -178,7 +186,7 @@ impl Passwords {
                 Error::Internal(anyhow::anyhow!("the password hashing threads are gone"))
             }
         })?;
-        result.await.map_err(|_| Error::Internal(anyhow::anyhow!("a password hashing job panicked")))
+        result.instrument(span).await.map_err(|_| Error::Internal(anyhow::anyhow!("a password hashing job panicked")))
     }
 }
 
