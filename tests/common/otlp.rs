@@ -6,9 +6,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use dropshot::{
-    ApiDescription, Body, ConfigDropshot, HttpError, RequestContext, ServerBuilder, UntypedBody, endpoint,
-};
+use dropshot::{ApiDescription, Body, ConfigDropshot, HttpError, RequestContext, ServerBuilder, UntypedBody, endpoint};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
@@ -36,14 +34,20 @@ fn malformed(error: prost::DecodeError) -> HttpError {
 }
 
 #[endpoint { method = POST, path = "/v1/traces" }]
-async fn receive_traces(rqctx: RequestContext<Arc<Received>>, body: UntypedBody) -> Result<http::Response<Body>, HttpError> {
+async fn receive_traces(
+    rqctx: RequestContext<Arc<Received>>,
+    body: UntypedBody,
+) -> Result<http::Response<Body>, HttpError> {
     let request = ExportTraceServiceRequest::decode(body.as_bytes()).map_err(malformed)?;
     rqctx.context().traces.lock().unwrap().push(request);
     Ok(accepted())
 }
 
 #[endpoint { method = POST, path = "/v1/metrics" }]
-async fn receive_metrics(rqctx: RequestContext<Arc<Received>>, body: UntypedBody) -> Result<http::Response<Body>, HttpError> {
+async fn receive_metrics(
+    rqctx: RequestContext<Arc<Received>>,
+    body: UntypedBody,
+) -> Result<http::Response<Body>, HttpError> {
     let request = ExportMetricsServiceRequest::decode(body.as_bytes()).map_err(malformed)?;
     rqctx.context().metrics.lock().unwrap().push(request);
     Ok(accepted())

@@ -111,10 +111,8 @@ async fn a_flow_is_traced_and_metered_over_otlp_without_secrets() {
     tokio::task::spawn_blocking(move || telemetry.shutdown()).await.unwrap();
 
     let spans = receiver.spans();
-    let (resource, server) = spans
-        .iter()
-        .find(|(_, span)| span.name == "POST /v1/incidents")
-        .expect("a server span named by the route");
+    let (resource, server) =
+        spans.iter().find(|(_, span)| span.name == "POST /v1/incidents").expect("a server span named by the route");
     assert_eq!(attribute(resource, "service.name").as_deref(), Some("incident-tracker"));
     assert_eq!(hex(&server.trace_id), trace_id, "the caller's trace is continued");
     assert_eq!(hex(&server.parent_span_id), caller_span);
