@@ -165,7 +165,9 @@ async fn deliver_due(
             }
         }
     }
-    METRICS.outbox_depth.record(db::outbox::outbox_depth(&mut conn).await?, &[]);
+    if crate::telemetry::exporting() {
+        METRICS.outbox_depth.record(db::outbox::outbox_depth(&mut conn).await?, &[]);
+    }
     Ok(())
 }
 

@@ -112,6 +112,7 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
         secure_cookies: config.environment == Environment::Production,
         trusted_proxies: config.trusted_proxies.clone(),
         routes: crate::api::contract::operation_routes()?,
+        public_host: public_host(&config.public_base_url),
     };
     match start_http(api, context, config) {
         Ok(http) => Ok((http, workers)),
@@ -139,6 +140,16 @@ async fn connect_session_store(config: &Config) -> anyhow::Result<SessionStore> 
         tracing::warn!("SESSION_SECRET is not set: sessions end when this process restarts");
     }
     Ok(sessions)
+}
+
+/// `https://incidents.example.com:8443` → `incidents.example.com`.
+fn public_host(public_base_url: &str) -> String {
+    let authority = public_base_url.split_once("://").map_or(public_base_url, |(_, rest)| rest);
+    let authority = authority.split('/').next().unwrap_or_default();
+    match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default().to_string(),
+        None => authority.split(':').next().unwrap_or_default().to_string(),
+    }
 }
 
 /// Serves `api` with the server's settings: body size limit, handlers that
@@ -243,4 +254,16 @@ async fn stop_after_failure(postgres: EmbeddedPostgres, error: anyhow::Error) ->
 
 fn embedded_root(config: &Config) -> std::path::PathBuf {
     config.data_dir.join("postgres")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_host;
+
+    #[test]
+    fn the_public_host_is_the_base_urls_host_alone() {
+        assert_eq!(public_host("https://incidents.example.com:8443/app"), "incidents.example.com");
+        assert_eq!(public_host("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(public_host("http://[::1]:8080"), "::1");
+    }
 }

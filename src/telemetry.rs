@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
 use opentelemetry::trace::TracerProvider as _;
@@ -23,6 +24,8 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use slog::{KV, Key, OwnedKVList, Record, Serializer};
+use tracing::Level;
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -70,11 +73,17 @@ pub fn init(format: LogFormat, environment: Environment, otlp_endpoint: Option<&
         LogFormat::Json => logs.json().flatten_event(true).with_filter(log_filter(default)).boxed(),
         LogFormat::Pretty => logs.with_filter(log_filter(default)).boxed(),
     };
-    let Some(endpoint) = otlp_endpoint else {
+    let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|value| value.trim().eq_ignore_ascii_case("true"));
+    let Some(endpoint) = otlp_endpoint.filter(|_| !disabled) else {
         let _ = tracing_subscriber::registry().with(logs).try_init();
         return Ok(Telemetry { exporters: None });
     };
     let endpoint = endpoint.trim_end_matches('/');
+    // A signal's own variable wins over the shared endpoint, as the
+    // specification says.
+    let signal_endpoint = |variable: &str, path: &str| {
+        std::env::var(variable).ok().filter(|url| !url.trim().is_empty()).unwrap_or(format!("{endpoint}{path}"))
+    };
     let mut resource = Resource::builder();
     if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
         resource = resource.with_service_name(SERVICE_NAME);
@@ -83,13 +92,13 @@ pub fn init(format: LogFormat, environment: Environment, otlp_endpoint: Option<&
     let spans = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_protocol(Protocol::HttpBinary)
-        .with_endpoint(format!("{endpoint}/v1/traces"))
+        .with_endpoint(signal_endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "/v1/traces"))
         .build()?;
     let traces = SdkTracerProvider::builder().with_batch_exporter(spans).with_resource(resource.clone()).build();
     let metric_exporter = opentelemetry_otlp::MetricExporter::builder()
         .with_http()
         .with_protocol(Protocol::HttpBinary)
-        .with_endpoint(format!("{endpoint}/v1/metrics"))
+        .with_endpoint(signal_endpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "/v1/metrics"))
         .build()?;
     let metrics = SdkMeterProvider::builder()
         .with_reader(PeriodicReader::builder(metric_exporter).build())
@@ -98,12 +107,23 @@ pub fn init(format: LogFormat, environment: Environment, otlp_endpoint: Option<&
     global::set_text_map_propagator(TraceContextPropagator::new());
     global::set_tracer_provider(traces.clone());
     global::set_meter_provider(metrics.clone());
-    // Our own spans only, whatever the log filter keeps.
-    let spans = tracing_opentelemetry::layer()
-        .with_tracer(traces.tracer(SERVICE_NAME))
-        .with_filter(EnvFilter::new("incident_tracker=info"));
+    // Our own spans only, whatever the log filter keeps, and no log events:
+    // an error's detail may quote what a request held.
+    let spans =
+        tracing_opentelemetry::layer().with_tracer(traces.tracer(SERVICE_NAME)).with_filter(filter_fn(|metadata| {
+            metadata.is_span() && metadata.target().starts_with("incident_tracker") && *metadata.level() <= Level::INFO
+        }));
     let _ = tracing_subscriber::registry().with(logs).with(spans).try_init();
+    EXPORTING.store(true, Ordering::Relaxed);
     Ok(Telemetry { exporters: Some((traces, metrics)) })
+}
+
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether traces and metrics are exported: work done only to measure
+/// (a count query) is skipped when they are not.
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
 }
 
 /// `RUST_LOG`, or `default` without it; either way PostgreSQL's driver stays

@@ -40,7 +40,6 @@ pub const APP_ROLE: &str = "incident_tracker_app";
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn connect(url: &str, max_size: u32) -> anyhow::Result<Pool> {
-    diesel::connection::set_default_instrumentation(|| Some(Box::new(StatementSpans::default())))?;
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
     Ok(Pool::builder().max_size(max_size).connection_timeout(CHECKOUT_TIMEOUT).build(manager).await?)
 }
@@ -104,6 +103,12 @@ pub async fn ensure_role_is_bound_by_rls(pool: &Pool) -> anyhow::Result<()> {
 pub async fn checkout(pool: &Pool) -> Result<PooledConnection<'_>, Error> {
     let started = Instant::now();
     let conn = pool.get().await.map_err(|_| Error::Unavailable { dependencies: vec!["database"] });
+    // Fresh for each use, so a span a cancelled query left open ends here,
+    // not in the next request's trace.
+    let conn = conn.map(|mut conn| {
+        conn.set_instrumentation(StatementSpans::default());
+        conn
+    });
     METRICS.connection_wait.record(started.elapsed().as_secs_f64(), &[]);
     let state = pool.state();
     let used = u64::from(state.connections - state.idle_connections);
@@ -112,10 +117,12 @@ pub async fn checkout(pool: &Pool) -> Result<PooledConnection<'_>, Error> {
     conn
 }
 
-/// Spans for the database work of a connection: `db.transaction` from
-/// `BEGIN` to its `COMMIT` or `ROLLBACK`, and `db.statement` for each
-/// statement within it (or within the current span outside one). A span
-/// holds the statement's SQL text, never its parameters.
+/// Spans for the database work of a connection: `db.transaction` from the
+/// outermost `BEGIN` to its `COMMIT` or `ROLLBACK`, and a span per statement
+/// within it (or within the request's span outside one), named by its verb
+/// and holding its SQL text, which diesel reports without parameters when a
+/// statement finishes. Statements outside any span (the workers' polling)
+/// make no trace of their own.
 #[derive(Default)]
 struct StatementSpans {
     transaction: Option<tracing::Span>,
@@ -125,45 +132,52 @@ struct StatementSpans {
 impl diesel::connection::Instrumentation for StatementSpans {
     fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
         use diesel::connection::InstrumentationEvent;
-        // Formatting a statement formats its parameters too: only when a
-        // subscriber wants the spans.
         if !tracing::span_enabled!(tracing::Level::INFO) {
             return;
         }
         match event {
-            InstrumentationEvent::StartQuery { query, .. } => {
-                let text = query.to_string();
-                let sql = statement_text(&text);
-                let operation = sql.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
-                if operation == "BEGIN" {
+            InstrumentationEvent::BeginTransaction { depth, .. } if depth.get() == 1 => {
+                let current = tracing::Span::current();
+                if !current.is_none() {
                     self.transaction = Some(tracing::info_span!(
+                        parent: &current,
                         "db.transaction",
                         otel.kind = "client",
                         db.system.name = "postgresql",
                     ));
                 }
+            }
+            InstrumentationEvent::CommitTransaction { depth, .. }
+            | InstrumentationEvent::RollbackTransaction { depth, .. }
+                if depth.get() == 1 =>
+            {
+                self.transaction = None;
+            }
+            InstrumentationEvent::StartQuery { .. } => {
                 let parent = self.transaction.clone().unwrap_or_else(tracing::Span::current);
-                self.statement = Some(tracing::info_span!(
-                    parent: &parent,
-                    "db.statement",
-                    otel.name = operation.as_str(),
-                    otel.kind = "client",
-                    otel.status_code = tracing::field::Empty,
-                    db.system.name = "postgresql",
-                    db.operation.name = operation.as_str(),
-                    db.query.text = sql,
-                ));
+                self.statement = (!parent.is_none()).then(|| {
+                    tracing::info_span!(
+                        parent: &parent,
+                        "db.statement",
+                        otel.name = tracing::field::Empty,
+                        otel.kind = "client",
+                        otel.status_code = tracing::field::Empty,
+                        db.system.name = "postgresql",
+                        db.operation.name = tracing::field::Empty,
+                        db.query.text = tracing::field::Empty,
+                    )
+                });
             }
             InstrumentationEvent::FinishQuery { query, error, .. } => {
-                if let Some(statement) = self.statement.take()
-                    && error.is_some()
-                {
-                    statement.record("otel.status_code", "error");
-                }
+                let Some(statement) = self.statement.take() else { return };
                 let text = query.to_string();
-                let operation = statement_text(&text).split_whitespace().next().unwrap_or_default();
-                if operation.eq_ignore_ascii_case("COMMIT") || operation.eq_ignore_ascii_case("ROLLBACK") {
-                    self.transaction = None;
+                let sql = statement_text(&text);
+                let operation = sql.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+                statement.record("otel.name", operation.as_str());
+                statement.record("db.operation.name", operation.as_str());
+                statement.record("db.query.text", sql);
+                if error.is_some() {
+                    statement.record("otel.status_code", "error");
                 }
             }
             _ => {}
@@ -171,8 +185,9 @@ impl diesel::connection::Instrumentation for StatementSpans {
     }
 }
 
-/// A statement as diesel prints it, without the `-- binds: [...]` it
-/// appends: parameters hold emails, password hashes and token digests.
+/// A statement as diesel prints it, without the `-- binds: [...]` a
+/// statement's debug form appends: parameters hold emails, password hashes
+/// and token digests.
 fn statement_text(printed: &str) -> &str {
     printed.split(" -- binds:").next().unwrap_or_default().trim()
 }

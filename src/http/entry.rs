@@ -50,35 +50,54 @@ where
     let operation_id = rqctx.endpoint.operation_id.as_str();
     let route = rqctx.context().routes.get(operation_id).map_or(operation_id, String::as_str);
     let span = request_span(rqctx, route);
-    let started = Instant::now();
-    let active = [attribute("http.request.method", rqctx.request.method().to_string())];
-    METRICS.active_requests.add(1, &active);
+    let mut meter = RequestMeter::start(rqctx.request.method().as_str(), route);
     let reply = answer(rqctx, work).instrument(span.clone()).await;
-    METRICS.active_requests.add(-1, &active);
     let status = reply.status_code().as_u16();
     span.record("http.response.status_code", status);
     if status >= 500 {
         span.record("otel.status_code", "error");
     }
-    let template = route.split_once(' ').map_or(route, |(_, path)| path).to_string();
-    let attributes = [
-        attribute("http.request.method", rqctx.request.method().to_string()),
-        attribute("http.route", template),
-        attribute("http.response.status_code", i64::from(status)),
-    ];
-    METRICS.request_duration.record(started.elapsed().as_secs_f64(), &attributes);
+    meter.status = status;
     Ok(reply)
+}
+
+/// A request in flight, counted until it is dropped, which records its
+/// duration: a handler that panics is still counted out, as a 500.
+struct RequestMeter {
+    started: Instant,
+    method: String,
+    template: String,
+    status: u16,
+}
+
+impl RequestMeter {
+    fn start(method: &str, route: &str) -> RequestMeter {
+        METRICS.active_requests.add(1, &[attribute("http.request.method", method.to_string())]);
+        let template = route.split_once(' ').map_or(route, |(_, path)| path).to_string();
+        RequestMeter { started: Instant::now(), method: method.to_string(), template, status: 500 }
+    }
+}
+
+impl Drop for RequestMeter {
+    fn drop(&mut self) {
+        METRICS.active_requests.add(-1, &[attribute("http.request.method", self.method.clone())]);
+        let attributes = [
+            attribute("http.request.method", self.method.clone()),
+            attribute("http.route", self.template.clone()),
+            attribute("http.response.status_code", i64::from(self.status)),
+        ];
+        METRICS.request_duration.record(self.started.elapsed().as_secs_f64(), &attributes);
+    }
 }
 
 /// The request's server span, named by its route and continuing the
 /// caller's trace when it sends `traceparent`. It carries no query string,
-/// body, cookie or credential: only the method, the route, the host, the
-/// status and the request id, which is how a `traceId` from an error body
-/// finds its trace.
+/// body, cookie or credential: only the method, the route, the server's
+/// public host (not the client's `Host` header), the status and the request
+/// id, which is how a `traceId` from an error body finds its trace.
 fn request_span(rqctx: &RequestContext<ApiContext>, route: &str) -> tracing::Span {
     let request = &rqctx.request;
-    let host = request.headers().get(http::header::HOST).and_then(|host| host.to_str().ok()).unwrap_or_default();
-    let host = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    let host = rqctx.context().public_host.as_str();
     let template = route.split_once(' ').map_or(route, |(_, path)| path);
     let span = tracing::info_span!(
         "request",

@@ -60,6 +60,8 @@ pub struct ApiContext {
     /// Each operation's route, `GET /v1/incidents/{incidentId}`, by
     /// operation id: what a request's span and metrics are named by.
     pub routes: std::collections::HashMap<String, String>,
+    /// The host of `PUBLIC_BASE_URL`, which spans name as `server.address`.
+    pub public_host: String,
 }
 
 type IdPages = PaginationParams<EmptyScanParams, AfterId>;
