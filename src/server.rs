@@ -111,7 +111,10 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
         app,
         secure_cookies: config.environment == Environment::Production,
         trusted_proxies: config.trusted_proxies.clone(),
-        routes: crate::api::contract::operation_routes()?,
+        routes: crate::api::contract::operation_routes()?
+            .into_iter()
+            .map(|(operation_id, name)| (operation_id, crate::http::Route::new(name)))
+            .collect(),
         public_host: public_host(&config.public_base_url),
     };
     match start_http(api, context, config) {

@@ -16,9 +16,9 @@ use serde::Serialize;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use super::ApiContext;
 use super::caller::{csrf_token_matches, current_session, origin};
 use super::error::api_error;
+use super::{ApiContext, Route};
 use crate::api::{self, ApiError, Authentication, Reply};
 use crate::app::auth::CurrentSession;
 use crate::app::usage::QuotaStanding;
@@ -48,9 +48,9 @@ where
     F: AsyncFnOnce(&AppState, &OpContext, Option<CurrentSession>) -> Result<HttpResponseHeaders<T, H>, Error>,
 {
     let operation_id = rqctx.endpoint.operation_id.as_str();
-    let route = rqctx.context().routes.get(operation_id).map_or(operation_id, String::as_str);
-    let span = request_span(rqctx, route);
-    let mut meter = RequestMeter::start(rqctx.request.method().as_str(), route);
+    let route = rqctx.context().routes.get(operation_id);
+    let span = request_span(rqctx, route.map_or(operation_id, |route| &route.name));
+    let mut meter = RequestMeter::start(rqctx.request.method(), route);
     let reply = answer(rqctx, work).instrument(span.clone()).await;
     let status = reply.status_code().as_u16();
     span.record("http.response.status_code", status);
@@ -62,25 +62,34 @@ where
 }
 
 /// A request in flight, counted until it is dropped, which records its
-/// duration: a handler that panics is still counted out, as a 500.
+/// duration: a handler that panics is still counted out, as a 500. Its
+/// attributes are shared, not built per request.
 struct RequestMeter {
     started: Instant,
-    method: String,
-    template: String,
+    method: opentelemetry::Value,
+    template: opentelemetry::Value,
     status: u16,
 }
 
 impl RequestMeter {
-    fn start(method: &str, route: &str) -> RequestMeter {
-        METRICS.active_requests.add(1, &[attribute("http.request.method", method.to_string())]);
-        let template = route.split_once(' ').map_or(route, |(_, path)| path).to_string();
-        RequestMeter { started: Instant::now(), method: method.to_string(), template, status: 500 }
+    fn start(method: &http::Method, route: Option<&Route>) -> RequestMeter {
+        METRICS.active_requests.add(1, &[]);
+        let method = match *method {
+            http::Method::GET => "GET".into(),
+            http::Method::POST => "POST".into(),
+            http::Method::PATCH => "PATCH".into(),
+            http::Method::PUT => "PUT".into(),
+            http::Method::DELETE => "DELETE".into(),
+            ref other => other.to_string().into(),
+        };
+        let template = route.map_or_else(|| "".into(), |route| route.template.clone().into());
+        RequestMeter { started: Instant::now(), method, template, status: 500 }
     }
 }
 
 impl Drop for RequestMeter {
     fn drop(&mut self) {
-        METRICS.active_requests.add(-1, &[attribute("http.request.method", self.method.clone())]);
+        METRICS.active_requests.add(-1, &[]);
         let attributes = [
             attribute("http.request.method", self.method.clone()),
             attribute("http.route", self.template.clone()),

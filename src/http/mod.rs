@@ -57,11 +57,27 @@ pub struct ApiContext {
     pub secure_cookies: bool,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<IpNet>,
-    /// Each operation's route, `GET /v1/incidents/{incidentId}`, by
-    /// operation id: what a request's span and metrics are named by.
-    pub routes: std::collections::HashMap<String, String>,
+    /// Each operation's route, by operation id: what a request's span and
+    /// metrics are named by.
+    pub routes: std::collections::HashMap<String, Route>,
     /// The host of `PUBLIC_BASE_URL`, which spans name as `server.address`.
     pub public_host: String,
+}
+
+/// An operation's route as telemetry names it.
+pub struct Route {
+    /// `GET /v1/incidents/{incidentId}`: the server span's name.
+    pub name: String,
+    /// `/v1/incidents/{incidentId}`: `http.route`.
+    pub template: std::sync::Arc<str>,
+}
+
+impl Route {
+    /// From `METHOD /path/template`.
+    pub fn new(name: String) -> Route {
+        let template = name.split_once(' ').map_or(name.as_str(), |(_, path)| path).into();
+        Route { name, template }
+    }
 }
 
 type IdPages = PaginationParams<EmptyScanParams, AfterId>;
