@@ -5,8 +5,9 @@
 //!   security events operators alert on.
 //! - Traces: with `OTEL_EXPORTER_OTLP_ENDPOINT` set, tracing's spans (a
 //!   server span per request, database transactions and statements, Redis,
-//!   password hashing, mail) are exported over OTLP/HTTP; without it no
-//!   exporter exists and spans cost what a disabled span costs.
+//!   password hashing, mail) are exported over OTLP/HTTP. Without it no
+//!   exporter exists, and at the production log level (`warn`) the spans
+//!   are disabled: they cost a check each.
 //! - Metrics: the instruments in [`Metrics`], exported the same way.
 
 use std::collections::BTreeMap;
