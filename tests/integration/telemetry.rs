@@ -21,7 +21,7 @@ fn events<'a>(logs: &'a str, event: &str) -> Vec<&'a str> {
 async fn each_refusal_that_matters_is_one_structured_event_without_secrets() {
     let logs = capture_logs();
     let database = crate::common::TestDatabase::migrated().await;
-    let app = TestApp::spawn_on(&database, &[("DAILY_WRITE_QUOTA", "1")]).await;
+    let app = TestApp::spawn_on(&database, &[("DAILY_WRITE_QUOTA", "1"), ("TRUSTED_PROXIES", "127.0.0.1/32")]).await;
     let (owner, owner_id) = user(&app, "owner").await;
     let tenant = owner.create_tenant("Acme").await;
     owner.api().tenant_switch(&tenant).await.unwrap();
@@ -51,8 +51,28 @@ async fn each_refusal_that_matters_is_one_structured_event_without_secrets() {
     let over = IncidentCreateRequest { severity: Severity::Sev1, ..new_incident("Second") };
     assert!(owner.api().incident_create(None, &over).await.is_err());
 
+    // Ten failures from ten addresses lock the viewer's account; the next
+    // attempt is refused while it is locked. Reset mail past its limit is
+    // not sent, and says so only in the log.
+    let anonymous = Browser::open(&app.url("")).await;
+    for n in 1..=11 {
+        let attempt =
+            anonymous.http().post(app.url("/v1/auth/login")).header("x-forwarded-for", format!("203.0.113.{n}"));
+        let body = serde_json::json!({ "email": "viewer@example.com", "password": "wrong password entirely" });
+        attempt.json(&body).send().await.unwrap();
+    }
+    for _ in 0..4 {
+        let forgot = anonymous.http().post(app.url("/v1/auth/password/forgot"));
+        forgot.json(&serde_json::json!({ "email": "viewer@example.com" })).send().await.unwrap();
+    }
+
     let logs = logs.contents();
-    assert_eq!(events(&logs, "auth.login_failed").len(), 5);
+    assert_eq!(events(&logs, "auth.login_failed").len(), 5 + 10);
+    assert_eq!(events(&logs, "auth.account_locked").len(), 1);
+    let locked_out = events(&logs, "auth.locked_out");
+    assert_eq!(locked_out.len(), 1);
+    assert!(locked_out[0].contains("client_ip=203.0.113.11"), "the client's own address: {}", locked_out[0]);
+    assert_eq!(events(&logs, "auth.password_reset_throttled").len(), 1);
     assert_eq!(events(&logs, "rate_limit.denied").len(), 1);
     let csrf = events(&logs, "csrf.refused");
     assert_eq!(csrf.len(), 1);
