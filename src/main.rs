@@ -21,8 +21,9 @@ enum Command {
     Serve,
     /// Apply pending database migrations as the owner role.
     Migrate,
-    /// Write or check the OpenAPI contract files.
-    Openapi(ArtifactArgs),
+    /// Write or check the OpenAPI contract files, or compare the contract
+    /// with an earlier one.
+    Openapi(OpenapiArgs),
     /// Write or check `schema/` (needs the diesel CLI and PostgreSQL's binaries).
     Schema(ArtifactArgs),
     /// Set a tenant's own daily write quota, or return it to DAILY_WRITE_QUOTA.
@@ -58,15 +59,32 @@ struct ArtifactArgs {
     check: bool,
 }
 
+#[derive(clap::Args)]
+#[group(required = true, multiple = false)]
+struct OpenapiArgs {
+    /// Regenerate the files.
+    #[arg(long)]
+    write: bool,
+    /// Fail with a diff when the committed files are stale.
+    #[arg(long)]
+    check: bool,
+    /// List every change since BASE (a file, or a git revision's committed
+    /// contract) as compatible or breaking; fail on a breaking change
+    /// without a new major `info.version`.
+    #[arg(long, value_name = "BASE")]
+    diff: Option<String>,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve => serve().await,
         Command::Migrate => migrate().await,
-        Command::Openapi(args) => {
+        Command::Openapi(OpenapiArgs { diff: Some(base), .. }) => contract_diff(&base),
+        Command::Openapi(OpenapiArgs { write, check, .. }) => {
             let regenerate = "cargo run -- openapi --write";
-            api::contract::artifacts().and_then(|files| apply(args, &files, regenerate))
+            api::contract::artifacts().and_then(|files| apply(ArtifactArgs { write, check }, &files, regenerate))
         }
         Command::Schema(args) => schema(args).await,
         Command::TenantQuota(args) => tenant_quota(args).await,
@@ -132,6 +150,16 @@ async fn schema(args: ArtifactArgs) -> anyhow::Result<()> {
     let config = load_config()?;
     let files = schema_artifacts::render(config.pg_bin.as_deref()).await?;
     apply(args, &files, "cargo run -- schema --write")
+}
+
+fn contract_diff(base: &str) -> anyhow::Result<()> {
+    let old = api::compatibility::base_contract(base)?;
+    let report = api::compatibility::Report::new(&old, &api::contract::openapi_3_0()?)?;
+    println!("{report}");
+    if !report.allowed() {
+        anyhow::bail!("the contract changed incompatibly since {base}");
+    }
+    Ok(())
 }
 
 fn apply(args: ArtifactArgs, files: &[artifacts::Artifact], regenerate: &str) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod compatibility;
 pub mod contract;
 pub mod error;
 pub mod extract;
