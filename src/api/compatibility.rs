@@ -180,6 +180,9 @@ mod tests {
         Report::new(&old, &new).unwrap().changes.iter().map(|change| change.breaking).collect()
     }
 
+    /// A change made to a copy of the contract.
+    type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
+
     fn schema<'a>(document: &'a mut serde_json::Value, name: &str) -> &'a mut serde_json::Value {
         &mut document["components"]["schemas"][name]
     }
@@ -205,7 +208,7 @@ mod tests {
 
     #[test]
     fn removals_type_changes_required_parameters_and_renames_are_breaking() {
-        let cases: [(&str, Box<dyn FnOnce(&mut serde_json::Value)>); 5] = [
+        let cases: [(&str, Edit); 5] = [
             (
                 "a removed field",
                 Box::new(|document| {
