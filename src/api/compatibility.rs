@@ -104,34 +104,41 @@ pub fn base_contract(base: &str) -> anyhow::Result<Value> {
 
 /// Whether a change breaks clients built against the old document. What
 /// `drift` cannot classify counts as breaking, with one exception it leaves
-/// to us: changed object properties, which break old clients only when one
-/// is removed, or when a request must now carry a new one.
+/// to us: changed object properties. Those break old clients when a
+/// property goes away, when a request must now carry one it did not, or
+/// when an answer may now leave out one it always held.
 fn breaks_old_clients(info: &drift::ChangeInfo, path: &drift::ChangePath, old: &Value, new: &Value) -> bool {
     use drift::ChangeClass::*;
+    // drift 0.2's wording for these; another wording in a later version
+    // counts as breaking until looked at.
+    const PROPERTIES: &str = "object properties changed";
+    const REQUIRED: &str = "object required properties changed";
     match info.class {
         ForwardIncompatible | Trivial => false,
-        // drift 0.2's wording for added or removed properties; another
-        // wording in a later version counts as breaking until looked at.
-        Unhandled if info.message == "object properties changed" => {
+        Unhandled if info.message == PROPERTIES || info.message == REQUIRED => {
             let at = |document: &Value, stack: &drift::JsonPathStack, subpath: &str| {
                 let pointer = stack.current_pointer().trim_start_matches('#').to_string();
                 let pointer = if subpath.is_empty() { pointer } else { format!("{pointer}/{subpath}") };
                 document.pointer(&pointer).cloned().unwrap_or(Value::Null)
             };
             let (before, after) = (at(old, &path.old, &info.old_subpath), at(new, &path.new, &info.new_subpath));
-            let names = |schema: &Value| -> Vec<String> {
-                schema["properties"]
-                    .as_object()
-                    .map(|properties| properties.keys().cloned().collect())
-                    .unwrap_or_default()
+            let names = |schema: &Value, key: &str| -> Vec<String> {
+                match &schema[key] {
+                    Value::Object(properties) => properties.keys().cloned().collect(),
+                    Value::Array(required) => {
+                        required.iter().filter_map(|name| name.as_str().map(String::from)).collect()
+                    }
+                    _ => Vec::new(),
+                }
             };
-            let required = |schema: &Value, name: &str| {
-                schema["required"].as_array().is_some_and(|required| required.iter().any(|item| item == name))
-            };
-            let (old_names, new_names) = (names(&before), names(&after));
-            let removed = old_names.iter().any(|name| !new_names.contains(name));
-            let newly_required = new_names.iter().any(|name| !old_names.contains(name) && required(&after, name));
-            removed || (newly_required && path.comparison == drift::ChangeComparison::Input)
+            let gone = |from: &[String], to: &[String]| from.iter().any(|name| !to.contains(name));
+            let removed = gone(&names(&before, "properties"), &names(&after, "properties"));
+            let (old_required, new_required) = (names(&before, "required"), names(&after, "required"));
+            removed
+                || match path.comparison {
+                    drift::ChangeComparison::Input => gone(&new_required, &old_required),
+                    _ => gone(&old_required, &new_required),
+                }
         }
         BackwardIncompatible | Incompatible | Unhandled => true,
     }
@@ -193,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn new_optional_fields_and_new_operations_are_compatible() {
+    fn new_optional_fields_new_answer_fields_and_new_operations_are_compatible() {
         let optional_field = classified(|document| {
             schema(document, "IncidentCreateRequest")["properties"]["impact"] = json!({ "type": "string" });
         });
@@ -204,11 +211,20 @@ mod tests {
             document["paths"]["/health/ready"] = json!({ "get": operation });
         });
         assert!(!new_operation.is_empty() && new_operation.iter().all(|breaking| !breaking), "{new_operation:?}");
+        let new_answer_field = classified(|document| {
+            let incident = schema(document, "Incident");
+            incident["properties"]["impact"] = json!({ "type": "string" });
+            incident["required"].as_array_mut().unwrap().push(json!("impact"));
+        });
+        assert!(
+            !new_answer_field.is_empty() && new_answer_field.iter().all(|breaking| !breaking),
+            "{new_answer_field:?}"
+        );
     }
 
     #[test]
     fn removals_type_changes_required_parameters_and_renames_are_breaking() {
-        let cases: [(&str, Edit); 5] = [
+        let cases: [(&str, Edit); 6] = [
             (
                 "a removed field",
                 Box::new(|document| {
@@ -216,6 +232,13 @@ mod tests {
                     incident["properties"].as_object_mut().unwrap().remove("reference");
                     let required = incident["required"].as_array_mut().unwrap();
                     required.retain(|name| name != "reference");
+                }),
+            ),
+            (
+                "a request field made required",
+                Box::new(|document| {
+                    let request = schema(document, "IncidentCreateRequest");
+                    request["required"].as_array_mut().unwrap().push(json!("summary"));
                 }),
             ),
             (
