@@ -274,8 +274,9 @@ fn log_request(fields: &BTreeMap<String, String>) {
     // The path without the query string, which could carry a token.
     let path = field("uri").split('?').next().unwrap_or_default();
     let (request_id, method, remote_addr) = (field("req_id"), field("method"), field("remote_addr"));
-    // For our endpoints this is the error code (see `ApiError`'s Display);
-    // for the router's 404/405 it is dropshot's fixed text.
+    // Dropshot's own refusals (the router's 404/405, extractor failures)
+    // give their code or text here; our handlers answer refusals as
+    // responses and log their code themselves ("request refused").
     let error = field("error_message_internal");
     if status >= 500 {
         tracing::error!(target: "http", request_id, method, path, status, latency_us, remote_addr, error, "request completed");

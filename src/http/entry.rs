@@ -147,6 +147,7 @@ where
     match outcome {
         Ok(response) => Reply::Done(response),
         Err(error) => {
+            tracing::info!(target: "http", request_id = rqctx.request_id.as_str(), code = error.code(), "request refused");
             if let Some(event) = security_event_of(error.code()) {
                 telemetry::security_event(event, error.code(), &rqctx.request_id, origin.client_ip, actor_id);
             }

@@ -78,6 +78,8 @@ async fn each_refusal_that_matters_is_one_structured_event_without_secrets() {
     assert_eq!(csrf.len(), 1);
     assert!(csrf[0].contains(&csrf_request), "the request id joins the event to the answer: {}", csrf[0]);
     assert!(csrf[0].contains("client_ip=127.0.0.1"), "{}", csrf[0]);
+    let refused = logs.lines().find(|line| line.contains("request refused") && line.contains(&csrf_request));
+    assert!(refused.is_some_and(|line| line.contains("code=\"CSRF_TOKEN_INVALID\"")), "each refusal logs its code");
     assert_eq!(events(&logs, "api_key.refused").len(), 1);
     let denied = events(&logs, "permission.denied");
     assert_eq!(denied.len(), 1);
