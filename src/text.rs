@@ -32,6 +32,11 @@ pub fn is_format_char(c: char) -> bool {
     FORMAT_CHARS.iter().any(|(first, last)| (*first..=*last).contains(&c))
 }
 
+/// Control or formatting characters: what no name, title or label may hold.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control() || is_format_char(c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

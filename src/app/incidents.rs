@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::operation::{self, Done, IdempotencyKey, Write, Written};
-use super::{Actor, AppState, Error, OpContext, Page, Problem};
+use super::{Actor, AppState, Error, OpContext, Page, Problem, validate_line};
 use crate::audit::{NewEvent, Target};
 use crate::db::incidents::{
     self as queries, Creator, Incident, IncidentChange, IncidentCursor, IncidentFilter, IncidentOrder, MetricsRow,
@@ -772,21 +772,8 @@ fn creator(actor: &Actor) -> Result<Creator, Error> {
     }
 }
 
-fn is_hidden(c: char) -> bool {
-    c.is_control() || crate::text::is_format_char(c)
-}
-
-/// A title: trimmed, 1 to 200 characters, no control or formatting characters.
 fn validate_title(raw: &str) -> Result<String, Error> {
-    let title = raw.trim();
-    let chars = title.chars().count();
-    if chars == 0 || chars > MAX_TITLE_CHARS || title.chars().any(is_hidden) {
-        return Err(Error::invalid_field(
-            "title",
-            format!("A title has 1 to {MAX_TITLE_CHARS} characters, none of them control or formatting characters."),
-        ));
-    }
-    Ok(title.to_string())
+    validate_line("title", "A title", raw, MAX_TITLE_CHARS)
 }
 
 /// Markdown, stored as written: at most `max` characters.
@@ -804,18 +791,9 @@ fn validate_labels(labels: Vec<String>) -> Result<Vec<String>, Error> {
     }
     let mut kept: Vec<String> = Vec::with_capacity(labels.len());
     for label in labels {
-        let label = label.trim();
-        let chars = label.chars().count();
-        if chars == 0 || chars > MAX_LABEL_CHARS || label.chars().any(is_hidden) {
-            return Err(Error::invalid_field(
-                "labels",
-                format!(
-                    "A label has 1 to {MAX_LABEL_CHARS} characters, none of them control or formatting characters."
-                ),
-            ));
-        }
-        if !kept.iter().any(|seen| seen == label) {
-            kept.push(label.to_string());
+        let label = validate_line("labels", "A label", &label, MAX_LABEL_CHARS)?;
+        if !kept.contains(&label) {
+            kept.push(label);
         }
     }
     Ok(kept)
@@ -841,11 +819,11 @@ fn validate_filter(filter: &IncidentFilter) -> Result<(), Error> {
         Severity::from_stored(severity).map_err(|_| Error::invalid_field("severity", "Unknown severity."))?;
     }
     let bad_label = |label: &String| label.is_empty() || label.chars().count() > MAX_LABEL_CHARS;
-    if filter.label.as_ref().is_some_and(|label| bad_label(label) || label.chars().any(is_hidden)) {
+    if filter.label.as_ref().is_some_and(|label| bad_label(label) || label.chars().any(crate::text::is_hidden)) {
         return Err(Error::invalid_field("label", "A label has 1 to 64 characters, none of them control characters."));
     }
     let bad_text = |text: &String| text.trim().is_empty() || text.chars().count() > MAX_TITLE_CHARS;
-    if filter.text.as_ref().is_some_and(|text| bad_text(text) || text.chars().any(is_hidden)) {
+    if filter.text.as_ref().is_some_and(|text| bad_text(text) || text.chars().any(crate::text::is_hidden)) {
         return Err(Error::invalid_field("q", "A search has 1 to 200 characters, none of them control characters."));
     }
     for (field, at) in [

@@ -104,13 +104,20 @@ const MAX_NAME_CHARS: usize = 100;
 /// to 100 characters, none of them control or invisible formatting
 /// characters (which could make one name pass for another).
 pub(crate) fn validate_name(raw: &str) -> Result<String, Error> {
-    let name = raw.trim();
-    let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(|c| c.is_control() || crate::text::is_format_char(c)) {
+    validate_line("name", "A name", raw, MAX_NAME_CHARS)
+}
+
+/// One line of text people read (a name, a title, a label): trimmed, 1 to
+/// `max` characters, none of them control or formatting characters. `what`
+/// names it in the error message ("A title"); `field` in `details.field`.
+pub(crate) fn validate_line(field: &'static str, what: &str, raw: &str, max: usize) -> Result<String, Error> {
+    let line = raw.trim();
+    let chars = line.chars().count();
+    if chars == 0 || chars > max || line.chars().any(crate::text::is_hidden) {
         return Err(Error::invalid_field(
-            "name",
-            format!("A name has 1 to {MAX_NAME_CHARS} characters, none of them control or formatting characters."),
+            field,
+            format!("{what} has 1 to {max} characters, none of them control or formatting characters."),
         ));
     }
-    Ok(name.to_string())
+    Ok(line.to_string())
 }

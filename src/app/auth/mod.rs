@@ -326,7 +326,7 @@ pub(crate) fn normalize_email(raw: &str) -> Result<String, Error> {
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
                 && !domain.contains('@')
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control() || crate::text::is_format_char(c))
+                && !email.chars().any(|c| c.is_whitespace() || crate::text::is_hidden(c))
         }
         None => false,
     };
