@@ -49,7 +49,7 @@ where
 {
     let operation_id = rqctx.endpoint.operation_id.as_str();
     let route = rqctx.context().routes.get(operation_id);
-    let span = request_span(rqctx, route.map_or(operation_id, |route| &route.name));
+    let span = request_span(rqctx, route);
     let mut meter = RequestMeter::start(rqctx.request.method(), route);
     let reply = answer(rqctx, work).instrument(span.clone()).await;
     let status = reply.status_code().as_u16();
@@ -104,13 +104,14 @@ impl Drop for RequestMeter {
 /// body, cookie or credential: only the method, the route, the server's
 /// public host (not the client's `Host` header), the status and the request
 /// id, which is how a `traceId` from an error body finds its trace.
-fn request_span(rqctx: &RequestContext<ApiContext>, route: &str) -> tracing::Span {
+fn request_span(rqctx: &RequestContext<ApiContext>, route: Option<&Route>) -> tracing::Span {
     let request = &rqctx.request;
     let host = rqctx.context().public_host.as_str();
-    let template = route.split_once(' ').map_or(route, |(_, path)| path);
+    let (name, template) =
+        route.map_or((rqctx.endpoint.operation_id.as_str(), ""), |route| (route.name.as_str(), &*route.template));
     let span = tracing::info_span!(
         "request",
-        otel.name = route,
+        otel.name = name,
         otel.kind = "server",
         otel.status_code = tracing::field::Empty,
         http.request.method = request.method().as_str(),
