@@ -227,30 +227,29 @@ pub async fn incident_list(
     query = match order {
         IncidentOrder::CreatedDescending => {
             if let Some(cursor) = after {
-                query = query.filter(
-                    sql::<Bool>("(incidents.created_at, incidents.id) < (")
-                        .bind::<Timestamptz, _>(cursor.at)
-                        .sql(", ")
-                        .bind::<SqlUuid, _>(cursor.id)
-                        .sql(")"),
-                );
+                query = query.filter(row_beyond("(incidents.created_at, incidents.id) < (", cursor.at, cursor.id));
             }
             query.order((incidents::created_at.desc(), incidents::id.desc()))
         }
         IncidentOrder::UpdatedAscending => {
             if let Some(cursor) = after {
-                query = query.filter(
-                    sql::<Bool>("(incidents.updated_at, incidents.id) > (")
-                        .bind::<Timestamptz, _>(cursor.at)
-                        .sql(", ")
-                        .bind::<SqlUuid, _>(cursor.id)
-                        .sql(")"),
-                );
+                query = query.filter(row_beyond("(incidents.updated_at, incidents.id) > (", cursor.at, cursor.id));
             }
             query.order((incidents::updated_at.asc(), incidents::id.asc()))
         }
     };
     query.limit(limit).load(conn).await
+}
+
+/// A keyset cursor's condition: `comparison` opens a row comparison of a
+/// time and an id (`"(t.created_at, t.id) < ("`), which an index on those
+/// two columns serves directly; the cursor's values close it.
+fn row_beyond(
+    comparison: &'static str,
+    at: DateTime<Utc>,
+    id: Uuid,
+) -> diesel::expression::SqlLiteral<Bool, impl diesel::query_builder::QueryFragment<diesel::pg::Pg> + Send> {
+    sql::<Bool>(comparison).bind::<Timestamptz, _>(at).sql(", ").bind::<SqlUuid, _>(id).sql(")")
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize, Deserialize)]
@@ -316,13 +315,7 @@ pub async fn timeline_event_list(
         .limit(limit)
         .into_boxed();
     if let Some((occurred_at, id)) = after {
-        query = query.filter(
-            sql::<Bool>("(timeline_events.occurred_at, timeline_events.id) > (")
-                .bind::<Timestamptz, _>(occurred_at)
-                .sql(", ")
-                .bind::<SqlUuid, _>(id)
-                .sql(")"),
-        );
+        query = query.filter(row_beyond("(timeline_events.occurred_at, timeline_events.id) > (", occurred_at, id));
     }
     query.load(conn).await
 }
