@@ -136,7 +136,7 @@ async fn an_invite_racing_its_inviters_demotion_never_commits_after_it() {
     }
 }
 
-async fn assert_validation_failed(response: reqwest::Response, what: &str) {
+pub(crate) async fn assert_validation_failed(response: reqwest::Response, what: &str) {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{what}");
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["code"], "VALIDATION_FAILED", "{what}: {body}");

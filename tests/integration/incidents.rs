@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::common::browser::{Browser, with_api_key};
 use crate::common::redis::RedisServer;
 use crate::common::{TestApp, TestDatabase};
+use crate::hardening::assert_validation_failed;
 use crate::tenants::{add_member, error_code, status, user};
 
 /// A server on its own database and a real Redis, with room for the many
@@ -159,17 +160,15 @@ async fn every_move_of_the_status_machine_is_allowed_or_refused_with_the_allowed
     assert_eq!(again.acknowledged_at, Some(first_ack));
     assert_eq!(again.mitigated_at, resolved.mitigated_at, "mitigatedAt is never overwritten");
     assert!(again.resolved_at.unwrap() > resolved.resolved_at.unwrap());
-    let kinds: Vec<_> = api
-        .timeline_event_list(&incident.id, None, None)
-        .await
-        .unwrap()
-        .into_inner()
-        .items
-        .into_iter()
-        .map(|event| event.kind)
-        .collect();
+    let kinds = timeline_kinds(&api, incident.id).await;
     assert_eq!(kinds[0], TimelineEventKind::IncidentCreated);
     assert_eq!(kinds.iter().filter(|kind| **kind == TimelineEventKind::StatusChanged).count(), 5);
+}
+
+/// The kinds of the incident's timeline, in order.
+async fn timeline_kinds(api: &Client, incident: Uuid) -> Vec<TimelineEventKind> {
+    let events = api.timeline_event_list(&incident, None, None).await.unwrap().into_inner().items;
+    events.into_iter().map(|event| event.kind).collect()
 }
 
 /// The lifecycle stamps after one allowed move from `before` to `after`.
@@ -388,15 +387,7 @@ async fn status_updates_move_the_incident_or_are_refused_whole() {
         (plain.status, plain.severity, plain.changed_status),
         (IncidentStatus::Mitigated, Severity::Sev1, false)
     );
-    let kinds: Vec<_> = api
-        .timeline_event_list(&incident.id, None, None)
-        .await
-        .unwrap()
-        .into_inner()
-        .items
-        .into_iter()
-        .map(|event| event.kind)
-        .collect();
+    let kinds = timeline_kinds(&api, incident.id).await;
     use TimelineEventKind::*;
     assert_eq!(kinds, [IncidentCreated, StatusChanged, SeverityChanged, StatusUpdatePosted, StatusUpdatePosted]);
 }
@@ -856,12 +847,6 @@ fn forged_token(page_start: serde_json::Value) -> String {
     use base64::Engine;
     let json = serde_json::json!({ "v": "v1", "page_start": page_start });
     base64::engine::general_purpose::URL_SAFE.encode(serde_json::to_vec(&json).unwrap())
-}
-
-async fn assert_validation_failed(response: reqwest::Response, what: &str) {
-    assert_eq!(response.status(), 400, "{what}");
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["code"], "VALIDATION_FAILED", "{what}: {body}");
 }
 
 /// Review findings: what no store, clock or page token can hold is a 400,
