@@ -84,7 +84,16 @@ impl Transport {
 /// live reset and invite links.
 async fn write_eml(dir: &std::path::Path, message: &Message) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    tokio::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).await?;
+    // Only the mail directory is closed: its parents (the data directory,
+    // which the embedded PostgreSQL's user must pass through) keep the
+    // default mode.
+    if let Some(parent) = dir.parent() {
+        tokio::fs::create_dir_all(parent).await?;
+    }
+    match tokio::fs::DirBuilder::new().mode(0o700).create(dir).await {
+        Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => return Err(error),
+        _ => {}
+    }
     // A directory made by an earlier version, or by hand, is closed too.
     tokio::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).await?;
     let name = uuid::Uuid::new_v4();

@@ -182,7 +182,10 @@ async fn unstorable_invisible_and_trailing_input_is_a_validation_failure() {
 /// Item 6: mail files hold live links, so only the server's user reads them.
 #[tokio::test(flavor = "multi_thread")]
 async fn mail_files_are_private_to_the_servers_user() {
-    let data_dir = scratch_dir("hardening-mail-files");
+    let scratch = scratch_dir("hardening-mail-files");
+    // Made by the server: only its mail directory may be closed, not the
+    // data directory the embedded PostgreSQL's user must pass through.
+    let data_dir = scratch.join("data");
     let app = TestApp::spawn_with(&[("DATA_DIR", data_dir.to_str().unwrap())]).await;
     let (owner, _) = user(&app, "owner").await;
     let tenant = owner.create_tenant("Acme").await;
@@ -190,11 +193,13 @@ async fn mail_files_are_private_to_the_servers_user() {
     let mail_dir = data_dir.join("mail");
     mail_to(&mail_dir, "invitee@example.com").await;
     assert_eq!(std::fs::metadata(&mail_dir).unwrap().permissions().mode() & 0o777, 0o700);
+    let data_mode = std::fs::metadata(&data_dir).unwrap().permissions().mode();
+    assert_ne!(data_mode & 0o001, 0, "others may pass through the data directory: {data_mode:o}");
     for entry in std::fs::read_dir(&mail_dir).unwrap() {
         let mode = entry.unwrap().metadata().unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }
-    std::fs::remove_dir_all(&data_dir).ok();
+    std::fs::remove_dir_all(&scratch).ok();
 }
 
 /// Item 7: anonymous visitors are not stored; their CSRF token still works
