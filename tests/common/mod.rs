@@ -143,9 +143,16 @@ impl TestDatabase {
     }
 }
 
-/// Settings as the server reads them, for a server on a free loopback port.
+/// Settings as the server reads them, for a server on a free loopback port;
+/// the test's own settings win.
 pub fn config(vars: &[(&str, &str)]) -> Config {
-    let mut all = vec![("BIND_ADDRESS".to_string(), "127.0.0.1:0".to_string())];
+    // A data directory of its own under the run's root, unless the test
+    // names one: mail a test sends never lands in the checkout's `.data/`.
+    let data_dir = shared_cluster_root().join("data").join(uuid::Uuid::new_v4().simple().to_string());
+    let mut all = vec![
+        ("BIND_ADDRESS".to_string(), "127.0.0.1:0".to_string()),
+        ("DATA_DIR".to_string(), data_dir.to_string_lossy().into_owned()),
+    ];
     all.extend(vars.iter().map(|(name, value)| (name.to_string(), value.to_string())));
     Config::from_vars(all).expect("valid test configuration")
 }
