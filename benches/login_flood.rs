@@ -8,7 +8,9 @@
 //! answer's timing tells which emails have accounts.
 //!
 //! Run it with `scripts/bench-login-flood`, which starts a release server;
-//! or against any server: `cargo bench --bench login_flood -- URL`.
+//! or against any server: `cargo bench --bench login_flood -- URL`. With
+//! `--flood-seconds=N` it only floods, for N seconds, while another load
+//! generator measures (`scripts/bench`).
 
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,13 @@ const FLOODERS: usize = 20;
 async fn main() {
     // `cargo bench` passes `--bench`; anything else is the server's URL.
     let url = std::env::args().skip(1).find(|arg| !arg.starts_with("--")).unwrap_or_else(|| DEFAULT_URL.to_string());
+    let flood_only = std::env::args().find_map(|arg| arg.strip_prefix("--flood-seconds=")?.parse().ok());
+    if let Some(seconds) = flood_only {
+        let phase = Duration::from_secs(seconds);
+        let logins = flood(url, Instant::now() + phase).await;
+        println!("{:.1} sign-ins/s", f64::from(logins) / phase.as_secs_f64());
+        return;
+    }
 
     compare_failed_sign_ins(&url).await;
 
@@ -28,23 +37,11 @@ async fn main() {
     let idle = prober.sample_me(PHASE).await;
 
     let stop = Instant::now() + PHASE + Duration::from_secs(1);
-    let mut flood = tokio::task::JoinSet::new();
-    for _ in 0..FLOODERS {
-        let url = url.clone();
-        flood.spawn(async move {
-            let flooder = Session::open(&url).await;
-            let mut logins = 0u32;
-            while Instant::now() < stop {
-                flooder.login_as_nobody().await;
-                logins += 1;
-            }
-            logins
-        });
-    }
+    let flood = tokio::spawn(flood(url.clone(), stop));
     // Let every flooder reach the server before measuring.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let flooded = prober.sample_me(PHASE).await;
-    let logins: u32 = flood.join_all().await.into_iter().sum();
+    let logins = flood.await.unwrap();
 
     println!("GET /v1/auth/me latency, {} s per phase", PHASE.as_secs());
     println!("{:<22}{:>10}{:>10}{:>10}{:>10}", "", "requests", "p50 ms", "p99 ms", "max ms");
@@ -54,6 +51,25 @@ async fn main() {
     let ratio = flooded.percentile(99.0).as_secs_f64() / idle.percentile(99.0).as_secs_f64();
     let verdict = if ratio <= 2.0 { "met" } else { "MISSED" };
     println!("p99 under flood / idle p99 = {ratio:.2} (target: at most 2.00) -> {verdict}");
+}
+
+/// FLOODERS clients each signing in as fast as they can until `stop`; the
+/// number of sign-ins.
+async fn flood(url: String, stop: Instant) -> u32 {
+    let mut flooders = tokio::task::JoinSet::new();
+    for _ in 0..FLOODERS {
+        let url = url.clone();
+        flooders.spawn(async move {
+            let flooder = Session::open(&url).await;
+            let mut logins = 0u32;
+            while Instant::now() < stop {
+                flooder.login_as_nobody().await;
+                logins += 1;
+            }
+            logins
+        });
+    }
+    flooders.join_all().await.into_iter().sum()
 }
 
 /// Wrong passwords for real accounts against unknown emails, interleaved,

@@ -155,11 +155,13 @@ pub async fn append(
         hash: Vec::new(),
     };
     record.hash = chain::event_hash(&record).to_vec();
-    diesel::insert_into(audit_events::table).values(&record).execute(conn).await?;
-    diesel::update(audit_chain_heads::table.find(tenant_id))
-        .set((audit_chain_heads::seq.eq(record.seq), audit_chain_heads::hash.eq(&record.hash)))
-        .execute(conn)
-        .await?;
+    db::prepared(diesel::insert_into(audit_events::table).values(&record)).execute(conn).await?;
+    db::prepared(
+        diesel::update(audit_chain_heads::table.find(tenant_id))
+            .set((audit_chain_heads::seq.eq(record.seq), audit_chain_heads::hash.eq(&record.hash))),
+    )
+    .execute(conn)
+    .await?;
     Ok(record)
 }
 

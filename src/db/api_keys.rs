@@ -167,11 +167,13 @@ pub struct KeyRecord {
 }
 
 pub async fn api_key_by_prefix(conn: &mut AsyncPgConnection, prefix: &str) -> QueryResult<Option<KeyRecord>> {
-    diesel::sql_query(
-        "SELECT id, tenant_id, service_account_id, scopes, secret_hash, expires_at, revoked_at, last_used_at \
+    super::prepared(
+        diesel::sql_query(
+            "SELECT id, tenant_id, service_account_id, scopes, secret_hash, expires_at, revoked_at, last_used_at \
          FROM api_key_by_prefix($1)",
+        )
+        .bind::<Text, _>(prefix),
     )
-    .bind::<Text, _>(prefix)
     .get_result(conn)
     .await
     .optional()

@@ -46,10 +46,11 @@ pub async fn idempotency_try_lock(conn: &mut AsyncPgConnection, scope: KeyScope<
         "idempotency/{}/{}/{}/{}/{}",
         scope.tenant_id, scope.principal.kind, scope.principal.id, scope.operation, scope.key
     );
-    let locked: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked")
-        .bind::<Text, _>(named)
-        .get_result(conn)
-        .await?;
+    let locked: Locked = super::prepared(
+        diesel::sql_query("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS locked").bind::<Text, _>(named),
+    )
+    .get_result(conn)
+    .await?;
     Ok(locked.locked)
 }
 

@@ -84,14 +84,16 @@ impl Incident {
 /// The next incident number of the tenant. Its counter stays locked until
 /// the transaction ends, so numbers increase in the order creates commit.
 pub async fn incident_number_next(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<i64> {
-    diesel::insert_into(incident_numbers::table)
-        .values((incident_numbers::tenant_id.eq(tenant_id), incident_numbers::last_number.eq(1)))
-        .on_conflict(incident_numbers::tenant_id)
-        .do_update()
-        .set(incident_numbers::last_number.eq(incident_numbers::last_number + 1))
-        .returning(incident_numbers::last_number)
-        .get_result(conn)
-        .await
+    super::prepared(
+        diesel::insert_into(incident_numbers::table)
+            .values((incident_numbers::tenant_id.eq(tenant_id), incident_numbers::last_number.eq(1)))
+            .on_conflict(incident_numbers::tenant_id)
+            .do_update()
+            .set(incident_numbers::last_number.eq(incident_numbers::last_number + 1))
+            .returning(incident_numbers::last_number),
+    )
+    .get_result(conn)
+    .await
 }
 
 pub async fn incident_create(
@@ -101,20 +103,22 @@ pub async fn incident_create(
     creator: Creator,
     fields: &IncidentChange,
 ) -> QueryResult<Incident> {
-    diesel::insert_into(incidents::table)
-        .values((
-            incidents::id.eq(Uuid::now_v7()),
-            incidents::tenant_id.eq(tenant_id),
-            incidents::number.eq(number),
-            incidents::created_by_type.eq(creator.kind),
-            incidents::created_by_id.eq(creator.id),
-            incidents::created_at.eq(fields.updated_at),
-            incidents::version.eq(1),
-            fields,
-        ))
-        .returning(Incident::as_returning())
-        .get_result(conn)
-        .await
+    super::prepared(
+        diesel::insert_into(incidents::table)
+            .values((
+                incidents::id.eq(Uuid::now_v7()),
+                incidents::tenant_id.eq(tenant_id),
+                incidents::number.eq(number),
+                incidents::created_by_type.eq(creator.kind),
+                incidents::created_by_id.eq(creator.id),
+                incidents::created_at.eq(fields.updated_at),
+                incidents::version.eq(1),
+                fields,
+            ))
+            .returning(Incident::as_returning()),
+    )
+    .get_result(conn)
+    .await
 }
 
 pub async fn incident_view(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Incident>> {
@@ -550,8 +554,9 @@ pub async fn incident_metrics_view(
     to: DateTime<Utc>,
     severity: Option<&str>,
 ) -> QueryResult<Vec<MetricsRow>> {
-    diesel::sql_query(
-        "WITH chosen AS (
+    super::prepared(
+        diesel::sql_query(
+            "WITH chosen AS (
              SELECT severity,
                     extract(epoch FROM acknowledged_at - created_at)::float8 AS tta,
                     extract(epoch FROM resolved_at - created_at)::float8 AS ttr
@@ -566,11 +571,12 @@ pub async fn incident_metrics_view(
                 round(percentile_cont(0.9) WITHIN GROUP (ORDER BY ttr)::numeric, 3)::float8 AS mttr_p90
          FROM chosen
          GROUP BY GROUPING SETS ((), (severity))",
+        )
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Timestamptz, _>(from)
+        .bind::<Timestamptz, _>(to)
+        .bind::<Nullable<Text>, _>(severity),
     )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Timestamptz, _>(from)
-    .bind::<Timestamptz, _>(to)
-    .bind::<Nullable<Text>, _>(severity)
     .load(conn)
     .await
 }

@@ -172,9 +172,10 @@ pub struct UsableInvite {
 
 /// The pending invitation whose token has this SHA-256, in any tenant.
 pub async fn usable_invite(conn: &mut AsyncPgConnection, token_digest: &[u8]) -> QueryResult<Option<UsableInvite>> {
-    diesel::sql_query("SELECT id, tenant_id, email FROM usable_invitation($1)")
-        .bind::<Bytea, _>(token_digest)
-        .get_result(conn)
-        .await
-        .optional()
+    super::prepared(
+        diesel::sql_query("SELECT id, tenant_id, email FROM usable_invitation($1)").bind::<Bytea, _>(token_digest),
+    )
+    .get_result(conn)
+    .await
+    .optional()
 }

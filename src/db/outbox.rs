@@ -60,15 +60,17 @@ pub async fn discard_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize>
 /// expire, and the mail goes out again later rather than never; a mail that
 /// keeps killing workers still runs out of attempts.
 pub async fn claim_next(conn: &mut AsyncPgConnection, lease: Duration) -> QueryResult<Option<QueuedMail>> {
-    diesel::sql_query(
-        "UPDATE mail_outbox SET next_attempt_at = now() + $1, attempts = attempts + 1 \
+    super::prepared(
+        diesel::sql_query(
+            "UPDATE mail_outbox SET next_attempt_at = now() + $1, attempts = attempts + 1 \
          WHERE id = (SELECT id FROM mail_outbox \
                      WHERE failed_at IS NULL AND next_attempt_at <= now() \
                        AND (discard_after IS NULL OR discard_after > now()) \
                      ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, recipient, subject, body, attempts",
+        )
+        .bind::<Interval, _>(diesel::data_types::PgInterval::from_microseconds(lease.as_micros() as i64)),
     )
-    .bind::<Interval, _>(diesel::data_types::PgInterval::from_microseconds(lease.as_micros() as i64))
     .get_result(conn)
     .await
     .optional()

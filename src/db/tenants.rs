@@ -78,13 +78,15 @@ pub async fn tenant_list(
     after: Option<Uuid>,
     limit: i64,
 ) -> QueryResult<Vec<TenantMembership>> {
-    diesel::sql_query(
-        "SELECT tenant_id, tenant_name, role, tenant_created_at FROM user_memberships($1) \
+    super::prepared(
+        diesel::sql_query(
+            "SELECT tenant_id, tenant_name, role, tenant_created_at FROM user_memberships($1) \
          WHERE $2::uuid IS NULL OR tenant_id > $2 ORDER BY tenant_id LIMIT $3",
+        )
+        .bind::<SqlUuid, _>(user_id)
+        .bind::<Nullable<SqlUuid>, _>(after)
+        .bind::<BigInt, _>(limit),
     )
-    .bind::<SqlUuid, _>(user_id)
-    .bind::<Nullable<SqlUuid>, _>(after)
-    .bind::<BigInt, _>(limit)
     .load(conn)
     .await
 }

@@ -32,8 +32,9 @@ pub async fn usage_count_write(
     default_quota: i64,
     enforce: bool,
 ) -> QueryResult<Result<WriteCount, WriteCount>> {
-    let counted: Option<WriteCount> = diesel::sql_query(
-        "WITH quota AS (
+    let counted: Option<WriteCount> = super::prepared(
+        diesel::sql_query(
+            "WITH quota AS (
              SELECT coalesce((SELECT daily_write_quota::bigint FROM tenants WHERE id = $1), $3) AS q
          ), counted AS (
              INSERT INTO usage_write_days AS u (tenant_id, day, writes, write_quota)
@@ -48,26 +49,29 @@ pub async fn usage_count_write(
              ON CONFLICT (tenant_id, day, principal_type, principal_id) DO UPDATE SET writes = c.writes + 1
          )
          SELECT writes, write_quota FROM counted",
+        )
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Date, _>(day)
+        .bind::<BigInt, _>(default_quota)
+        .bind::<Text, _>(principal.kind)
+        .bind::<SqlUuid, _>(principal.id)
+        .bind::<Bool, _>(enforce),
     )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Date, _>(day)
-    .bind::<BigInt, _>(default_quota)
-    .bind::<Text, _>(principal.kind)
-    .bind::<SqlUuid, _>(principal.id)
-    .bind::<Bool, _>(enforce)
     .get_result(conn)
     .await
     .optional()?;
     if let Some(counted) = counted {
         return Ok(Ok(counted));
     }
-    let full: WriteCount = diesel::sql_query(
-        "SELECT coalesce((SELECT writes FROM usage_write_days WHERE tenant_id = $1 AND day = $2), 0) AS writes,
+    let full: WriteCount = super::prepared(
+        diesel::sql_query(
+            "SELECT coalesce((SELECT writes FROM usage_write_days WHERE tenant_id = $1 AND day = $2), 0) AS writes,
                 coalesce((SELECT daily_write_quota::bigint FROM tenants WHERE id = $1), $3) AS write_quota",
+        )
+        .bind::<SqlUuid, _>(tenant_id)
+        .bind::<Date, _>(day)
+        .bind::<BigInt, _>(default_quota),
     )
-    .bind::<SqlUuid, _>(tenant_id)
-    .bind::<Date, _>(day)
-    .bind::<BigInt, _>(default_quota)
     .get_result(conn)
     .await?;
     Ok(Err(full))
