@@ -17,13 +17,16 @@ CREATE EXTENSION IF NOT EXISTS btree_gin WITH SCHEMA public;
 --
 
 CREATE FUNCTION public.api_key_by_prefix(key_prefix text) RETURNS TABLE(id uuid, tenant_id uuid, service_account_id uuid, scopes text[], secret_hash bytea, expires_at timestamp with time zone, revoked_at timestamp with time zone, last_used_at timestamp with time zone)
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+BEGIN
+    RETURN QUERY
         SELECT k.id, k.tenant_id, k.service_account_id, k.scopes, k.secret_hash, k.expires_at, k.revoked_at,
                k.last_used_at
-        FROM public.api_keys k WHERE k.prefix = key_prefix
-    $$;
+        FROM public.api_keys k WHERE k.prefix = key_prefix;
+END
+$$;
 
 
 --
@@ -97,12 +100,15 @@ $$;
 --
 
 CREATE FUNCTION public.usable_invitation(digest bytea) RETURNS TABLE(id uuid, tenant_id uuid, email text)
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+BEGIN
+    RETURN QUERY
         SELECT i.id, i.tenant_id, i.email FROM public.invitations i
-        WHERE i.token_hash = digest AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
-    $$;
+        WHERE i.token_hash = digest AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now();
+END
+$$;
 
 
 --
@@ -110,13 +116,16 @@ CREATE FUNCTION public.usable_invitation(digest bytea) RETURNS TABLE(id uuid, te
 --
 
 CREATE FUNCTION public.user_memberships(member uuid) RETURNS TABLE(tenant_id uuid, tenant_name text, role text, tenant_created_at timestamp with time zone)
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+BEGIN
+    RETURN QUERY
         SELECT m.tenant_id, t.name, m.role, t.created_at
         FROM public.memberships m JOIN public.tenants t ON t.id = m.tenant_id
-        WHERE m.user_id = member
-    $$;
+        WHERE m.user_id = member;
+END
+$$;
 
 
 

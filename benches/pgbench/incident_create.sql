@@ -3,8 +3,10 @@
 -- write against the quota and appends the audit event.
 SELECT id, tenant_id, service_account_id, scopes, secret_hash, expires_at, revoked_at, last_used_at
 FROM api_key_by_prefix(:key_prefix);
+\startpipeline
 BEGIN;
 SELECT set_config('app.tenant_id', :tenant, true), set_config('app.actor_id', :service_account, true);
+\endpipeline
 INSERT INTO incident_numbers (tenant_id, last_number) VALUES (:tenant, 1)
 ON CONFLICT (tenant_id) DO UPDATE SET last_number = incident_numbers.last_number + 1
 RETURNING last_number AS number \gset

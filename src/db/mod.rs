@@ -28,7 +28,7 @@ use diesel::{QueryResult, QueryableByName, sql_query};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, PoolableConnection, RecyclingMethod,
 };
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl, TransactionManager};
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -276,11 +276,27 @@ where
     F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, Result<R, Error>> + Send,
 {
     let mut conn = checkout(pool).await?;
-    conn.transaction(async move |conn| {
-        enter_tenant(conn, scope).await?;
-        work(conn).await
-    })
-    .await
+    let conn = &mut *conn;
+    // One round trip opens the transaction and scopes it: the simple query
+    // protocol carries both statements. What goes into the text are
+    // formatted UUIDs, never anyone's input.
+    let begin = format!(
+        "BEGIN; SELECT set_config('app.tenant_id', '{}', true), set_config('app.actor_id', '{}', true)",
+        scope.tenant_id, scope.actor_id
+    );
+    AnsiTransactionManager::begin_transaction_sql(conn, &begin).await?;
+    match work(conn).await {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(conn).await?;
+            Ok(value)
+        }
+        // As diesel's own `transaction` does: the work's error is the one
+        // to report, unless rolling back failed for a reason of its own.
+        Err(error) => match AnsiTransactionManager::rollback_transaction(conn).await {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
 }
 
 /// Scopes the rest of the current transaction to `scope`'s tenant. Only for
