@@ -332,3 +332,35 @@ impl fmt::Display for Fields {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::layer::SubscriberExt;
+
+    /// The level and target of every event that passes the filter.
+    struct Recorder(Arc<Mutex<Vec<(tracing::Level, String)>>>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recorder {
+        fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+            let metadata = event.metadata();
+            self.0.lock().unwrap().push((*metadata.level(), metadata.target().to_string()));
+        }
+    }
+
+    #[test]
+    fn at_warn_a_completed_request_is_logged_only_when_the_server_failed() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::filter::LevelFilter::WARN)
+            .with(Recorder(seen.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            let log = super::dropshot_logger();
+            slog::info!(log, "request completed"; "response_code" => 200u16, "uri" => "/v1/incidents");
+            slog::info!(log, "request completed"; "response_code" => 503u16, "uri" => "/v1/incidents");
+            slog::debug!(log, "accepted connection"; "remote_addr" => "127.0.0.1:5000");
+        });
+        assert_eq!(*seen.lock().unwrap(), [(tracing::Level::ERROR, "http".to_string())]);
+    }
+}

@@ -1,5 +1,9 @@
 -- Back to SQL functions, as the earlier migrations created them.
 
+-- Replacing a function takes its owner; the migrating role is one only
+-- for the length of this migration, as when the functions were created.
+GRANT incident_tracker_lookup TO CURRENT_USER;
+
 CREATE OR REPLACE FUNCTION api_key_by_prefix(key_prefix text)
     RETURNS TABLE (
         id uuid, tenant_id uuid, service_account_id uuid, scopes text[], secret_hash bytea,
@@ -28,3 +32,5 @@ CREATE OR REPLACE FUNCTION usable_invitation(digest bytea)
         SELECT i.id, i.tenant_id, i.email FROM public.invitations i
         WHERE i.token_hash = digest AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now()
     $$;
+
+REVOKE incident_tracker_lookup FROM CURRENT_USER;

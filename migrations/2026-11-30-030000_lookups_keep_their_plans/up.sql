@@ -4,6 +4,10 @@
 -- authenticating an API key. PL/pgSQL keeps each query's plan for the
 -- session. Owner, grants and behaviour are unchanged.
 
+-- Replacing a function takes its owner; the migrating role is one only
+-- for the length of this migration, as when the functions were created.
+GRANT incident_tracker_lookup TO CURRENT_USER;
+
 CREATE OR REPLACE FUNCTION api_key_by_prefix(key_prefix text)
     RETURNS TABLE (
         id uuid, tenant_id uuid, service_account_id uuid, scopes text[], secret_hash bytea,
@@ -41,3 +45,5 @@ BEGIN
         WHERE i.token_hash = digest AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > now();
 END
 $$;
+
+REVOKE incident_tracker_lookup FROM CURRENT_USER;
