@@ -193,7 +193,8 @@ impl diesel::connection::Instrumentation for StatementSpans {
                 let Some(statement) = self.statement.take() else { return };
                 let text = query.to_string();
                 let sql = statement_text(&text);
-                let operation = sql.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+                let verb = sql.split_whitespace().next().unwrap_or_default();
+                let operation = verb.trim_end_matches(';').to_ascii_uppercase();
                 statement.record("otel.name", operation.as_str());
                 statement.record("db.operation.name", operation.as_str());
                 statement.record("db.query.text", sql);
@@ -284,7 +285,13 @@ where
         "BEGIN; SELECT set_config('app.tenant_id', '{}', true), set_config('app.actor_id', '{}', true)",
         scope.tenant_id, scope.actor_id
     );
-    AnsiTransactionManager::begin_transaction_sql(conn, &begin).await?;
+    if let Err(error) = AnsiTransactionManager::begin_transaction_sql(conn, &begin).await {
+        // The batch may have failed after its BEGIN, leaving the session in
+        // a failed transaction diesel knows nothing of: marked broken, the
+        // connection is closed rather than handed to the next request.
+        AnsiTransactionManager::transaction_manager_status_mut(conn).set_in_error();
+        return Err(error.into());
+    }
     match work(conn).await {
         Ok(value) => {
             AnsiTransactionManager::commit_transaction(conn).await?;

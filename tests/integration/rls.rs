@@ -235,3 +235,34 @@ async fn tenancy_tables_show_only_the_scoped_tenants_rows() {
         sql_query("SELECT role FROM user_memberships($1)").bind::<SqlUuid, _>(inviter).load(&mut server).await.unwrap();
     assert_eq!(found.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(), ["owner"]);
 }
+
+/// A tenant transaction that fails while it is being opened (its `BEGIN`
+/// has run) leaves no failed transaction behind on the pooled connection:
+/// the next one on the same pool works.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transaction_that_fails_while_opening_does_not_poison_the_pool() {
+    let database = TestDatabase::migrated().await;
+    let mut owner = database.owner_connection().await;
+    let pool = db::connect(&database.server_url, 1).await.unwrap();
+    let scope = TenantScope { tenant_id: Uuid::now_v7(), actor_id: Uuid::now_v7() };
+    let count_tenants = |pool: db::Pool| async move {
+        db::in_tenant(&pool, scope, |conn| {
+            Box::pin(async move {
+                let rows = sql_query("SELECT 1 FROM tenants").execute(conn).await?;
+                Ok::<_, Error>(rows)
+            })
+        })
+        .await
+    };
+
+    sql_query("REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) FROM PUBLIC")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    assert!(count_tenants(pool.clone()).await.is_err(), "the scope cannot be set");
+    sql_query("GRANT EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) TO PUBLIC")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(count_tenants(pool).await.unwrap(), 0, "the pool's one connection is usable again");
+}
