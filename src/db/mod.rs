@@ -226,7 +226,7 @@ pub fn prepared<Q>(query: Q) -> Prepared<Q> {
     Prepared(query)
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Prepared<Q>(Q);
 
 impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Prepared<Q> {
