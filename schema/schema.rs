@@ -24,6 +24,39 @@ diesel::table! {
 }
 
 diesel::table! {
+    attachment_urls (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        attachment_id -> Uuid,
+        purpose -> Text,
+        issued_to_type -> Text,
+        issued_to_id -> Uuid,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        incident_id -> Uuid,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> Int8,
+        status -> Text,
+        object_key -> Nullable<Text>,
+        sha256 -> Nullable<Bytea>,
+        threat -> Nullable<Text>,
+        created_by_type -> Text,
+        created_by_id -> Uuid,
+        created_at -> Timestamptz,
+        uploaded_at -> Nullable<Timestamptz>,
+        scanned_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     audit_chain_heads (tenant_id) {
         tenant_id -> Uuid,
         seq -> Int8,
@@ -267,6 +300,8 @@ diesel::joinable!(usage_write_days -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
+    attachment_urls,
+    attachments,
     audit_chain_heads,
     audit_events,
     idempotency_keys,

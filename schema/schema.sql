@@ -167,6 +167,59 @@ ALTER TABLE ONLY public.api_keys FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: attachment_urls; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.attachment_urls (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    attachment_id uuid NOT NULL,
+    purpose text NOT NULL,
+    issued_to_type text NOT NULL,
+    issued_to_id uuid NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    CONSTRAINT attachment_urls_issued_to_type_check CHECK ((issued_to_type = ANY (ARRAY['user'::text, 'service_account'::text]))),
+    CONSTRAINT attachment_urls_purpose_check CHECK ((purpose = ANY (ARRAY['upload'::text, 'download'::text])))
+);
+
+ALTER TABLE ONLY public.attachment_urls FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: attachments; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.attachments (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    incident_id uuid NOT NULL,
+    file_name text NOT NULL,
+    content_type text NOT NULL,
+    size_bytes bigint NOT NULL,
+    status text NOT NULL,
+    object_key text,
+    sha256 bytea,
+    threat text,
+    created_by_type text NOT NULL,
+    created_by_id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    uploaded_at timestamp with time zone,
+    scanned_at timestamp with time zone,
+    CONSTRAINT attachments_check CHECK (((status = 'pending'::text) = (object_key IS NULL))),
+    CONSTRAINT attachments_check1 CHECK (((status = 'pending'::text) = (sha256 IS NULL))),
+    CONSTRAINT attachments_content_type_check CHECK ((content_type = ANY (ARRAY['image/png'::text, 'image/jpeg'::text, 'application/pdf'::text, 'text/plain'::text]))),
+    CONSTRAINT attachments_created_by_type_check CHECK ((created_by_type = ANY (ARRAY['user'::text, 'service_account'::text]))),
+    CONSTRAINT attachments_file_name_check CHECK (((length(file_name) >= 1) AND (length(file_name) <= 255))),
+    CONSTRAINT attachments_sha256_check CHECK ((length(sha256) = 32)),
+    CONSTRAINT attachments_size_bytes_check CHECK (((size_bytes >= 1) AND (size_bytes <= 10485760))),
+    CONSTRAINT attachments_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'scanning'::text, 'clean'::text, 'infected'::text, 'failed'::text, 'unscanned'::text])))
+);
+
+ALTER TABLE ONLY public.attachments FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: audit_chain_heads; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -538,6 +591,30 @@ ALTER TABLE ONLY public.api_keys
 
 
 --
+-- Name: attachment_urls attachment_urls_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.attachment_urls
+    ADD CONSTRAINT attachment_urls_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: attachments attachments_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.attachments
+    ADD CONSTRAINT attachments_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: attachments attachments_tenant_id_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.attachments
+    ADD CONSTRAINT attachments_tenant_id_id_key UNIQUE (tenant_id, id);
+
+
+--
 -- Name: audit_chain_heads audit_chain_heads_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -729,6 +806,20 @@ CREATE INDEX api_keys_tenant_id ON public.api_keys USING btree (tenant_id, id);
 
 
 --
+-- Name: attachment_urls_by_attachment; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX attachment_urls_by_attachment ON public.attachment_urls USING btree (tenant_id, attachment_id);
+
+
+--
+-- Name: attachments_by_incident; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX attachments_by_incident ON public.attachments USING btree (tenant_id, incident_id, id);
+
+
+--
 -- Name: idempotency_keys_by_age; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -875,6 +966,22 @@ ALTER TABLE ONLY public.api_keys
 
 ALTER TABLE ONLY public.api_keys
     ADD CONSTRAINT api_keys_tenant_id_service_account_id_fkey FOREIGN KEY (tenant_id, service_account_id) REFERENCES public.service_accounts(tenant_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: attachment_urls attachment_urls_tenant_id_attachment_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.attachment_urls
+    ADD CONSTRAINT attachment_urls_tenant_id_attachment_id_fkey FOREIGN KEY (tenant_id, attachment_id) REFERENCES public.attachments(tenant_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: attachments attachments_tenant_id_incident_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.attachments
+    ADD CONSTRAINT attachments_tenant_id_incident_id_fkey FOREIGN KEY (tenant_id, incident_id) REFERENCES public.incidents(tenant_id, id) ON DELETE CASCADE;
 
 
 --
@@ -1028,6 +1135,18 @@ ALTER TABLE ONLY public.usage_write_days
 ALTER TABLE public.api_keys ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: attachment_urls; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.attachment_urls ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: attachments; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.attachments ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: audit_chain_heads; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -1120,6 +1239,20 @@ ALTER TABLE public.status_updates ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY tenant_isolation ON public.api_keys USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: attachment_urls tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.attachment_urls USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: attachments tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.attachments USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
 
 
 --
@@ -1303,6 +1436,20 @@ GRANT ALL ON FUNCTION public.user_memberships(member uuid) TO incident_tracker_a
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.api_keys TO incident_tracker_app;
 GRANT SELECT ON TABLE public.api_keys TO incident_tracker_lookup;
+
+
+--
+-- Name: TABLE attachment_urls; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.attachment_urls TO incident_tracker_app;
+
+
+--
+-- Name: TABLE attachments; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.attachments TO incident_tracker_app;
 
 
 --

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::scanner::ClamdAddress;
+
 /// Shortest accepted `SESSION_SECRET`, in bytes: enough for a 256-bit key.
 const MIN_SESSION_SECRET_LEN: usize = 32;
 
@@ -89,6 +91,8 @@ pub struct Config {
     /// Where traces and metrics go over OTLP/HTTP (`/v1/traces` and
     /// `/v1/metrics` are appended); without it nothing is exported.
     pub otlp_endpoint: Option<String>,
+    /// clamd, which scans every attachment; required in production.
+    pub clamd: Option<ClamdAddress>,
 }
 
 /// Every problem found in the configuration, one line each.
@@ -169,6 +173,7 @@ impl Config {
                 .filter(|bytes| (1024..=64 * 1024 * 1024).contains(bytes))
                 .ok_or_else(|| "expected a number of bytes from 1024 to 67108864".to_string())
         });
+        let clamd = reader.parse_optional("CLAMD_URL", ClamdAddress::parse);
         let default_log_format = match environment {
             Environment::Production => LogFormat::Json,
             Environment::Development => LogFormat::Pretty,
@@ -235,6 +240,7 @@ impl Config {
                 ("REDIS_URL", vars.contains_key("REDIS_URL")),
                 ("PUBLIC_BASE_URL", vars.contains_key("PUBLIC_BASE_URL")),
                 ("SMTP_URL", vars.contains_key("SMTP_URL")),
+                ("CLAMD_URL", vars.contains_key("CLAMD_URL")),
             ] {
                 if !present {
                     reader.problems.push(format!("{name}: required when APP_ENV=production"));
@@ -272,6 +278,7 @@ impl Config {
             write_rate_limit,
             daily_write_quota,
             otlp_endpoint,
+            clamd,
         })
     }
 }
@@ -352,6 +359,7 @@ mod tests {
                 "REDIS_URL: required when APP_ENV=production",
                 "PUBLIC_BASE_URL: required when APP_ENV=production",
                 "SMTP_URL: required when APP_ENV=production",
+                "CLAMD_URL: required when APP_ENV=production",
             ]
         );
     }
@@ -395,9 +403,11 @@ mod tests {
             ("REDIS_URL", "redis://cache:6379"),
             ("PUBLIC_BASE_URL", "https://incidents.example.com/"),
             ("SMTP_URL", "smtps://mailer:secret@mail.example.com"),
+            ("CLAMD_URL", "tcp://clamd:3310"),
         ])
         .unwrap();
         assert_eq!(config.public_base_url, "https://incidents.example.com");
+        assert_eq!(config.clamd, Some(ClamdAddress::Tcp("clamd:3310".to_string())));
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(
             config.database,

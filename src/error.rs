@@ -39,6 +39,12 @@ pub enum Error {
     /// The request conflicts with the current state (409).
     #[error("conflict: {}", .0.code)]
     Conflict(Problem),
+    /// The request's body is larger than allowed (413).
+    #[error("too large: {}", .0.code)]
+    TooLarge(Problem),
+    /// The request's content is of a type this does not take (415).
+    #[error("unsupported type: {}", .0.code)]
+    UnsupportedType(Problem),
     /// The caller's copy is out of date: the object changed since the
     /// version the request names (412).
     #[error("precondition failed: {}", .0.code)]
@@ -99,6 +105,8 @@ impl Error {
             | Error::Unauthenticated(problem)
             | Error::Forbidden(problem)
             | Error::Conflict(problem)
+            | Error::TooLarge(problem)
+            | Error::UnsupportedType(problem)
             | Error::PreconditionFailed(problem)
             | Error::Unprocessable(problem)
             | Error::Limited { problem, .. } => problem.code,

@@ -17,8 +17,10 @@ pub mod http;
 pub mod mail;
 pub mod markdown;
 pub mod policy;
+pub mod scanner;
 pub mod server;
 pub mod sessions;
+pub mod storage;
 pub mod telemetry;
 pub mod text;
 

@@ -12,14 +12,18 @@ use crate::actor::{Actor, Origin};
 use crate::audit::{self, NewEvent, Target};
 use crate::error::Error;
 
+use crate::app::attachments::Attachments;
 use crate::app::auth::password::Passwords;
 use crate::app::usage::{UsageFlusher, UsageMeter};
 use crate::app::{AppState, Limits, RateLimit};
 use crate::config::{Config, DatabaseSource, Environment, Secret};
 use crate::db::{self, embedded::EmbeddedPostgres, migrations};
 use crate::http::{ApiContext, Handlers};
+use crate::crypto::Signer;
 use crate::mail::{MailQueued, MailWorker, Transport};
+use crate::scanner::Scanner;
 use crate::sessions::{SessionStore, SessionTimeouts, StoreKind};
+use crate::storage::ObjectStorage;
 use crate::{crypto, telemetry};
 
 /// The database the embedded default serves from.
@@ -85,7 +89,14 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
         .map_err(|error| anyhow::anyhow!("invalid API description: {error}"))?;
     let pool = db::connect(database_url, config.database_pool_size).await?;
     db::ensure_role_is_bound_by_rls(&pool).await?;
-    let sessions = connect_session_store(config).await?;
+    // Production requires SESSION_SECRET; without it, a key of this process
+    // alone means sessions in Redis and signed URLs do not outlive a restart.
+    let secret = match &config.session_secret {
+        Some(secret) => secret.expose().as_bytes().to_vec(),
+        None => crypto::random_token().into_bytes(),
+    };
+    let sessions = connect_session_store(config, &secret).await?;
+    let attachments = attachments(config, &secret)?;
     let transport = Transport::new(config.smtp_url.as_ref().map(Secret::expose), config.data_dir.join("mail"))?;
     if let Transport::Files(dir) = &transport {
         tracing::warn!(dir = %dir.display(), "SMTP_URL is not set: mail is written as .eml files");
@@ -106,6 +117,7 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
         public_base_url: config.public_base_url.clone(),
         limits,
         usage,
+        attachments,
     };
     let context = ApiContext {
         app,
@@ -126,15 +138,9 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
     }
 }
 
-async fn connect_session_store(config: &Config) -> anyhow::Result<SessionStore> {
+async fn connect_session_store(config: &Config, secret: &[u8]) -> anyhow::Result<SessionStore> {
     let timeouts = SessionTimeouts { idle: config.session_idle_timeout, absolute: config.session_absolute_timeout };
-    // Production requires SESSION_SECRET; without it, a key of this process
-    // alone means sessions in Redis do not outlive a restart.
-    let key_secret = match &config.session_secret {
-        Some(secret) => secret.expose().as_bytes().to_vec(),
-        None => crypto::random_token().into_bytes(),
-    };
-    let sessions = SessionStore::connect(config.redis_url.as_ref().map(Secret::expose), &key_secret, timeouts)
+    let sessions = SessionStore::connect(config.redis_url.as_ref().map(Secret::expose), secret, timeouts)
         .await
         .context("connecting to Redis (REDIS_URL)")?;
     if sessions.kind() == StoreKind::Memory {
@@ -143,6 +149,19 @@ async fn connect_session_store(config: &Config) -> anyhow::Result<SessionStore> 
         tracing::warn!("SESSION_SECRET is not set: sessions end when this process restarts");
     }
     Ok(sessions)
+}
+
+/// Where attachments are stored (under `DATA_DIR/objects`) and scanned.
+fn attachments(config: &Config, secret: &[u8]) -> anyhow::Result<Attachments> {
+    let storage = ObjectStorage::local(&config.data_dir.join("objects")).context("opening the object store")?;
+    if config.clamd.is_none() {
+        tracing::warn!("CLAMD_URL is not set: attachments are not scanned, and are served as `unscanned`");
+    }
+    Ok(Attachments {
+        storage,
+        scanner: config.clamd.clone().map(Scanner::new),
+        signer: Signer::new(secret, "attachment urls"),
+    })
 }
 
 /// `https://incidents.example.com:8443` → `incidents.example.com`.

@@ -3,6 +3,7 @@
 //! from them and the integration tests' client is generated from that.
 
 pub mod api_keys;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod compatibility;
@@ -33,6 +34,7 @@ pub use reply::Reply;
         policy = dropshot::EndpointTagPolicy::ExactlyOne,
         tags = {
             api_keys = { description = "Service accounts and their API keys, for automation." },
+            attachments = { description = "Files attached to incidents: upload and download through signed single-use URLs, virus-scanned." },
             audit = { description = "The tenant's append-only, hash-chained audit log." },
             auth = { description = "Accounts and browser sessions: sign-up, sign-in, password reset." },
             incidents = { description = "Incidents, their timeline, tasks and status updates, and metrics over them." },
@@ -453,6 +455,93 @@ pub trait IncidentTrackerApi {
         query: QueryParams<incidents::IncidentMetricsQuery>,
     ) -> Result<Reply<HttpResponseOk<incidents::IncidentMetrics>>, ApiError>;
 
+    /// Declare a file to attach to the incident (`incidents.write`), and get
+    /// the URL to upload it to.
+    ///
+    /// png, jpg, pdf and txt up to 10 MiB. `415 ATTACHMENT_TYPE_NOT_ALLOWED`
+    /// for any other type; `415 ATTACHMENT_TYPE_MISMATCH` when the file
+    /// name's extension and `contentType` disagree; `413
+    /// ATTACHMENT_TOO_LARGE` over the limit.
+    #[endpoint {
+        method = POST, path = "/v1/incidents/{incidentId}/attachments", tags = ["attachments"],
+        operation_id = "attachment_create"
+    }]
+    async fn attachment_create(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<incidents::IncidentPath>,
+        body: JsonBody<attachments::AttachmentCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<attachments::AttachmentCreated>>, ApiError>;
+
+    /// The incident's attachments (`incidents.read`), oldest first; at most
+    /// 100 per page.
+    #[endpoint {
+        method = GET, path = "/v1/incidents/{incidentId}/attachments", tags = ["attachments"],
+        operation_id = "attachment_list"
+    }]
+    async fn attachment_list(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<incidents::IncidentPath>,
+        query: QueryParams<PaginationParams<EmptyScanParams, tenants::AfterId>>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<attachments::Attachment>>>, ApiError>;
+
+    /// One attachment (`incidents.read`): its metadata and scan status.
+    #[endpoint {
+        method = GET, path = "/v1/incidents/{incidentId}/attachments/{attachmentId}", tags = ["attachments"],
+        operation_id = "attachment_view"
+    }]
+    async fn attachment_view(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<attachments::AttachmentPath>,
+    ) -> Result<Reply<HttpResponseOk<attachments::Attachment>>, ApiError>;
+
+    /// A URL to download the file from (`incidents.read`): it works once,
+    /// within five minutes.
+    ///
+    /// `409 ATTACHMENT_NOT_DOWNLOADABLE` with `details.status` unless the
+    /// file scanned `clean` (or is `unscanned`, on a development server).
+    #[endpoint {
+        method = POST, path = "/v1/incidents/{incidentId}/attachments/{attachmentId}/download-url",
+        tags = ["attachments"], operation_id = "attachment_download_url_create"
+    }]
+    async fn attachment_download_url_create(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<attachments::AttachmentPath>,
+    ) -> Result<Reply<HttpResponseCreated<attachments::AttachmentDownloadUrl>>, ApiError>;
+
+    /// Upload a file's bytes to the URL `attachment_create` gave.
+    ///
+    /// The URL is the credential: it works once, within five minutes. Send
+    /// `Content-Type` as declared and exactly the declared size; the bytes
+    /// must start as the type does (magic bytes). The file is scanned
+    /// before this answers, with its status. Nothing is stored on a refusal:
+    /// `403 URL_SIGNATURE_INVALID` or `URL_EXPIRED`, `409 URL_ALREADY_USED`,
+    /// `415 ATTACHMENT_TYPE_MISMATCH`, `413 ATTACHMENT_TOO_LARGE` (at the
+    /// first byte over the declared size), `400 ATTACHMENT_SIZE_MISMATCH`.
+    #[endpoint {
+        method = PUT, path = "/v1/attachment-uploads/{urlId}", tags = ["attachments"],
+        operation_id = "attachment_upload", request_body_max_bytes = attachments::MAX_UPLOAD_BODY_BYTES
+    }]
+    async fn attachment_upload(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<attachments::TransferPath>,
+        query: QueryParams<attachments::SignedUrlQuery>,
+        body: dropshot::StreamingBody,
+    ) -> Result<Reply<HttpResponseOk<attachments::Attachment>>, ApiError>;
+
+    /// Download a file from the URL `attachment_download_url_create` gave.
+    ///
+    /// The URL is the credential: it works once, within five minutes. `403
+    /// URL_SIGNATURE_INVALID` or `URL_EXPIRED`, `409 URL_ALREADY_USED`.
+    #[endpoint {
+        method = GET, path = "/v1/attachment-downloads/{urlId}", tags = ["attachments"],
+        operation_id = "attachment_download"
+    }]
+    async fn attachment_download(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<attachments::TransferPath>,
+        query: QueryParams<attachments::SignedUrlQuery>,
+    ) -> Result<Reply<HttpResponseOk<dropshot::FreeformBody>, attachments::DownloadHeaders>, ApiError>;
+
     /// The active tenant's reads and writes per UTC day (`billing.read`),
     /// with the write quota each day was counted against.
     ///
@@ -530,7 +619,8 @@ impl Authentication {
 pub fn authentication(operation_id: &str) -> Option<Authentication> {
     use Authentication::*;
     Some(match operation_id {
-        "health_view" | "health_live_view" => Public,
+        // A signed URL is the credential; see `app::attachments`.
+        "health_view" | "health_live_view" | "attachment_upload" | "attachment_download" => Public,
         "me_view" => AnySession,
         "auth_signup" | "auth_login" | "password_forgot" | "password_reset" => AnySessionWithCsrf,
         "member_list"
@@ -539,13 +629,18 @@ pub fn authentication(operation_id: &str) -> Option<Authentication> {
         | "timeline_event_list"
         | "task_list"
         | "status_update_list"
-        | "incident_metrics_view" => SessionOrApiKey(Scope::Read),
+        | "incident_metrics_view"
+        | "attachment_list"
+        | "attachment_view" => SessionOrApiKey(Scope::Read),
+        // A browser's request for a URL is a mutation: it needs the CSRF token.
+        "attachment_download_url_create" => SessionWithCsrfOrApiKey(Scope::Read),
         "incident_create"
         | "incident_update"
         | "timeline_event_create"
         | "task_create"
         | "task_update"
-        | "status_update_create" => SessionWithCsrfOrApiKey(Scope::Write),
+        | "status_update_create"
+        | "attachment_create" => SessionWithCsrfOrApiKey(Scope::Write),
         "tenant_list"
         | "invite_list"
         | "service_account_list"

@@ -744,7 +744,7 @@ async fn record(
     Ok(())
 }
 
-async fn require_incident(conn: &mut AsyncPgConnection, tenant_id: Uuid, incident_id: Uuid) -> Result<(), Error> {
+pub(crate) async fn require_incident(conn: &mut AsyncPgConnection, tenant_id: Uuid, incident_id: Uuid) -> Result<(), Error> {
     queries::incident_view(conn, tenant_id, incident_id).await?.map(drop).ok_or(Error::NotFound)
 }
 
@@ -764,7 +764,7 @@ async fn require_member(
     }
 }
 
-fn creator(actor: &Actor) -> Result<Creator, Error> {
+pub(crate) fn creator(actor: &Actor) -> Result<Creator, Error> {
     match actor {
         Actor::User(id) => Ok(Creator { kind: "user", id: *id }),
         Actor::ServiceAccount(key) => Ok(Creator { kind: "service_account", id: key.service_account_id }),

@@ -3,6 +3,7 @@
 //! tenant operation in [`operation`].
 
 pub mod api_keys;
+pub mod attachments;
 pub mod audit_log;
 pub mod auth;
 pub mod incidents;
@@ -36,6 +37,7 @@ pub struct AppState {
     pub limits: Limits,
     /// Reads counted here, written to the database now and then.
     pub usage: UsageMeter,
+    pub attachments: attachments::Attachments,
 }
 
 /// Limits on tenant-scoped writes.

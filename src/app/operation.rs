@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::usage::{QuotaStanding, utc_day};
-use super::{AppState, Error, OpContext, Problem};
+use super::{AppState, Error, OpContext, Origin, Problem};
 use crate::actor::{Actor, Principal};
 use crate::audit::{self, NewEvent};
 use crate::db::idempotency::{KeyScope, idempotency_find, idempotency_store, idempotency_try_lock};
@@ -114,6 +114,35 @@ where
     F: for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<Done<R>, Error>> + Send + 'static,
 {
     Ok(write_in_tenant(state, op, tenant_id, write, None, work).await?.value)
+}
+
+/// Work in the tenant that no role authorizes, because its actor holds
+/// none: a transfer through a signed URL (whose signature the use case has
+/// checked, and which stands for the member it was handed to), or the
+/// system's own follow-up to a write (a virus scan's verdict). Its audit
+/// events name `actor`; nothing is metered.
+pub async fn tenant_write_granted<R, F>(
+    state: &AppState,
+    actor: Actor,
+    origin: &Origin,
+    tenant_id: Uuid,
+    work: F,
+) -> Result<R, Error>
+where
+    R: Send + 'static,
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, Result<Done<R>, Error>> + Send + 'static,
+{
+    let origin = origin.clone();
+    db::in_tenant(&state.db, scope(&actor, tenant_id), move |conn| {
+        Box::pin(async move {
+            let done = work(conn).await?;
+            for event in done.events {
+                audit::append(conn, tenant_id, &actor, &origin, event).await?;
+            }
+            Ok(done.value)
+        })
+    })
+    .await
 }
 
 /// How long a create's answer is kept for a retry with its key.

@@ -70,6 +70,10 @@ impl Target {
     pub fn timeline_event(id: Uuid) -> Target {
         Target { kind: "timeline_event", id }
     }
+
+    pub fn attachment(id: Uuid) -> Target {
+        Target { kind: "attachment", id }
+    }
 }
 
 /// What happened, to record with who did it and from where. Metadata must

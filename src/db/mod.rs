@@ -2,6 +2,7 @@
 //! and the embedded server for running without one.
 
 pub mod api_keys;
+pub mod attachments;
 pub mod embedded;
 pub mod idempotency;
 pub mod incidents;

@@ -10,6 +10,7 @@ use crate::api::audit::{
 use crate::api::{ApiError, Reply};
 use crate::app::audit_log;
 use crate::audit::{EventFilter, EventRecord};
+use crate::crypto::hex;
 
 pub async fn audit_event_list(
     rqctx: RequestContext<ApiContext>,
@@ -68,26 +69,5 @@ fn audit_event(event: EventRecord) -> AuditEvent {
         metadata: event.metadata,
         prev_hash: hex(&event.prev_hash),
         hash: hex(&event.hash),
-    }
-}
-
-/// Lower-case hex, built in one allocation: a page holds 200 digests, and
-/// formatting each byte on its own (`{:02x}`) cost more than the page's query.
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn hex_is_lower_case_two_digits_a_byte() {
-        assert_eq!(super::hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
-        assert_eq!(super::hex(&[]), "");
     }
 }

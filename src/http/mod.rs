@@ -5,6 +5,7 @@
 //! own module, named as the operations are; this impl only routes to them.
 
 mod api_keys;
+mod attachments;
 mod audit;
 mod auth;
 pub mod caller;
@@ -16,8 +17,8 @@ mod tenants;
 mod usage;
 
 use dropshot::{
-    EmptyScanParams, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
-    HttpResponseUpdatedNoContent, PaginationParams, RequestContext, ResultsPage, WhichPage,
+    EmptyScanParams, FreeformBody, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
+    HttpResponseUpdatedNoContent, PaginationParams, RequestContext, ResultsPage, StreamingBody, WhichPage,
 };
 use ipnet::IpNet;
 use serde::Serialize;
@@ -26,6 +27,10 @@ use uuid::Uuid;
 
 use crate::api::api_keys::{
     ApiKey, ApiKeyCreateRequest, ApiKeyCreated, ApiKeyPath, ServiceAccount, ServiceAccountCreateRequest,
+};
+use crate::api::attachments::{
+    Attachment, AttachmentCreateRequest, AttachmentCreated, AttachmentDownloadUrl, AttachmentPath, DownloadHeaders,
+    SignedUrlQuery, TransferPath,
 };
 use crate::api::audit::{AuditChainVerification, AuditEvent, AuditEventFilter, AuditEventPage};
 use crate::api::auth::{
@@ -340,6 +345,53 @@ impl IncidentTrackerApi for Handlers {
         query: QueryParams<IncidentMetricsQuery>,
     ) -> Result<Reply<HttpResponseOk<IncidentMetrics>>, ApiError> {
         incidents::incident_metrics_view(rqctx, query.0).await
+    }
+
+    async fn attachment_create(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<IncidentPath>,
+        body: JsonBody<AttachmentCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<AttachmentCreated>>, ApiError> {
+        attachments::attachment_create(rqctx, path.0, body.0).await
+    }
+
+    async fn attachment_list(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<IncidentPath>,
+        query: QueryParams<IdPages>,
+    ) -> Result<Reply<HttpResponseOk<ResultsPage<Attachment>>>, ApiError> {
+        attachments::attachment_list(rqctx, path.0, query.0).await
+    }
+
+    async fn attachment_view(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<AttachmentPath>,
+    ) -> Result<Reply<HttpResponseOk<Attachment>>, ApiError> {
+        attachments::attachment_view(rqctx, path.0).await
+    }
+
+    async fn attachment_download_url_create(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<AttachmentPath>,
+    ) -> Result<Reply<HttpResponseCreated<AttachmentDownloadUrl>>, ApiError> {
+        attachments::attachment_download_url_create(rqctx, path.0).await
+    }
+
+    async fn attachment_upload(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<TransferPath>,
+        query: QueryParams<SignedUrlQuery>,
+        body: StreamingBody,
+    ) -> Result<Reply<HttpResponseOk<Attachment>>, ApiError> {
+        attachments::attachment_upload(rqctx, path.0, query.0, body).await
+    }
+
+    async fn attachment_download(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<TransferPath>,
+        query: QueryParams<SignedUrlQuery>,
+    ) -> Result<Reply<HttpResponseOk<FreeformBody>, DownloadHeaders>, ApiError> {
+        attachments::attachment_download(rqctx, path.0, query.0).await
     }
 
     async fn usage_view(

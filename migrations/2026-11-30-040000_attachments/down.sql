@@ -1,0 +1,2 @@
+DROP TABLE attachment_urls;
+DROP TABLE attachments;

@@ -1,0 +1,51 @@
+-- Files attached to incidents, and the single-use URLs their bytes travel
+-- through. The bytes live in the object store; these rows say where, what
+-- they were declared to be, and what the virus scan found.
+
+CREATE TABLE attachments (
+    id uuid PRIMARY KEY,
+    tenant_id uuid NOT NULL,
+    incident_id uuid NOT NULL,
+    file_name text NOT NULL CHECK (length(file_name) BETWEEN 1 AND 255),
+    content_type text NOT NULL CHECK (content_type IN ('image/png', 'image/jpeg', 'application/pdf', 'text/plain')),
+    size_bytes bigint NOT NULL CHECK (size_bytes BETWEEN 1 AND 10485760),
+    -- pending: waiting for its bytes; scanning; then clean, infected or
+    -- failed. unscanned: stored by a development server without a scanner.
+    status text NOT NULL CHECK (status IN ('pending', 'scanning', 'clean', 'infected', 'failed', 'unscanned')),
+    -- Where the bytes are, once uploaded: under the quarantine prefix until
+    -- a clean scan moves them.
+    object_key text,
+    sha256 bytea CHECK (length(sha256) = 32),
+    -- The signature clamd named, for an infected file.
+    threat text,
+    created_by_type text NOT NULL CHECK (created_by_type IN ('user', 'service_account')),
+    created_by_id uuid NOT NULL,
+    created_at timestamptz NOT NULL,
+    uploaded_at timestamptz,
+    scanned_at timestamptz,
+    CHECK ((status = 'pending') = (object_key IS NULL)),
+    CHECK ((status = 'pending') = (sha256 IS NULL)),
+    FOREIGN KEY (tenant_id, incident_id) REFERENCES incidents (tenant_id, id) ON DELETE CASCADE,
+    UNIQUE (tenant_id, id)
+);
+SELECT enable_tenant_isolation('attachments');
+CREATE INDEX attachments_by_incident ON attachments (tenant_id, incident_id, id);
+
+-- Every upload and download URL handed out. A URL is signed, so it cannot
+-- be altered; this row makes it single-use: it is spent when its transfer
+-- succeeds.
+CREATE TABLE attachment_urls (
+    id uuid PRIMARY KEY,
+    tenant_id uuid NOT NULL,
+    attachment_id uuid NOT NULL,
+    purpose text NOT NULL CHECK (purpose IN ('upload', 'download')),
+    issued_to_type text NOT NULL CHECK (issued_to_type IN ('user', 'service_account')),
+    issued_to_id uuid NOT NULL,
+    expires_at timestamptz NOT NULL,
+    used_at timestamptz,
+    FOREIGN KEY (tenant_id, attachment_id) REFERENCES attachments (tenant_id, id) ON DELETE CASCADE
+);
+SELECT enable_tenant_isolation('attachment_urls');
+CREATE INDEX attachment_urls_by_attachment ON attachment_urls (tenant_id, attachment_id);
+
+GRANT SELECT, INSERT, UPDATE ON attachments, attachment_urls TO incident_tracker_app;
