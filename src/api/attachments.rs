@@ -73,7 +73,7 @@ pub struct AttachmentCreateRequest {
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentCreated {
     pub attachment: Attachment,
-    /// `PUT` the file's bytes here, with `Content-Type` as declared. It
+    /// `PUT` the file's bytes here. It
     /// works once, within five minutes, and needs no other credentials:
     /// keep it as secret as a password until it is used.
     pub upload_url: String,

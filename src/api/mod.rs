@@ -511,7 +511,8 @@ pub trait IncidentTrackerApi {
     /// Upload a file's bytes to the URL `attachment_create` gave.
     ///
     /// The URL is the credential: it works once, within five minutes. Send
-    /// `Content-Type` as declared and exactly the declared size; the bytes
+    /// exactly the declared size, as the declared `Content-Type` or as
+    /// `application/octet-stream`; the bytes
     /// must start as the type does (magic bytes). The file is scanned
     /// before this answers, with its status. Nothing is stored on a refusal:
     /// `403 URL_SIGNATURE_INVALID` or `URL_EXPIRED`, `409 URL_ALREADY_USED`,

@@ -198,9 +198,9 @@ pub async fn attachment_download_url_create(
     Ok(signed_url(state, Purpose::Download, url_id, tenant_id, attachment_id, expires_at))
 }
 
-/// Receives a file's bytes through its upload URL. They must be of the
-/// declared content type (`content_type`, the request's), start with that
-/// type's magic bytes, and be exactly the declared size; the upload is
+/// Receives a file's bytes through its upload URL. They must be sent as
+/// the declared content type (or as octet-stream), start with that type's
+/// magic bytes, and be exactly the declared size; the upload is
 /// aborted at the first byte over it. Nothing is stored unless all of that
 /// holds. The file is then scanned before this answers.
 pub async fn attachment_upload(
@@ -219,8 +219,11 @@ pub async fn attachment_upload(
         })
     })
     .await?;
-    if content_type.map(media_type).as_deref() != Some(declared.content_type.as_str()) {
-        return Err(type_mismatch(&format!("Send the file with Content-Type: {}, as declared.", declared.content_type)));
+    // Generic clients (the generated SDK among them) send every body as
+    // octet-stream; any other type must be the declared one.
+    let sent = content_type.map(media_type).filter(|sent| sent != "application/octet-stream");
+    if sent.is_some_and(|sent| sent != declared.content_type) {
+        return Err(type_mismatch(&format!("Send the file as {}, as declared.", declared.content_type)));
     }
     let storage = &state.attachments.storage;
     let key = storage::quarantine_key(tenant_id, attachment_id, Uuid::new_v4());

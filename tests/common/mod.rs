@@ -7,6 +7,7 @@
 //! server on 127.0.0.1:0, reached through the generated client.
 
 pub mod browser;
+pub mod clamd;
 pub mod otlp;
 pub mod redis;
 pub mod smtp;

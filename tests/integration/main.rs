@@ -4,6 +4,7 @@
 mod common;
 
 mod api_keys;
+mod attachments;
 mod audit;
 mod auth;
 mod authorization;

@@ -1,0 +1,360 @@
+//! Attachments through the generated client, against real PostgreSQL,
+//! Redis and clamd: uploads checked while they stream, scanning and
+//! quarantine, single-use signed URLs, and tenant isolation.
+
+use std::path::{Path, PathBuf};
+
+use futures::StreamExt;
+use incident_tracker::client::types::{
+    ApiKeyCreateRequest, ApiKeyScope, Attachment, AttachmentCreateRequest, AttachmentCreated, AttachmentStatus,
+    ServiceAccountCreateRequest,
+};
+use incident_tracker::client::{Client, Error as ClientError, ResponseValue};
+use incident_tracker::crypto::Signer;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::common::audit_actions;
+use crate::common::browser::{Browser, with_api_key};
+use crate::common::clamd::{ClamdServer, EICAR, EICAR_SIGNATURE};
+use crate::common::redis::RedisServer;
+use crate::common::{TestApp, TestDatabase, scratch_dir};
+use crate::incidents::new_incident;
+use crate::tenants::{error_code, status, user};
+
+/// The smallest valid PNG: one transparent pixel.
+pub(crate) const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00,
+    0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+const SESSION_SECRET: &str = "attachments-test-secret-of-at-least-32-characters";
+const MAX_BYTES: i64 = 10 * 1024 * 1024;
+
+struct Setting {
+    app: TestApp,
+    owner: Browser,
+    tenant: Uuid,
+    incident: Uuid,
+    data_dir: PathBuf,
+    _redis: RedisServer,
+    _database: TestDatabase,
+}
+
+/// A server with its data under a directory the test reads, scanning with
+/// `clamd` when given; an owner with a tenant and an incident.
+async fn setting(clamd: Option<&ClamdServer>) -> Setting {
+    let redis = RedisServer::start().await;
+    let database = TestDatabase::migrated().await;
+    let data_dir = scratch_dir("attachments");
+    let clamd_url = clamd.map(ClamdServer::url).unwrap_or_default();
+    let vars = [
+        ("REDIS_URL", redis.url()),
+        ("DATA_DIR", data_dir.to_string_lossy().into_owned()),
+        ("SESSION_SECRET", SESSION_SECRET.to_string()),
+        ("CLAMD_URL", clamd_url),
+    ];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let app = TestApp::spawn_on(&database, &vars).await;
+    let (owner, _) = user(&app, "owner").await;
+    let tenant = owner.create_tenant("Acme").await;
+    owner.api().tenant_switch(&tenant).await.unwrap();
+    let incident = owner.api().incident_create(None, &new_incident("Disk full")).await.unwrap().id;
+    Setting { app, owner, tenant, incident, data_dir, _redis: redis, _database: database }
+}
+
+pub(crate) fn declared(file_name: &str, content_type: &str, size_bytes: usize) -> AttachmentCreateRequest {
+    AttachmentCreateRequest {
+        file_name: file_name.parse().unwrap(),
+        content_type: content_type.parse().unwrap(),
+        size_bytes: size_bytes as i64,
+    }
+}
+
+/// A signed URL's parts, as the typed client takes them.
+pub(crate) struct Signed {
+    pub url_id: Uuid,
+    pub tenant_id: Uuid,
+    pub attachment_id: Uuid,
+    pub expires: i64,
+    pub signature: String,
+}
+
+pub(crate) fn parse_signed(url: &str) -> Signed {
+    let url = reqwest::Url::parse(url).unwrap();
+    let url_id = url.path_segments().unwrap().next_back().unwrap().parse().unwrap();
+    let query = |name: &str| url.query_pairs().find(|(key, _)| key == name).unwrap().1.into_owned();
+    Signed {
+        url_id,
+        tenant_id: query("tenantId").parse().unwrap(),
+        attachment_id: query("attachmentId").parse().unwrap(),
+        expires: query("expires").parse().unwrap(),
+        signature: query("signature"),
+    }
+}
+
+/// `PUT`s `bytes` to an upload URL as the typed client does.
+pub(crate) async fn upload(
+    api: &Client,
+    url: &str,
+    bytes: Vec<u8>,
+) -> Result<ResponseValue<Attachment>, ClientError<incident_tracker::client::types::Error>> {
+    let signed = parse_signed(url);
+    api.attachment_upload(
+        &signed.url_id,
+        &signed.attachment_id,
+        signed.expires,
+        &signed.signature.parse().unwrap(),
+        &signed.tenant_id,
+        bytes,
+    )
+    .await
+}
+
+/// Every file the object store holds, relative to its root.
+fn stored_files(data_dir: &Path) -> Vec<String> {
+    fn walk(dir: &Path, root: &Path, found: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, root, found);
+            } else {
+                found.push(path.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let root = data_dir.join("objects");
+    let mut found = Vec::new();
+    walk(&root, &root, &mut found);
+    found
+}
+
+impl Setting {
+    /// A URL the server handed out, pointed at this test's server (URLs
+    /// start with `PUBLIC_BASE_URL`, and the server's port is only known
+    /// once it listens).
+    fn here(&self, url: &str) -> String {
+        let url = reqwest::Url::parse(url).unwrap();
+        self.app.url(&format!("{}?{}", url.path(), url.query().unwrap_or_default()))
+    }
+}
+
+async fn create(setting: &Setting, request: &AttachmentCreateRequest) -> AttachmentCreated {
+    setting.owner.api().attachment_create(&setting.incident, request).await.unwrap().into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_clean_png_is_scanned_leaves_quarantine_and_downloads_once_with_its_bytes() {
+    let clamd = ClamdServer::start().await;
+    let setting = setting(Some(&clamd)).await;
+    let api = setting.owner.api();
+    let created = create(&setting, &declared("graph.png", "image/png", PNG.len())).await;
+    assert_eq!(created.attachment.status, AttachmentStatus::Pending);
+    assert!(created.upload_expires_at <= chrono::Utc::now() + chrono::Duration::minutes(5));
+
+    // The URL is the credential: a client without cookies or keys uploads.
+    let anonymous = Client::new(&setting.app.url(""));
+    let uploaded = upload(&anonymous, &created.upload_url, PNG.to_vec()).await.unwrap().into_inner();
+    assert_eq!(uploaded.status, AttachmentStatus::Clean);
+    let sha256 = Sha256::digest(PNG).iter().map(|byte| format!("{byte:02x}")).collect::<String>();
+    assert_eq!(uploaded.sha256.as_deref(), Some(sha256.as_str()));
+    let attachment = created.attachment.id;
+    assert_eq!(stored_files(&setting.data_dir), [format!("tenants/{}/attachments/{attachment}", setting.tenant)]);
+    assert_eq!(error_code(upload(&anonymous, &created.upload_url, PNG.to_vec()).await), "URL_ALREADY_USED");
+
+    let viewed = api.attachment_view(&setting.incident, &attachment).await.unwrap().into_inner();
+    assert_eq!((viewed.status, viewed.size_bytes), (AttachmentStatus::Clean, PNG.len() as i64));
+    let listed = api.attachment_list(&setting.incident, None, None).await.unwrap().into_inner();
+    assert_eq!(listed.items.iter().map(|item| item.id).collect::<Vec<_>>(), [attachment]);
+
+    let download = api.attachment_download_url_create(&setting.incident, &attachment).await.unwrap().into_inner();
+    let response = reqwest::get(setting.here(&download.download_url)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| response.headers().get(name).unwrap().to_str().unwrap().to_string();
+    assert_eq!(header("content-type"), "image/png");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(header("content-disposition").starts_with("attachment; filename=\"graph.png\""));
+    let bytes = response.bytes().await.unwrap();
+    assert_eq!(&bytes[..], PNG);
+    let again = reqwest::get(setting.here(&download.download_url)).await.unwrap();
+    assert_eq!(again.status(), 409);
+    assert_eq!(again.json::<serde_json::Value>().await.unwrap()["code"], "URL_ALREADY_USED");
+
+    let actions = audit_actions(&mut setting._database.owner_connection().await, setting.tenant).await;
+    let attachment_actions: Vec<_> = actions.iter().filter(|action| action.starts_with("attachment.")).collect();
+    assert_eq!(
+        attachment_actions,
+        ["attachment.created", "attachment.uploaded", "attachment.scanned", "attachment.downloaded"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eicar_is_infected_stays_in_quarantine_and_is_never_served() {
+    let clamd = ClamdServer::start().await;
+    let setting = setting(Some(&clamd)).await;
+    let created = create(&setting, &declared("notes.txt", "text/plain", EICAR.len())).await;
+    let uploaded = upload(&setting.owner.api(), &created.upload_url, EICAR.to_vec()).await.unwrap().into_inner();
+    assert_eq!(uploaded.status, AttachmentStatus::Infected);
+    assert_eq!(uploaded.threat.as_deref(), Some(format!("{EICAR_SIGNATURE}.UNOFFICIAL").as_str()));
+    let files = stored_files(&setting.data_dir);
+    assert_eq!(files.len(), 1);
+    assert!(files[0].starts_with(&format!("tenants/{}/quarantine/{}/", setting.tenant, created.attachment.id)));
+    let refused = setting.owner.api().attachment_download_url_create(&setting.incident, &created.attachment.id).await;
+    assert_eq!(error_code(refused), "ATTACHMENT_NOT_DOWNLOADABLE");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scan_that_cannot_complete_leaves_the_file_failed_and_unserved() {
+    let mut clamd = ClamdServer::start().await;
+    let setting = setting(Some(&clamd)).await;
+    clamd.kill();
+    let created = create(&setting, &declared("graph.png", "image/png", PNG.len())).await;
+    let uploaded = upload(&setting.owner.api(), &created.upload_url, PNG.to_vec()).await.unwrap().into_inner();
+    assert_eq!(uploaded.status, AttachmentStatus::Failed);
+    let refused = setting.owner.api().attachment_download_url_create(&setting.incident, &created.attachment.id).await;
+    assert_eq!(error_code(refused), "ATTACHMENT_NOT_DOWNLOADABLE");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_uploads_store_nothing_and_leave_the_url_for_a_correct_one() {
+    let setting = setting(None).await;
+    let api = setting.owner.api();
+    for (file_name, content_type, code) in [
+        ("tool.exe", "application/octet-stream", "ATTACHMENT_TYPE_NOT_ALLOWED"),
+        ("page.html", "text/html", "ATTACHMENT_TYPE_NOT_ALLOWED"),
+        ("graph.png", "application/pdf", "ATTACHMENT_TYPE_MISMATCH"),
+    ] {
+        let refused = api.attachment_create(&setting.incident, &declared(file_name, content_type, 10)).await;
+        assert_eq!(status(refused), 415, "{file_name}");
+        let refused = api.attachment_create(&setting.incident, &declared(file_name, content_type, 10)).await;
+        assert_eq!(error_code(refused), code, "{file_name}");
+    }
+    let too_big = api.attachment_create(&setting.incident, &declared("big.pdf", "application/pdf", 11 << 20)).await;
+    assert_eq!(error_code(too_big), "ATTACHMENT_TOO_LARGE");
+
+    // Spoofed magic bytes: a PDF, and an HTML page, declared as a PNG.
+    let created = create(&setting, &declared("graph.png", "image/png", PNG.len())).await;
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(PNG.len(), b' ');
+    assert_eq!(error_code(upload(&api, &created.upload_url, pdf).await), "ATTACHMENT_TYPE_MISMATCH");
+    let mut html = b"<html><script>alert(1)</script>".to_vec();
+    html.resize(PNG.len(), b' ');
+    assert_eq!(error_code(upload(&api, &created.upload_url, html).await), "ATTACHMENT_TYPE_MISMATCH");
+    // Sent as another type than declared.
+    let as_pdf = reqwest::Client::new()
+        .put(setting.here(&created.upload_url))
+        .header("content-type", "application/pdf")
+        .body(PNG.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_pdf.status(), 415);
+    // Short of the declared size.
+    assert_eq!(error_code(upload(&api, &created.upload_url, PNG[..40].to_vec()).await), "ATTACHMENT_SIZE_MISMATCH");
+
+    // 11 MiB streamed against 10 MiB declared, without a length up front:
+    // refused at the limit.
+    let created_big = create(&setting, &declared("big.pdf", "application/pdf", MAX_BYTES as usize)).await;
+    let chunks = futures::stream::iter(0..176).map(|index| {
+        let mut chunk = vec![b' '; 64 * 1024];
+        if index == 0 {
+            chunk[..9].copy_from_slice(b"%PDF-1.7\n");
+        }
+        Ok::<_, std::io::Error>(chunk)
+    });
+    let streamed = reqwest::Client::new()
+        .put(setting.here(&created_big.upload_url))
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.status(), 413);
+    assert_eq!(streamed.json::<serde_json::Value>().await.unwrap()["code"], "ATTACHMENT_TOO_LARGE");
+
+    assert_eq!(stored_files(&setting.data_dir), Vec::<String>::new(), "a refused upload stored nothing");
+    let pending = api.attachment_view(&setting.incident, &created.attachment.id).await.unwrap().into_inner();
+    assert_eq!((pending.status, pending.sha256), (AttachmentStatus::Pending, None));
+
+    // A refusal does not spend the URL. Without a scanner (development),
+    // the file is `unscanned` and may be downloaded.
+    let uploaded = upload(&api, &created.upload_url, PNG.to_vec()).await.unwrap().into_inner();
+    assert_eq!(uploaded.status, AttachmentStatus::Unscanned);
+    let download = api.attachment_download_url_create(&setting.incident, &uploaded.id).await.unwrap().into_inner();
+    assert_eq!(&reqwest::get(setting.here(&download.download_url)).await.unwrap().bytes().await.unwrap()[..], PNG);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tampered_expired_and_foreign_urls_are_refused() {
+    let setting = setting(None).await;
+    let api = setting.owner.api();
+    let created = create(&setting, &declared("graph.png", "image/png", PNG.len())).await;
+    let url = &setting.here(&created.upload_url);
+    let signed = parse_signed(url);
+
+    let flipped = if signed.signature.starts_with('A') { "B" } else { "A" };
+    let tampered = [
+        url.replace(&signed.signature, &format!("{flipped}{}", &signed.signature[1..])),
+        url.replace(&signed.tenant_id.to_string(), &Uuid::new_v4().to_string()),
+        url.replace(&signed.attachment_id.to_string(), &Uuid::new_v4().to_string()),
+        url.replace(&format!("expires={}", signed.expires), &format!("expires={}", signed.expires + 3600)),
+        url.replace("attachment-uploads", "attachment-downloads"),
+    ];
+    for tampered in tampered {
+        let method = if tampered.contains("downloads") { reqwest::Method::GET } else { reqwest::Method::PUT };
+        let response = reqwest::Client::new().request(method, &tampered).body(PNG.to_vec()).send().await.unwrap();
+        assert_eq!(response.status(), 403, "{tampered}");
+        assert_eq!(response.json::<serde_json::Value>().await.unwrap()["code"], "URL_SIGNATURE_INVALID");
+    }
+
+    // A URL signed as the server signs, but past its time. The message is
+    // the one `app::attachments` signs.
+    let expires = chrono::Utc::now().timestamp() - 1;
+    let message =
+        format!("upload\n{}\n{}\n{}\n{expires}", signed.url_id, signed.tenant_id, signed.attachment_id);
+    let signature = Signer::new(SESSION_SECRET.as_bytes(), "attachment urls").sign(&message);
+    let expired = api
+        .attachment_upload(
+            &signed.url_id,
+            &signed.attachment_id,
+            expires,
+            &signature.parse().unwrap(),
+            &signed.tenant_id,
+            PNG.to_vec(),
+        )
+        .await;
+    assert_eq!(error_code(expired), "URL_EXPIRED");
+    assert_eq!(stored_files(&setting.data_dir), Vec::<String>::new());
+
+    // Another tenant's owner and keys see none of it.
+    let (outsider, _) = user(&setting.app, "outsider").await;
+    let theirs = outsider.create_tenant("Globex").await;
+    outsider.api().tenant_switch(&theirs).await.unwrap();
+    let attachment = created.attachment.id;
+    assert_eq!(status(outsider.api().attachment_view(&setting.incident, &attachment).await), 404);
+    assert_eq!(status(outsider.api().attachment_list(&setting.incident, None, None).await), 404);
+    let request = declared("x.png", "image/png", 10);
+    assert_eq!(status(outsider.api().attachment_create(&setting.incident, &request).await), 404);
+    let refused = outsider.api().attachment_download_url_create(&setting.incident, &attachment).await;
+    assert_eq!(status(refused), 404);
+    let service_account = outsider
+        .api()
+        .service_account_create(&theirs, &ServiceAccountCreateRequest { name: "Robot".parse().unwrap() })
+        .await
+        .unwrap()
+        .id;
+    let key = outsider
+        .api()
+        .api_key_create(&theirs, &ApiKeyCreateRequest {
+            service_account_id: service_account,
+            name: "key".parse().unwrap(),
+            scopes: vec![ApiKeyScope::Read],
+            expires_at: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .secret;
+    let keyed = with_api_key(&setting.app.url(""), &key);
+    assert_eq!(status(keyed.attachment_view(&setting.incident, &attachment).await), 404);
+}
