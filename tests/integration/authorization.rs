@@ -15,6 +15,7 @@ use incident_tracker::client::types::{
 };
 use uuid::Uuid;
 
+use crate::attachments::{PNG, declared, upload};
 use crate::common::browser::{Browser, with_api_key};
 use crate::common::{TestApp, TestDatabase};
 use crate::incidents::{new_incident, new_task, status_update};
@@ -37,7 +38,7 @@ enum Who {
 
 /// Every operation of the contract, in the order the walk calls them:
 /// sign-out last, since it ends the caller's session.
-const OPERATIONS: [&str; 38] = [
+const OPERATIONS: [&str; 44] = [
     "health_view",
     "health_live_view",
     "me_view",
@@ -72,6 +73,12 @@ const OPERATIONS: [&str; 38] = [
     "status_update_list",
     "status_update_create",
     "incident_metrics_view",
+    "attachment_create",
+    "attachment_list",
+    "attachment_view",
+    "attachment_download_url_create",
+    "attachment_upload",
+    "attachment_download",
     "usage_view",
     "audit_event_list",
     "audit_chain_verify",
@@ -84,6 +91,7 @@ fn expected(who: Who, operation: &str) -> u16 {
     let success = match operation {
         "tenant_create" | "invite_create" | "service_account_create" | "api_key_create" => 201,
         "incident_create" | "timeline_event_create" | "task_create" | "status_update_create" => 201,
+        "attachment_create" | "attachment_download_url_create" => 201,
         "member_remove" | "invite_revoke" | "api_key_revoke" | "auth_logout" => 204,
         "password_forgot" => 202,
         _ => 200,
@@ -95,14 +103,18 @@ fn expected(who: Who, operation: &str) -> u16 {
     let anonymous_with_csrf = ["auth_signup", "auth_login", "password_forgot", "password_reset"];
     let incident_reads = ["incident_list", "incident_view", "timeline_event_list", "task_list", "status_update_list"]
         .into_iter()
-        .chain(["incident_metrics_view"]);
+        .chain(["incident_metrics_view", "attachment_list", "attachment_view"]);
     let incident_writes = ["incident_create", "incident_update", "timeline_event_create", "task_create"]
         .into_iter()
-        .chain(["task_update", "status_update_create"]);
+        .chain(["task_update", "status_update_create", "attachment_create"]);
     // Without an incident id in the path: they act in the caller's own tenant.
     let in_own_tenant = ["incident_list", "incident_create", "incident_metrics_view"];
     match (who, operation) {
         (_, "health_view" | "health_live_view") => 200,
+        // The signed URL is the only credential, and the walk's is forged.
+        (_, "attachment_upload" | "attachment_download") => 403,
+        // Asking for a download URL is a read, and a mutation for a browser.
+        (ReadKey | WriteKey, "attachment_download_url_create") => success,
         // A valid key is authenticated, and refused wherever keys are.
         (ReadKey | WriteKey, "member_list") => 200,
         (ReadKey | WriteKey, op) if incident_reads.clone().any(|read| read == op) => 200,
@@ -142,6 +154,9 @@ struct Fixture {
     service_account: Uuid,
     incident: Uuid,
     task: Uuid,
+    /// Uploaded; `unscanned` (the walk's server has no scanner), so it
+    /// may be downloaded.
+    attachment: Uuid,
 }
 
 async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) -> u16 {
@@ -250,6 +265,22 @@ async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) ->
             status(api.status_update_create(&fixture.incident, None, &status_update("Walked", None)).await)
         }
         "incident_metrics_view" => status(api.incident_metrics_view(None, None, None).await),
+        "attachment_create" => {
+            status(api.attachment_create(&fixture.incident, &declared("walked.png", "image/png", PNG.len())).await)
+        }
+        "attachment_list" => status(api.attachment_list(&fixture.incident, None, None).await),
+        "attachment_view" => status(api.attachment_view(&fixture.incident, &fixture.attachment).await),
+        "attachment_download_url_create" => {
+            status(api.attachment_download_url_create(&fixture.incident, &fixture.attachment).await)
+        }
+        "attachment_upload" => {
+            let (url_id, signature) = (Uuid::new_v4(), "A".repeat(43).parse().unwrap());
+            status(api.attachment_upload(&url_id, &fixture.attachment, i64::MAX, &signature, tenant, PNG).await)
+        }
+        "attachment_download" => {
+            let (url_id, signature) = (Uuid::new_v4(), "A".repeat(43).parse().unwrap());
+            status(api.attachment_download(&url_id, &fixture.attachment, i64::MAX, &signature, tenant).await)
+        }
         "usage_view" => status(api.usage_view(None, None, None).await),
         "audit_event_list" => status(api.audit_event_list(None, None, None, None, None, None).await),
         "audit_chain_verify" => status(api.audit_chain_verify().await),
@@ -310,7 +341,10 @@ async fn every_operation_answers_every_kind_of_caller_by_the_rules() {
     let service_account = owner.api().service_account_create(&tenant, &request).await.unwrap().id;
     let incident = owner.api().incident_create(None, &new_incident("Walked")).await.unwrap().id;
     let task = owner.api().task_create(&incident, None, &new_task("Walked", None)).await.unwrap().id;
-    let fixture = Fixture { app, database, owner, tenant, target, service_account, incident, task };
+    let file = declared("walked.png", "image/png", PNG.len());
+    let created = owner.api().attachment_create(&incident, &file).await.unwrap().into_inner();
+    let attachment = upload(&owner.api(), &created.upload_url, PNG.to_vec()).await.unwrap().id;
+    let fixture = Fixture { app, database, owner, tenant, target, service_account, incident, task, attachment };
 
     let no_csrf = Client::new_with_client(&fixture.app.url(""), {
         let cookie = format!("session={}", fixture.owner.session_cookie().unwrap());
@@ -362,4 +396,8 @@ async fn every_operation_answers_every_kind_of_caller_by_the_rules() {
     let write = with_api_key(&fixture.app.url(""), &write_key);
     assert_eq!(status(write.task_update(&their_incident, &fixture.task, None, &no_task_change()).await), 404);
     assert_eq!(status(write.status_update_create(&their_incident, None, &status_update("Theirs", None)).await), 404);
+    let file = declared("theirs.png", "image/png", PNG.len());
+    assert_eq!(status(write.attachment_create(&their_incident, &file).await), 404);
+    assert_eq!(status(write.attachment_view(&their_incident, &fixture.attachment).await), 404);
+    assert_eq!(status(write.attachment_download_url_create(&their_incident, &fixture.attachment).await), 404);
 }
