@@ -27,7 +27,8 @@ impl ClamdAddress {
     pub fn parse(url: &str) -> Result<ClamdAddress, String> {
         if let Some(address) = url.strip_prefix("tcp://") {
             let address = address.trim_end_matches('/');
-            let valid = address.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            let valid =
+                address.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
             if !valid {
                 return Err("a tcp:// CLAMD_URL names a host and a port, e.g. tcp://127.0.0.1:3310".to_string());
             }

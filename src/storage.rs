@@ -91,4 +91,3 @@ pub fn quarantine_key(tenant_id: Uuid, attachment_id: Uuid, attempt: Uuid) -> St
 pub fn clean_key(tenant_id: Uuid, attachment_id: Uuid) -> String {
     format!("tenants/{tenant_id}/attachments/{attachment_id}")
 }
-

@@ -129,13 +129,12 @@ pub async fn attachment_create(
             };
             let attachment = queries::attachment_create(conn, tenant_id, new).await?;
             let url_id = issue(conn, tenant_id, attachment.id, Purpose::Upload, creator, expires_at).await?;
-            let event = NewEvent::new("attachment.created", Some(Target::attachment(attachment.id))).with_metadata(
-                json!({
+            let event =
+                NewEvent::new("attachment.created", Some(Target::attachment(attachment.id))).with_metadata(json!({
                     "incidentId": incident_id,
                     "contentType": attachment.content_type,
                     "sizeBytes": attachment.size_bytes,
-                }),
-            );
+                }));
             Ok(Done::new((attachment, url_id)).audited(event))
         })
     })
@@ -390,7 +389,10 @@ impl Upload<'_> {
     async fn take(&mut self, storage: &ObjectStorage, key: &str, chunk: Bytes) -> Result<(), Error> {
         self.received = self.received.saturating_add(chunk.len() as i64);
         if self.received > self.declared.size_bytes {
-            return Err(too_large(&format!("The upload is larger than the declared {} bytes.", self.declared.size_bytes)));
+            return Err(too_large(&format!(
+                "The upload is larger than the declared {} bytes.",
+                self.declared.size_bytes
+            )));
         }
         if self.declared.content_type == "text/plain" && chunk.contains(&0) {
             return Err(type_mismatch("A text/plain file holds no NUL bytes."));
@@ -562,11 +564,12 @@ fn validate_file(file: NewFile) -> Result<NewFile, Error> {
         return Err(Error::invalid_field("fileName", "A file name has no path: no / or \\."));
     }
     let extension = file_name.rsplit_once('.').map(|(_, extension)| extension.to_ascii_lowercase());
-    let by_extension = ALLOWED_TYPES.iter().find(|(extensions, _)| {
-        extension.as_deref().is_some_and(|extension| extensions.contains(&extension))
-    });
+    let by_extension = ALLOWED_TYPES
+        .iter()
+        .find(|(extensions, _)| extension.as_deref().is_some_and(|extension| extensions.contains(&extension)));
     let content_type = media_type(&file.content_type);
-    let Some((_, expected)) = by_extension.filter(|_| ALLOWED_TYPES.iter().any(|(_, allowed)| *allowed == content_type))
+    let Some((_, expected)) =
+        by_extension.filter(|_| ALLOWED_TYPES.iter().any(|(_, allowed)| *allowed == content_type))
     else {
         return Err(Error::UnsupportedType(
             Problem::new("ATTACHMENT_TYPE_NOT_ALLOWED", "Only png, jpg, pdf and txt files can be attached.")
@@ -595,7 +598,9 @@ fn type_mismatch(message: &str) -> Error {
 }
 
 fn too_large(message: &str) -> Error {
-    Error::TooLarge(Problem::new("ATTACHMENT_TOO_LARGE", message.to_string()).with_detail("maxBytes", MAX_ATTACHMENT_BYTES))
+    Error::TooLarge(
+        Problem::new("ATTACHMENT_TOO_LARGE", message.to_string()).with_detail("maxBytes", MAX_ATTACHMENT_BYTES),
+    )
 }
 
 #[cfg(test)]

@@ -744,7 +744,11 @@ async fn record(
     Ok(())
 }
 
-pub(crate) async fn require_incident(conn: &mut AsyncPgConnection, tenant_id: Uuid, incident_id: Uuid) -> Result<(), Error> {
+pub(crate) async fn require_incident(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    incident_id: Uuid,
+) -> Result<(), Error> {
     queries::incident_view(conn, tenant_id, incident_id).await?.map(drop).ok_or(Error::NotFound)
 }
 

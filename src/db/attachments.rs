@@ -121,7 +121,11 @@ pub async fn attachment_view(
 }
 
 /// The attachment, locked against other writes until the transaction ends.
-pub async fn attachment_lock(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Attachment>> {
+pub async fn attachment_lock(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+) -> QueryResult<Option<Attachment>> {
     attachments::table
         .filter(attachments::tenant_id.eq(tenant_id))
         .filter(attachments::id.eq(id))

@@ -17,8 +17,8 @@ use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use super::entry::{handle, handle_with_headers};
 use super::{ApiContext, IdPages, id_page, id_results};
 use crate::api::attachments::{
-    self as wire, AttachmentCreateRequest, AttachmentCreated, AttachmentDownloadUrl, AttachmentPath,
-    DownloadHeaders, SignedUrlQuery, TransferPath,
+    self as wire, AttachmentCreateRequest, AttachmentCreated, AttachmentDownloadUrl, AttachmentPath, DownloadHeaders,
+    SignedUrlQuery, TransferPath,
 };
 use crate::api::incidents::{CreatedBy, IncidentPath};
 use crate::api::{ApiError, Reply};
@@ -72,8 +72,7 @@ pub async fn attachment_download_url_create(
     path: AttachmentPath,
 ) -> Result<Reply<HttpResponseCreated<AttachmentDownloadUrl>>, ApiError> {
     handle(&rqctx, async |app, op, _| {
-        let issued =
-            attachments::attachment_download_url_create(app, op, path.incident_id, path.attachment_id).await?;
+        let issued = attachments::attachment_download_url_create(app, op, path.incident_id, path.attachment_id).await?;
         Ok(HttpResponseCreated(AttachmentDownloadUrl {
             download_url: issued.url,
             download_expires_at: issued.expires_at,
@@ -132,7 +131,10 @@ fn signed_url(path: TransferPath, query: SignedUrlQuery) -> SignedUrl {
 /// The body stopped short: the client went away, or sent more than the
 /// server takes.
 fn upload_interrupted(error: dropshot::HttpError) -> Error {
-    Error::Invalid(Problem::new("UPLOAD_INTERRUPTED", format!("The upload did not complete: {}", error.external_message)))
+    Error::Invalid(Problem::new(
+        "UPLOAD_INTERRUPTED",
+        format!("The upload did not complete: {}", error.external_message),
+    ))
 }
 
 /// `attachment` with the file's name: as typed where it is plain ASCII,
@@ -210,6 +212,9 @@ mod tests {
             "attachment; filename=\"a_b_c__Set-Cookie: x.txt\"; \
              filename*=UTF-8''a%22b%5Cc%0D%0ASet-Cookie%3A%20x.txt"
         );
-        assert_eq!(content_disposition("Übersicht.png"), "attachment; filename=\"_bersicht.png\"; filename*=UTF-8''%C3%9Cbersicht.png");
+        assert_eq!(
+            content_disposition("Übersicht.png"),
+            "attachment; filename=\"_bersicht.png\"; filename*=UTF-8''%C3%9Cbersicht.png"
+        );
     }
 }

@@ -167,6 +167,7 @@ fn security_event_of(code: &str) -> Option<&'static str> {
         "QUOTA_EXCEEDED" => "quota.denied",
         "API_KEY_INVALID" => "api_key.refused",
         "FORBIDDEN" => "permission.denied",
+        "URL_SIGNATURE_INVALID" | "URL_EXPIRED" | "URL_ALREADY_USED" => "attachment_url.refused",
         _ => return None,
     })
 }

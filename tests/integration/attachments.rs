@@ -310,8 +310,7 @@ async fn tampered_expired_and_foreign_urls_are_refused() {
     // A URL signed as the server signs, but past its time. The message is
     // the one `app::attachments` signs.
     let expires = chrono::Utc::now().timestamp() - 1;
-    let message =
-        format!("upload\n{}\n{}\n{}\n{expires}", signed.url_id, signed.tenant_id, signed.attachment_id);
+    let message = format!("upload\n{}\n{}\n{}\n{expires}", signed.url_id, signed.tenant_id, signed.attachment_id);
     let signature = Signer::new(SESSION_SECRET.as_bytes(), "attachment urls").sign(&message);
     let expired = api
         .attachment_upload(
@@ -345,12 +344,15 @@ async fn tampered_expired_and_foreign_urls_are_refused() {
         .id;
     let key = outsider
         .api()
-        .api_key_create(&theirs, &ApiKeyCreateRequest {
-            service_account_id: service_account,
-            name: "key".parse().unwrap(),
-            scopes: vec![ApiKeyScope::Read],
-            expires_at: None,
-        })
+        .api_key_create(
+            &theirs,
+            &ApiKeyCreateRequest {
+                service_account_id: service_account,
+                name: "key".parse().unwrap(),
+                scopes: vec![ApiKeyScope::Read],
+                expires_at: None,
+            },
+        )
         .await
         .unwrap()
         .into_inner()
