@@ -53,13 +53,15 @@ pub enum Action {
     MembersManage,
     IncidentsRead,
     IncidentsWrite,
+    /// Every matching incident at once, in a file: owners and admins only.
+    IncidentsExport,
     ApiKeysManage,
     AuditLogRead,
     BillingRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::TenantRead,
         Action::TenantUpdate,
         Action::MembersRead,
@@ -67,6 +69,7 @@ impl Action {
         Action::MembersManage,
         Action::IncidentsRead,
         Action::IncidentsWrite,
+        Action::IncidentsExport,
         Action::ApiKeysManage,
         Action::AuditLogRead,
         Action::BillingRead,
@@ -81,6 +84,7 @@ impl Action {
             Action::MembersManage => "members.manage",
             Action::IncidentsRead => "incidents.read",
             Action::IncidentsWrite => "incidents.write",
+            Action::IncidentsExport => "incidents.export",
             Action::ApiKeysManage => "api_keys.manage",
             Action::AuditLogRead => "audit_log.read",
             Action::BillingRead => "billing.read",
@@ -221,6 +225,7 @@ mod tests {
             ("members.manage", [true, true, false, false]),
             ("incidents.read", [true, true, true, true]),
             ("incidents.write", [true, true, true, false]),
+            ("incidents.export", [true, true, false, false]),
             ("api_keys.manage", [true, true, false, false]),
             ("audit_log.read", [true, true, false, false]),
             ("billing.read", [true, true, false, false]),

@@ -120,7 +120,7 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
         attachments,
     };
     let context = ApiContext {
-        app,
+        app: std::sync::Arc::new(app),
         secure_cookies: config.environment == Environment::Production,
         trusted_proxies: config.trusted_proxies.clone(),
         routes: crate::api::contract::operation_routes()?

@@ -113,11 +113,3 @@ pub struct SignedUrlQuery {
     #[schemars(length(max = 64))]
     pub signature: String,
 }
-
-/// How a downloaded file is to be saved.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct DownloadHeaders {
-    /// `attachment`, with the file's name.
-    #[serde(rename = "Content-Disposition")]
-    pub content_disposition: String,
-}

@@ -184,6 +184,29 @@ pub struct IncidentFilter {
     pub sort: Option<IncidentSort>,
 }
 
+/// What an export is written as.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// `text/csv`, a header row first. A cell that begins with `=`, `+`,
+    /// `-`, `@`, a tab or a carriage return gets a leading `'`, so no
+    /// spreadsheet runs it as a formula.
+    #[default]
+    Csv,
+    /// `application/x-ndjson`: one incident per line, as the API shows it.
+    Ndjson,
+}
+
+/// An export's format, and the filters and order of `GET /v1/incidents`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IncidentExportQuery {
+    #[serde(default)]
+    pub format: ExportFormat,
+    #[serde(flatten)]
+    pub filter: IncidentFilter,
+}
+
 /// Where the next page of an incident listing starts.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

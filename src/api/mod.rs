@@ -441,6 +441,22 @@ pub trait IncidentTrackerApi {
         body: JsonBody<incidents::StatusUpdateCreateRequest>,
     ) -> Result<Reply<HttpResponseCreated<incidents::StatusUpdate>, incidents::CreatedHeaders>, ApiError>;
 
+    /// Every incident of the active tenant that the filters match, as one
+    /// file (`incidents.export`: owners and admins; no API key).
+    ///
+    /// Takes the filters and `sort` of `GET /v1/incidents`. The file is
+    /// streamed as it is read, page by page, so an export of any size
+    /// holds little memory; each page checks the caller's role again. The
+    /// export is audited as `incident.exported` with its filters and the
+    /// number of incidents that matched when it started.
+    #[endpoint {
+        method = GET, path = "/v1/incident-exports", tags = ["incidents"], operation_id = "incident_export"
+    }]
+    async fn incident_export(
+        rqctx: RequestContext<Self::Context>,
+        query: QueryParams<incidents::IncidentExportQuery>,
+    ) -> Result<Reply<HttpResponseOk<dropshot::FreeformBody>, reply::FileHeaders>, ApiError>;
+
     /// Response-time metrics (`incidents.read`) over the active tenant's
     /// incidents created in [`from`, `to`), in seconds.
     ///
@@ -541,7 +557,7 @@ pub trait IncidentTrackerApi {
         rqctx: RequestContext<Self::Context>,
         path: PathParams<attachments::TransferPath>,
         query: QueryParams<attachments::SignedUrlQuery>,
-    ) -> Result<Reply<HttpResponseOk<dropshot::FreeformBody>, attachments::DownloadHeaders>, ApiError>;
+    ) -> Result<Reply<HttpResponseOk<dropshot::FreeformBody>, reply::FileHeaders>, ApiError>;
 
     /// The active tenant's reads and writes per UTC day (`billing.read`),
     /// with the write quota each day was counted against.
@@ -643,6 +659,7 @@ pub fn authentication(operation_id: &str) -> Option<Authentication> {
         | "status_update_create"
         | "attachment_create" => SessionWithCsrfOrApiKey(Scope::Write),
         "tenant_list"
+        | "incident_export"
         | "invite_list"
         | "service_account_list"
         | "api_key_list"

@@ -16,6 +16,14 @@ use super::ApiError;
 /// page, whatever a field holds.
 const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; frame-ancestors 'none'";
 
+/// How a file answer (an attachment, an export) is to be saved.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FileHeaders {
+    /// `attachment`, with the file's name.
+    #[serde(rename = "Content-Disposition")]
+    pub content_disposition: String,
+}
+
 pub enum Reply<T: HttpCodedResponse, H: JsonSchema + Serialize + Send + Sync + 'static = NoHeaders> {
     Done(HttpResponseHeaders<T, H>),
     Refused(ApiError),

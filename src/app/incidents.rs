@@ -3,8 +3,12 @@
 //! key's own) through the one tenant operation; each change writes its
 //! timeline events and audit events in the same transaction.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -196,6 +200,67 @@ pub async fn incident_list(state: &AppState, op: &OpContext, query: IncidentQuer
         })
     })
     .await
+}
+
+/// Incidents an export reads per transaction: what one export holds in
+/// memory at a time, however many it sends.
+const EXPORT_PAGE_ITEMS: i64 = 100;
+
+/// An export: how many incidents matched when it started, and the pages
+/// of them, each read only when the one before has been sent.
+pub struct IncidentExport {
+    pub rows: i64,
+    pub pages: BoxStream<'static, Result<Vec<Incident>, Error>>,
+}
+
+/// Every incident of the active tenant that the filter matches, in the
+/// list's order (`incidents.export`). The export is audited, with its
+/// filter and row count, before the first page is read; each page is read
+/// in a transaction of its own, and checks the caller's role again.
+pub async fn incident_export(
+    state: Arc<AppState>,
+    op: &OpContext,
+    filter: IncidentFilter,
+    order: IncidentOrder,
+    format: &'static str,
+) -> Result<IncidentExport, Error> {
+    validate_filter(&filter)?;
+    let tenant_id = op.active_tenant()?;
+    let audited_filter = filter.clone();
+    let rows = operation::tenant_read_audited(&state, op, tenant_id, Action::IncidentsExport, move |conn, _| {
+        Box::pin(async move {
+            let rows = queries::incident_count(conn, tenant_id, &audited_filter).await?;
+            let event = NewEvent::new("incident.exported", None)
+                .with_metadata(json!({ "format": format, "filter": audited_filter.describe(), "rows": rows }));
+            Ok(Done::new(rows).audited(event))
+        })
+    })
+    .await?;
+    let op = Arc::new(OpContext::new(op.actor.clone(), op.origin.clone(), op.active_tenant));
+    let filter = Arc::new(filter);
+    // `Some(cursor)` while pages remain: `Some(None)` before the first.
+    let pages = futures::stream::try_unfold(Some(None), move |next: Option<Option<IncidentCursor>>| {
+        let (state, op, filter) = (state.clone(), op.clone(), filter.clone());
+        async move {
+            let Some(after) = next else { return Ok(None) };
+            let page = operation::tenant_read(&state, &op, tenant_id, Action::IncidentsExport, move |conn, _| {
+                Box::pin(async move {
+                    Ok(queries::incident_list(conn, tenant_id, &filter, order, after, EXPORT_PAGE_ITEMS).await?)
+                })
+            })
+            .await?;
+            let more = page.len() as i64 == EXPORT_PAGE_ITEMS;
+            let cursor = page.last().filter(|_| more).map(|last| IncidentCursor {
+                at: match order {
+                    IncidentOrder::CreatedDescending => last.created_at,
+                    IncidentOrder::UpdatedAscending => last.updated_at,
+                },
+                id: last.id,
+            });
+            Ok(Some((page, cursor.map(Some))))
+        }
+    });
+    Ok(IncidentExport { rows, pages: pages.boxed() })
 }
 
 pub async fn incident_create(

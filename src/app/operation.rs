@@ -93,10 +93,45 @@ where
         })
     })
     .await?;
+    count_read(state, op, tenant_id);
+    Ok(value)
+}
+
+/// [`tenant_read`] for a read that leaves a trace in the audit log (an
+/// export): its events are appended in the read's transaction. It is
+/// metered as a read, never against the write quota.
+pub async fn tenant_read_audited<R, F>(
+    state: &AppState,
+    op: &OpContext,
+    tenant_id: Uuid,
+    action: Action,
+    work: F,
+) -> Result<R, Error>
+where
+    R: Send + 'static,
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<Done<R>, Error>> + Send + 'static,
+{
+    let (actor, origin) = (op.actor.clone(), op.origin.clone());
+    let value = db::in_tenant(&state.db, scope(&actor, tenant_id), move |conn| {
+        Box::pin(async move {
+            let ctx = tenant_context(conn, &actor, tenant_id, false).await?;
+            authorize(action, Resource::Tenant, ctx)?;
+            let done = work(conn, ctx).await?;
+            for event in done.events {
+                audit::append(conn, tenant_id, &actor, &origin, event).await?;
+            }
+            Ok(done.value)
+        })
+    })
+    .await?;
+    count_read(state, op, tenant_id);
+    Ok(value)
+}
+
+fn count_read(state: &AppState, op: &OpContext, tenant_id: Uuid) {
     if let Some(principal) = op.actor.principal() {
         state.usage.count_read(tenant_id, principal);
     }
-    Ok(value)
 }
 
 /// Writes in the tenant: limited per principal, then all of

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Double, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -181,6 +182,32 @@ pub struct IncidentFilter {
     pub text: Option<String>,
 }
 
+impl IncidentFilter {
+    /// The filters given, by the names the API takes them by, for the
+    /// audit log.
+    pub fn describe(&self) -> Value {
+        let mut given = serde_json::Map::new();
+        if !self.statuses.is_empty() {
+            given.insert("status".to_string(), self.statuses.join(",").into());
+        }
+        let fields = [
+            ("severity", self.severity.clone().map(Value::from)),
+            ("commanderId", self.commander_id.map(|id| id.to_string().into())),
+            ("label", self.label.clone().map(Value::from)),
+            ("createdAfter", self.created_after.map(|at| at.to_rfc3339().into())),
+            ("createdBefore", self.created_before.map(|at| at.to_rfc3339().into())),
+            ("updatedAfter", self.updated_after.map(|at| at.to_rfc3339().into())),
+            ("q", self.text.clone().map(Value::from)),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value {
+                given.insert(name.to_string(), value);
+            }
+        }
+        Value::Object(given)
+    }
+}
+
 /// Where a page resumes: the order's time and the id of the previous page's
 /// last incident.
 #[derive(Clone, Copy, Debug)]
@@ -189,16 +216,9 @@ pub struct IncidentCursor {
     pub id: Uuid,
 }
 
-pub async fn incident_list(
-    conn: &mut AsyncPgConnection,
-    tenant_id: Uuid,
-    filter: &IncidentFilter,
-    order: IncidentOrder,
-    after: Option<IncidentCursor>,
-    limit: i64,
-) -> QueryResult<Vec<Incident>> {
-    let mut query =
-        incidents::table.filter(incidents::tenant_id.eq(tenant_id)).select(Incident::as_select()).into_boxed();
+/// The tenant's incidents that `filter` matches, in no order.
+fn matching(tenant_id: Uuid, filter: &IncidentFilter) -> incidents::BoxedQuery<'static, Pg> {
+    let mut query = incidents::table.filter(incidents::tenant_id.eq(tenant_id)).into_boxed();
     if !filter.statuses.is_empty() {
         query = query.filter(incidents::status.eq_any(filter.statuses.clone()));
     }
@@ -227,6 +247,27 @@ pub async fn incident_list(
                 .sql(")"),
         );
     }
+    query
+}
+
+/// How many of the tenant's incidents `filter` matches.
+pub async fn incident_count(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    filter: &IncidentFilter,
+) -> QueryResult<i64> {
+    matching(tenant_id, filter).count().get_result(conn).await
+}
+
+pub async fn incident_list(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    filter: &IncidentFilter,
+    order: IncidentOrder,
+    after: Option<IncidentCursor>,
+    limit: i64,
+) -> QueryResult<Vec<Incident>> {
+    let mut query = matching(tenant_id, filter).select(Incident::as_select());
     // Row comparisons, which an index on (time, id) serves directly.
     query = match order {
         IncidentOrder::CreatedDescending => {

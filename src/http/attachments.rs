@@ -1,26 +1,18 @@
 //! Handlers of attachments, and of the signed URLs their bytes go through.
 
-use std::pin::Pin;
-use std::sync::{Mutex, PoisonError};
-use std::task::{Context, Poll};
-
-use bytes::Bytes;
-use dropshot::{
-    Body, FreeformBody, HttpResponseCreated, HttpResponseHeaders, HttpResponseOk, RequestContext, ResultsPage,
-    StreamingBody,
-};
+use dropshot::{FreeformBody, HttpResponseCreated, HttpResponseOk, RequestContext, ResultsPage, StreamingBody};
 use futures::StreamExt;
-use futures::stream::BoxStream;
-use http::HeaderValue;
-use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::CONTENT_TYPE;
 
 use super::entry::{handle, handle_with_headers};
+use super::files::file_response;
 use super::{ApiContext, IdPages, id_page, id_results};
 use crate::api::attachments::{
-    self as wire, AttachmentCreateRequest, AttachmentCreated, AttachmentDownloadUrl, AttachmentPath, DownloadHeaders,
-    SignedUrlQuery, TransferPath,
+    self as wire, AttachmentCreateRequest, AttachmentCreated, AttachmentDownloadUrl, AttachmentPath, SignedUrlQuery,
+    TransferPath,
 };
 use crate::api::incidents::{CreatedBy, IncidentPath};
+use crate::api::reply::FileHeaders;
 use crate::api::{ApiError, Reply};
 use crate::app::attachments::{self as attachments, NewFile, SignedUrl};
 use crate::app::{Error, Problem};
@@ -101,19 +93,11 @@ pub async fn attachment_download(
     rqctx: RequestContext<ApiContext>,
     path: TransferPath,
     query: SignedUrlQuery,
-) -> Result<Reply<HttpResponseOk<FreeformBody>, DownloadHeaders>, ApiError> {
+) -> Result<Reply<HttpResponseOk<FreeformBody>, FileHeaders>, ApiError> {
     handle_with_headers(&rqctx, async |app, op, _| {
         let download = attachments::attachment_download(app, op, signed_url(path, query)).await?;
         let file = &download.attachment;
-        let headers = DownloadHeaders { content_disposition: content_disposition(&file.file_name) };
-        let (content_type, size) = (HeaderValue::try_from(&file.content_type), HeaderValue::from(file.size_bytes));
-        let body = Body::wrap(FileBody(Mutex::new(download.bytes)));
-        let mut response = HttpResponseHeaders::new(HttpResponseOk(FreeformBody(body)), headers);
-        let response_headers = response.headers_mut();
-        response_headers.insert(CONTENT_TYPE, content_type.map_err(anyhow::Error::from)?);
-        response_headers.insert(CONTENT_LENGTH, size);
-        response_headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(response)
+        file_response(download.bytes, &file.content_type, &file.file_name, Some(file.size_bytes as u64))
     })
     .await
 }
@@ -135,40 +119,6 @@ fn upload_interrupted(error: dropshot::HttpError) -> Error {
         "UPLOAD_INTERRUPTED",
         format!("The upload did not complete: {}", error.external_message),
     ))
-}
-
-/// `attachment` with the file's name: as typed where it is plain ASCII,
-/// and in full, percent-encoded, for clients that read RFC 6266's
-/// `filename*`.
-fn content_disposition(file_name: &str) -> String {
-    let plain: String = file_name
-        .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
-        .collect();
-    let mut encoded = String::new();
-    for byte in file_name.bytes() {
-        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    format!("attachment; filename=\"{plain}\"; filename*=UTF-8''{encoded}")
-}
-
-/// A file's bytes as a response body. Hyper may move a body between
-/// threads, so it must be `Sync`; a stream is only ever polled through
-/// `&mut`, so the mutex is never contended.
-struct FileBody(Mutex<BoxStream<'static, anyhow::Result<Bytes>>>);
-
-impl http_body::Body for FileBody {
-    type Data = Bytes;
-    type Error = anyhow::Error;
-
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<anyhow::Result<http_body::Frame<Bytes>>>> {
-        let stream = self.get_mut().0.get_mut().unwrap_or_else(PoisonError::into_inner);
-        stream.poll_next_unpin(cx).map(|chunk| chunk.map(|chunk| chunk.map(http_body::Frame::data)))
-    }
 }
 
 fn view(attachment: Attachment) -> Result<wire::Attachment, Error> {
@@ -195,26 +145,4 @@ fn view(attachment: Attachment) -> Result<wire::Attachment, Error> {
         uploaded_at: attachment.uploaded_at,
         scanned_at: attachment.scanned_at,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::content_disposition;
-
-    #[test]
-    fn file_names_cannot_break_out_of_content_disposition() {
-        assert_eq!(
-            content_disposition("report 1.pdf"),
-            "attachment; filename=\"report 1.pdf\"; filename*=UTF-8''report%201.pdf"
-        );
-        assert_eq!(
-            content_disposition("a\"b\\c\r\nSet-Cookie: x.txt"),
-            "attachment; filename=\"a_b_c__Set-Cookie: x.txt\"; \
-             filename*=UTF-8''a%22b%5Cc%0D%0ASet-Cookie%3A%20x.txt"
-        );
-        assert_eq!(
-            content_disposition("Übersicht.png"),
-            "attachment; filename=\"_bersicht.png\"; filename*=UTF-8''%C3%9Cbersicht.png"
-        );
-    }
 }

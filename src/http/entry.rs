@@ -131,7 +131,7 @@ where
     H: JsonSchema + Serialize + Send + Sync + 'static,
     F: AsyncFnOnce(&AppState, &OpContext, Option<CurrentSession>) -> Result<HttpResponseHeaders<T, H>, Error>,
 {
-    let app = &rqctx.context().app;
+    let app: &AppState = &rqctx.context().app;
     let origin = origin(rqctx);
     let (outcome, actor_id) = match authenticate(rqctx, origin.clone()).await {
         Ok((op, session)) => {

@@ -1,18 +1,23 @@
 //! Handlers of incidents, their timeline, tasks and status updates.
 
+use bytes::Bytes;
 use dropshot::{
-    EmptyScanParams, HttpResponseCreated, HttpResponseHeaders, HttpResponseOk, PaginationParams, RequestContext,
-    ResultsPage, WhichPage,
+    EmptyScanParams, FreeformBody, HttpResponseCreated, HttpResponseHeaders, HttpResponseOk, PaginationParams,
+    RequestContext, ResultsPage, WhichPage,
 };
+use futures::StreamExt;
 
 use super::entry::{handle, handle_with_headers};
+use super::files::file_response;
 use super::{ApiContext, IdPages, id_page, id_results, page_limit, paging_error};
 use crate::api::incidents::{
-    self as wire, CreatedBy, CreatedHeaders, ETagHeader, IdempotencyKeyHeader, IfMatchHeader, Incident,
-    IncidentCreateRequest, IncidentFilter, IncidentMetrics, IncidentMetricsQuery, IncidentPage, IncidentPath,
-    IncidentSort, IncidentUpdateRequest, Percentiles, SeverityMetrics, StatusUpdate, StatusUpdateCreateRequest, Task,
-    TaskCreateRequest, TaskPath, TaskUpdateRequest, TimelineEvent, TimelineEventCreateRequest, TimelineEventPage,
+    self as wire, CreatedBy, CreatedHeaders, ETagHeader, ExportFormat, IdempotencyKeyHeader, IfMatchHeader, Incident,
+    IncidentCreateRequest, IncidentExportQuery, IncidentFilter, IncidentMetrics, IncidentMetricsQuery, IncidentPage,
+    IncidentPath, IncidentSort, IncidentUpdateRequest, Percentiles, SeverityMetrics, StatusUpdate,
+    StatusUpdateCreateRequest, Task, TaskCreateRequest, TaskPath, TaskUpdateRequest, TimelineEvent,
+    TimelineEventCreateRequest, TimelineEventPage,
 };
+use crate::api::reply::FileHeaders;
 use crate::api::{ApiError, Reply};
 use crate::app::Error;
 use crate::app::incidents::{
@@ -39,10 +44,7 @@ pub async fn incident_list(
         };
         check_token_room(&filter)?;
         let sort = filter.sort.unwrap_or_default();
-        let order = match sort {
-            IncidentSort::Created => IncidentOrder::CreatedDescending,
-            IncidentSort::Updated => IncidentOrder::UpdatedAscending,
-        };
+        let order = order_of(sort);
         let request = IncidentQuery { filter: incident_filter(&filter), order, after, limit };
         let found = incidents::incident_list(app, op, request).await?;
         let items = found.into_iter().map(incident).collect::<Result<Vec<_>, _>>()?;
@@ -55,6 +57,91 @@ pub async fn incident_list(
         .map_err(paging_error)
     })
     .await
+}
+
+pub async fn incident_export(
+    rqctx: RequestContext<ApiContext>,
+    query: IncidentExportQuery,
+) -> Result<Reply<HttpResponseOk<FreeformBody>, FileHeaders>, ApiError> {
+    handle_with_headers(&rqctx, async |_, op, _| {
+        let (filter, order) = (incident_filter(&query.filter), order_of(query.filter.sort.unwrap_or_default()));
+        let (content_type, extension, format) = match query.format {
+            ExportFormat::Csv => ("text/csv; charset=utf-8", "csv", "csv"),
+            ExportFormat::Ndjson => ("application/x-ndjson", "ndjson", "ndjson"),
+        };
+        let app = rqctx.context().app.clone();
+        let export = incidents::incident_export(app, op, filter, order, format).await?;
+        let header = (query.format == ExportFormat::Csv).then(|| Ok(Bytes::from_static(CSV_HEADER)));
+        let rows = export.pages.map(move |page| encode_export_page(query.format, page?));
+        let bytes = futures::stream::iter(header).chain(rows).boxed();
+        let file_name = format!("incidents-{}.{extension}", chrono::Utc::now().format("%Y-%m-%d"));
+        file_response(bytes, content_type, &file_name, None)
+    })
+    .await
+}
+
+/// The CSV export's columns, in order.
+const CSV_HEADER: &[u8] = b"id,reference,title,status,severity,commanderId,labels,createdByType,createdById,\
+createdAt,updatedAt,acknowledgedAt,mitigatedAt,resolvedAt,closedAt,reopenCount,version,summary\r\n";
+
+fn encode_export_page(format: ExportFormat, page: Vec<db::incidents::Incident>) -> anyhow::Result<Bytes> {
+    let mut encoded = Vec::new();
+    match format {
+        ExportFormat::Ndjson => {
+            for found in page {
+                serde_json::to_writer(&mut encoded, &incident(found)?)?;
+                encoded.push(b'\n');
+            }
+        }
+        ExportFormat::Csv => {
+            let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(&mut encoded);
+            let time = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|at| at.to_rfc3339()).unwrap_or_default();
+            for found in page {
+                let labels = found.labels.iter().flatten().cloned().collect::<Vec<_>>().join(",");
+                let record = [
+                    found.id.to_string(),
+                    format!("INC-{}", found.number),
+                    found.title,
+                    found.status,
+                    found.severity,
+                    found.commander_id.map(|id| id.to_string()).unwrap_or_default(),
+                    labels,
+                    found.created_by_type,
+                    found.created_by_id.to_string(),
+                    time(Some(found.created_at)),
+                    time(Some(found.updated_at)),
+                    time(found.acknowledged_at),
+                    time(found.mitigated_at),
+                    time(found.resolved_at),
+                    time(found.closed_at),
+                    found.reopen_count.to_string(),
+                    found.version.to_string(),
+                    found.summary,
+                ];
+                writer.write_record(record.iter().map(|cell| inert_cell(cell)))?;
+            }
+            writer.flush()?;
+        }
+    }
+    Ok(Bytes::from(encoded))
+}
+
+/// A cell no spreadsheet runs as a formula: one that begins with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's
+/// advice on CSV injection).
+fn inert_cell(cell: &str) -> std::borrow::Cow<'_, [u8]> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into_bytes().into()
+    } else {
+        cell.as_bytes().into()
+    }
+}
+
+fn order_of(sort: IncidentSort) -> IncidentOrder {
+    match sort {
+        IncidentSort::Created => IncidentOrder::CreatedDescending,
+        IncidentSort::Updated => IncidentOrder::UpdatedAscending,
+    }
 }
 
 pub async fn incident_create(

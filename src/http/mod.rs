@@ -11,6 +11,7 @@ mod auth;
 pub mod caller;
 pub mod entry;
 pub mod error;
+mod files;
 mod incidents;
 mod platform;
 mod tenants;
@@ -29,8 +30,8 @@ use crate::api::api_keys::{
     ApiKey, ApiKeyCreateRequest, ApiKeyCreated, ApiKeyPath, ServiceAccount, ServiceAccountCreateRequest,
 };
 use crate::api::attachments::{
-    Attachment, AttachmentCreateRequest, AttachmentCreated, AttachmentDownloadUrl, AttachmentPath, DownloadHeaders,
-    SignedUrlQuery, TransferPath,
+    Attachment, AttachmentCreateRequest, AttachmentCreated, AttachmentDownloadUrl, AttachmentPath, SignedUrlQuery,
+    TransferPath,
 };
 use crate::api::audit::{AuditChainVerification, AuditEvent, AuditEventFilter, AuditEventPage};
 use crate::api::auth::{
@@ -38,12 +39,13 @@ use crate::api::auth::{
 };
 use crate::api::extract::{HeaderParams, JsonBody, PathParams, QueryParams};
 use crate::api::incidents::{
-    CreatedHeaders, ETagHeader, IdempotencyKeyHeader, IfMatchHeader, Incident, IncidentCreateRequest, IncidentFilter,
-    IncidentMetrics, IncidentMetricsQuery, IncidentPage, IncidentPath, IncidentUpdateRequest, StatusUpdate,
-    StatusUpdateCreateRequest, Task, TaskCreateRequest, TaskPath, TaskUpdateRequest, TimelineEvent,
-    TimelineEventCreateRequest, TimelineEventPage,
+    CreatedHeaders, ETagHeader, IdempotencyKeyHeader, IfMatchHeader, Incident, IncidentCreateRequest,
+    IncidentExportQuery, IncidentFilter, IncidentMetrics, IncidentMetricsQuery, IncidentPage, IncidentPath,
+    IncidentUpdateRequest, StatusUpdate, StatusUpdateCreateRequest, Task, TaskCreateRequest, TaskPath,
+    TaskUpdateRequest, TimelineEvent, TimelineEventCreateRequest, TimelineEventPage,
 };
 use crate::api::platform::{Health, Liveness};
+use crate::api::reply::FileHeaders;
 use crate::api::tenants::{
     AfterId, Invite, InviteAcceptRequest, InviteAccepted, InviteCreateRequest, InvitePath, Member, MemberPath,
     MemberUpdateRequest, Tenant, TenantCreateRequest, TenantPath,
@@ -57,7 +59,8 @@ const MAX_PAGE_ITEMS: i64 = 100;
 
 /// What handlers reach: the application, and the settings only HTTP needs.
 pub struct ApiContext {
-    pub app: AppState,
+    /// Shared with streamed answers (exports), which outlive their handler.
+    pub app: std::sync::Arc<AppState>,
     /// Cookies carry `Secure` (production, behind HTTPS).
     pub secure_cookies: bool,
     /// Proxies whose `X-Forwarded-For` names the client.
@@ -340,6 +343,13 @@ impl IncidentTrackerApi for Handlers {
         incidents::status_update_create(rqctx, path.0, headers.0, body.0).await
     }
 
+    async fn incident_export(
+        rqctx: RequestContext<ApiContext>,
+        query: QueryParams<IncidentExportQuery>,
+    ) -> Result<Reply<HttpResponseOk<FreeformBody>, FileHeaders>, ApiError> {
+        incidents::incident_export(rqctx, query.0).await
+    }
+
     async fn incident_metrics_view(
         rqctx: RequestContext<ApiContext>,
         query: QueryParams<IncidentMetricsQuery>,
@@ -390,7 +400,7 @@ impl IncidentTrackerApi for Handlers {
         rqctx: RequestContext<ApiContext>,
         path: PathParams<TransferPath>,
         query: QueryParams<SignedUrlQuery>,
-    ) -> Result<Reply<HttpResponseOk<FreeformBody>, DownloadHeaders>, ApiError> {
+    ) -> Result<Reply<HttpResponseOk<FreeformBody>, FileHeaders>, ApiError> {
         attachments::attachment_download(rqctx, path.0, query.0).await
     }
 

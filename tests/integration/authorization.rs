@@ -38,7 +38,7 @@ enum Who {
 
 /// Every operation of the contract, in the order the walk calls them:
 /// sign-out last, since it ends the caller's session.
-const OPERATIONS: [&str; 44] = [
+const OPERATIONS: [&str; 45] = [
     "health_view",
     "health_live_view",
     "me_view",
@@ -73,6 +73,7 @@ const OPERATIONS: [&str; 44] = [
     "status_update_list",
     "status_update_create",
     "incident_metrics_view",
+    "incident_export",
     "attachment_create",
     "attachment_list",
     "attachment_view",
@@ -99,7 +100,7 @@ fn expected(who: Who, operation: &str) -> u16 {
     let manages = ["member_update", "member_remove", "invite_create", "invite_revoke"]
         .into_iter()
         .chain(["service_account_list", "service_account_create", "api_key_list", "api_key_create", "api_key_revoke"])
-        .chain(["usage_view", "audit_event_list", "audit_chain_verify"]);
+        .chain(["usage_view", "audit_event_list", "audit_chain_verify", "incident_export"]);
     let anonymous_with_csrf = ["auth_signup", "auth_login", "password_forgot", "password_reset"];
     let incident_reads = ["incident_list", "incident_view", "timeline_event_list", "task_list", "status_update_list"]
         .into_iter()
@@ -108,7 +109,7 @@ fn expected(who: Who, operation: &str) -> u16 {
         .into_iter()
         .chain(["task_update", "status_update_create", "attachment_create"]);
     // Without an incident id in the path: they act in the caller's own tenant.
-    let in_own_tenant = ["incident_list", "incident_create", "incident_metrics_view"];
+    let in_own_tenant = ["incident_list", "incident_create", "incident_metrics_view", "incident_export"];
     match (who, operation) {
         (_, "health_view" | "health_live_view") => 200,
         // The signed URL is the only credential, and the walk's is forged.
@@ -124,7 +125,7 @@ fn expected(who: Who, operation: &str) -> u16 {
         (Nobody | NoCsrf, op) if anonymous_with_csrf.contains(&op) => 403,
         (Nobody, _) => 401,
         (NoCsrf, "tenant_list" | "member_list" | "invite_list" | "service_account_list" | "api_key_list") => 200,
-        (NoCsrf, "usage_view" | "audit_event_list" | "audit_chain_verify") => 200,
+        (NoCsrf, "usage_view" | "audit_event_list" | "audit_chain_verify" | "incident_export") => 200,
         (NoCsrf, op) if incident_reads.clone().any(|read| read == op) => 200,
         (NoCsrf, _) => 403,
         // An existing email; an unknown one; a well-formed token no reset has.
@@ -265,6 +266,9 @@ async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) ->
             status(api.status_update_create(&fixture.incident, None, &status_update("Walked", None)).await)
         }
         "incident_metrics_view" => status(api.incident_metrics_view(None, None, None).await),
+        "incident_export" => {
+            status(api.incident_export(None, None, None, None, None, None, None, None, None, None).await)
+        }
         "attachment_create" => {
             status(api.attachment_create(&fixture.incident, &declared("walked.png", "image/png", PNG.len())).await)
         }

@@ -11,6 +11,7 @@ mod authorization;
 mod cli;
 mod contract;
 mod errors;
+mod exports;
 mod hardening;
 mod health;
 mod incidents;
