@@ -30,6 +30,23 @@ $$;
 
 
 --
+-- Name: attachments_awaiting_scan(timestamp with time zone, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.attachments_awaiting_scan(uploaded_before timestamp with time zone, most bigint) RETURNS TABLE(tenant_id uuid, id uuid)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN QUERY
+        SELECT a.tenant_id, a.id FROM public.attachments a
+        WHERE a.status = 'scanning' AND a.uploaded_at < uploaded_before
+        ORDER BY a.uploaded_at LIMIT most;
+END
+$$;
+
+
+--
 -- Name: current_tenant_id(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -813,6 +830,13 @@ CREATE INDEX attachment_urls_by_attachment ON public.attachment_urls USING btree
 
 
 --
+-- Name: attachments_awaiting_scan; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX attachments_awaiting_scan ON public.attachments USING btree (uploaded_at) WHERE (status = 'scanning'::text);
+
+
+--
 -- Name: attachments_by_incident; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1166,6 +1190,13 @@ CREATE POLICY cross_tenant_lookup ON public.api_keys FOR SELECT TO incident_trac
 
 
 --
+-- Name: attachments cross_tenant_lookup; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY cross_tenant_lookup ON public.attachments FOR SELECT TO incident_tracker_lookup USING (true);
+
+
+--
 -- Name: invitations cross_tenant_lookup; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -1394,6 +1425,14 @@ GRANT ALL ON FUNCTION public.api_key_by_prefix(key_prefix text) TO incident_trac
 
 
 --
+-- Name: FUNCTION attachments_awaiting_scan(uploaded_before timestamp with time zone, most bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.attachments_awaiting_scan(uploaded_before timestamp with time zone, most bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.attachments_awaiting_scan(uploaded_before timestamp with time zone, most bigint) TO incident_tracker_app;
+
+
+--
 -- Name: FUNCTION enable_tenant_isolation(target regclass); Type: ACL; Schema: public; Owner: -
 --
 
@@ -1450,6 +1489,7 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.attachment_urls TO incident_tracker_a
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.attachments TO incident_tracker_app;
+GRANT SELECT ON TABLE public.attachments TO incident_tracker_lookup;
 
 
 --

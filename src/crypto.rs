@@ -58,8 +58,13 @@ pub struct Signer {
 
 impl Signer {
     pub fn new(secret: &[u8], purpose: &str) -> Signer {
-        let mut derive = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
-        derive.update(purpose.as_bytes());
+        // HKDF's extract step, with the purpose as its salt: HMAC keyed by
+        // the purpose over the secret. Sessions key HMAC with the secret
+        // itself (and show some of its outputs), so no digest they make
+        // can ever be this key.
+        let label = format!("incident-tracker signing key: {purpose}");
+        let mut derive = Hmac::<Sha256>::new_from_slice(label.as_bytes()).expect("HMAC takes a key of any length");
+        derive.update(secret);
         let key = derive.finalize().into_bytes();
         Signer { key: Hmac::new_from_slice(&key).expect("HMAC takes a key of any length") }
     }
@@ -101,6 +106,13 @@ mod tests {
         assert!(!signer.verify("upload 1", &signature[1..]));
         assert!(!Signer::new(b"secret", "other").verify("upload 1", &signature));
         assert!(!Signer::new(b"other secret", "attachment urls").verify("upload 1", &signature));
+        // The key is not the secret's HMAC of the purpose, which is what a
+        // session digest of that text would be.
+        let mut session_digest = Hmac::<Sha256>::new_from_slice(b"secret").unwrap();
+        session_digest.update(b"attachment urls");
+        let mut as_key = Hmac::<Sha256>::new_from_slice(&session_digest.finalize().into_bytes()).unwrap();
+        as_key.update(b"upload 1");
+        assert_ne!(URL_SAFE_NO_PAD.encode(as_key.finalize().into_bytes()), signature);
     }
 
     #[test]

@@ -4,15 +4,23 @@
 //! <signature> FOUND`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
+use tokio::sync::Semaphore;
 
 /// The longest a scan may take, from connecting to the verdict.
-const SCAN_TIMEOUT: Duration = Duration::from_secs(120);
+pub const SCAN_TIMEOUT: Duration = Duration::from_secs(120);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Scans one server runs at once, so a burst of uploads cannot take every
+/// clamd thread from everyone else.
+const MAX_CONCURRENT_SCANS: usize = 4;
+/// How long a scan waits for its turn before it is left for later.
+const QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
 /// clamd's answer is one short line; anything longer is not clamd.
 const MAX_REPLY_BYTES: u64 = 4096;
 
@@ -49,52 +57,91 @@ pub enum Verdict {
     Infected(String),
 }
 
+/// Why a file has no verdict.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// clamd could not be reached, was busy, or did not answer in time:
+    /// worth trying again later.
+    #[error("clamd is unavailable: {0:#}")]
+    Unavailable(anyhow::Error),
+    /// clamd read the file and answered with an error (it is too large for
+    /// its limits, say): trying again would not help.
+    #[error("clamd refused the file: {0}")]
+    Refused(String),
+}
+
 #[derive(Clone, Debug)]
 pub struct Scanner {
     address: ClamdAddress,
+    turns: Arc<Semaphore>,
 }
 
 impl Scanner {
     pub fn new(address: ClamdAddress) -> Scanner {
-        Scanner { address }
+        Scanner { address, turns: Arc::new(Semaphore::new(MAX_CONCURRENT_SCANS)) }
     }
 
-    /// Sends `bytes` to clamd and returns its verdict; an error when clamd
-    /// cannot be reached, fails, or takes too long.
-    pub async fn scan(&self, bytes: impl Stream<Item = anyhow::Result<Bytes>> + Unpin) -> anyhow::Result<Verdict> {
+    /// Sends `bytes` to clamd and returns its verdict.
+    pub async fn scan(&self, bytes: impl Stream<Item = anyhow::Result<Bytes>> + Unpin) -> Result<Verdict, ScanError> {
+        let unavailable = |error: anyhow::Error| ScanError::Unavailable(error);
+        let _turn = tokio::time::timeout(QUEUE_TIMEOUT, self.turns.acquire())
+            .await
+            .map_err(|_| unavailable(anyhow::anyhow!("every scan slot stayed busy")))?
+            .map_err(|error| unavailable(error.into()))?;
         let scan = async {
             match &self.address {
-                ClamdAddress::Tcp(address) => instream(TcpStream::connect(address).await?, bytes).await,
-                ClamdAddress::Unix(path) => instream(UnixStream::connect(path).await?, bytes).await,
+                ClamdAddress::Tcp(address) => instream(connect(TcpStream::connect(address)).await?, bytes).await,
+                ClamdAddress::Unix(path) => instream(connect(UnixStream::connect(path)).await?, bytes).await,
             }
         };
-        tokio::time::timeout(SCAN_TIMEOUT, scan).await.map_err(|_| anyhow::anyhow!("clamd did not answer in time"))?
+        let reply = tokio::time::timeout(SCAN_TIMEOUT, scan)
+            .await
+            .map_err(|_| unavailable(anyhow::anyhow!("clamd did not answer in time")))?
+            .map_err(unavailable)?;
+        verdict(&reply)
     }
 }
 
+async fn connect<C>(connecting: impl Future<Output = std::io::Result<C>>) -> anyhow::Result<C> {
+    Ok(tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+        .await
+        .map_err(|_| anyhow::anyhow!("connecting timed out"))??)
+}
+
+/// Sends the bytes and returns clamd's reply.
 async fn instream<C: AsyncRead + AsyncWrite + Unpin>(
     mut connection: C,
     mut bytes: impl Stream<Item = anyhow::Result<Bytes>> + Unpin,
-) -> anyhow::Result<Verdict> {
-    // The `z` prefix: the command and its reply end with NUL.
-    connection.write_all(b"zINSTREAM\0").await?;
-    while let Some(chunk) = bytes.next().await {
-        let chunk = chunk?;
-        // A chunk's length is a 4-byte big-endian prefix.
-        for piece in chunk.chunks(u32::MAX as usize) {
-            connection.write_all(&(piece.len() as u32).to_be_bytes()).await?;
-            connection.write_all(piece).await?;
+) -> anyhow::Result<String> {
+    let sent = async {
+        // The `z` prefix: the command and its reply end with NUL.
+        connection.write_all(b"zINSTREAM\0").await?;
+        while let Some(chunk) = bytes.next().await {
+            let chunk = chunk?;
+            // A chunk's length is a 4-byte big-endian prefix.
+            for piece in chunk.chunks(u32::MAX as usize) {
+                connection.write_all(&(piece.len() as u32).to_be_bytes()).await?;
+                connection.write_all(piece).await?;
+            }
         }
+        connection.write_all(&0u32.to_be_bytes()).await?;
+        anyhow::Ok(())
     }
-    connection.write_all(&0u32.to_be_bytes()).await?;
+    .await;
+    // clamd answers a stream over its limits at once and stops reading, so
+    // a failed send may still have a reply to read.
     let mut reply = Vec::new();
-    (&mut connection).take(MAX_REPLY_BYTES).read_to_end(&mut reply).await?;
-    verdict(&String::from_utf8_lossy(&reply))
+    let read = (&mut connection).take(MAX_REPLY_BYTES).read_to_end(&mut reply).await;
+    match (sent, read) {
+        (Ok(()), Err(error)) => Err(error.into()),
+        (Err(error), _) if reply.is_empty() => Err(error),
+        _ => Ok(String::from_utf8_lossy(&reply).into_owned()),
+    }
 }
 
 /// clamd's reply: `stream: OK`, `stream: <signature> FOUND`, or an error
 /// (`INSTREAM size limit exceeded. ERROR`).
-fn verdict(reply: &str) -> anyhow::Result<Verdict> {
+fn verdict(reply: &str) -> Result<Verdict, ScanError> {
     let reply = reply.trim_end_matches(['\0', '\n']);
     let answer = reply.strip_prefix("stream: ").unwrap_or(reply);
     if answer == "OK" {
@@ -103,7 +150,10 @@ fn verdict(reply: &str) -> anyhow::Result<Verdict> {
     if let Some(signature) = answer.strip_suffix(" FOUND") {
         return Ok(Verdict::Infected(signature.to_string()));
     }
-    anyhow::bail!("clamd answered {reply:?}")
+    if reply.is_empty() {
+        return Err(ScanError::Unavailable(anyhow::anyhow!("clamd closed the connection without a verdict")));
+    }
+    Err(ScanError::Refused(reply.to_string()))
 }
 
 #[cfg(test)]
@@ -117,8 +167,8 @@ mod tests {
             verdict("stream: Eicar-Test-Signature FOUND\0").unwrap(),
             Verdict::Infected("Eicar-Test-Signature".to_string())
         );
-        assert!(verdict("INSTREAM size limit exceeded. ERROR\0").is_err());
-        assert!(verdict("").is_err());
+        assert!(matches!(verdict("INSTREAM size limit exceeded. ERROR\0"), Err(ScanError::Refused(_))));
+        assert!(matches!(verdict(""), Err(ScanError::Unavailable(_))));
     }
 
     #[test]

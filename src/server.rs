@@ -2,6 +2,7 @@
 //! HTTP server, started and stopped together.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -12,7 +13,7 @@ use crate::actor::{Actor, Origin};
 use crate::audit::{self, NewEvent, Target};
 use crate::error::Error;
 
-use crate::app::attachments::Attachments;
+use crate::app::attachments::{Attachments, ScanSweeper};
 use crate::app::auth::password::Passwords;
 use crate::app::usage::{UsageFlusher, UsageMeter};
 use crate::app::{AppState, Limits, RateLimit};
@@ -39,12 +40,17 @@ pub struct Server {
 struct Workers {
     mail: MailWorker,
     usage: UsageFlusher,
+    /// Without a scanner, none.
+    scans: Option<ScanSweeper>,
 }
 
 impl Workers {
     async fn stop(self) {
         self.mail.stop().await;
         self.usage.stop().await;
+        if let Some(scans) = self.scans {
+            scans.stop().await;
+        }
     }
 }
 
@@ -105,11 +111,11 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
     let mail_queued = MailQueued::default();
     let mail = MailWorker::start(pool.clone(), transport, &config.mail_from, mail_queued.clone())?;
     let usage = UsageMeter::default();
-    let workers = Workers { mail, usage: UsageFlusher::start(usage.clone(), pool.clone()) };
+    let usage_flusher = UsageFlusher::start(usage.clone(), pool.clone());
     let (count, window) = config.write_rate_limit;
     let limits =
         Limits { write_rate: RateLimit { count, window }, daily_write_quota: i64::from(config.daily_write_quota) };
-    let app = AppState {
+    let app = Arc::new(AppState {
         db: pool,
         sessions,
         passwords,
@@ -118,9 +124,10 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
         limits,
         usage,
         attachments,
-    };
+    });
+    let workers = Workers { mail, usage: usage_flusher, scans: ScanSweeper::start(app.clone()) };
     let context = ApiContext {
-        app: std::sync::Arc::new(app),
+        app,
         secure_cookies: config.environment == Environment::Production,
         trusted_proxies: config.trusted_proxies.clone(),
         routes: crate::api::contract::operation_routes()?

@@ -45,9 +45,10 @@ impl ObjectStorage {
         Ok(object.into_stream().map(|chunk| chunk.map_err(anyhow::Error::from)).boxed())
     }
 
-    /// Moves an object to another key, e.g. out of quarantine.
-    pub async fn rename(&self, from: &str, to: &str) -> anyhow::Result<()> {
-        Ok(self.store.rename(&Key::from(from), &Key::from(to)).await?)
+    /// Copies an object to another key, e.g. out of quarantine; the copy
+    /// replaces whatever was there.
+    pub async fn copy(&self, from: &str, to: &str) -> anyhow::Result<()> {
+        Ok(self.store.copy(&Key::from(from), &Key::from(to)).await?)
     }
 
     pub async fn delete(&self, key: &str) -> anyhow::Result<()> {

@@ -49,3 +49,32 @@ SELECT enable_tenant_isolation('attachment_urls');
 CREATE INDEX attachment_urls_by_attachment ON attachment_urls (tenant_id, attachment_id);
 
 GRANT SELECT, INSERT, UPDATE ON attachments, attachment_urls TO incident_tracker_app;
+
+-- Files whose scan has not finished (the server stopped mid-scan, or clamd
+-- could not be reached), for the sweeper that scans them again. It works
+-- across tenants, so its index does not lead with tenant_id; the index
+-- holds only the few files in that state.
+CREATE INDEX attachments_awaiting_scan ON attachments (uploaded_at) WHERE status = 'scanning';
+GRANT SELECT ON attachments TO incident_tracker_lookup;
+CREATE POLICY cross_tenant_lookup ON attachments FOR SELECT TO incident_tracker_lookup USING (true);
+CREATE FUNCTION attachments_awaiting_scan(uploaded_before timestamptz, most bigint)
+    RETURNS TABLE (tenant_id uuid, id uuid)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+    AS $$
+BEGIN
+    RETURN QUERY
+        SELECT a.tenant_id, a.id FROM public.attachments a
+        WHERE a.status = 'scanning' AND a.uploaded_at < uploaded_before
+        ORDER BY a.uploaded_at LIMIT most;
+END
+$$;
+
+-- As in the tenancy migration: the owner acts as the lookup role only long
+-- enough to hand the function over.
+GRANT incident_tracker_lookup TO CURRENT_USER;
+GRANT CREATE ON SCHEMA public TO incident_tracker_lookup;
+ALTER FUNCTION attachments_awaiting_scan(timestamptz, bigint) OWNER TO incident_tracker_lookup;
+REVOKE EXECUTE ON FUNCTION attachments_awaiting_scan(timestamptz, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION attachments_awaiting_scan(timestamptz, bigint) TO incident_tracker_app;
+REVOKE CREATE ON SCHEMA public FROM incident_tracker_lookup;
+REVOKE incident_tracker_lookup FROM CURRENT_USER;

@@ -5,23 +5,29 @@
 //! quarantine, and only a clean one can be downloaded, through a download
 //! URL of the same kind.
 
+use std::net::IpAddr;
+use std::sync::Arc;
+
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Duration, Utc};
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::incidents::{creator, require_incident};
 use super::operation::{self, Done, Write};
-use super::{Actor, AppState, Error, OpContext, Page, Problem, validate_line};
+use super::{Actor, AppState, Error, OpContext, Origin, Page, Problem, validate_line};
 use crate::audit::{NewEvent, Target};
 use crate::crypto::Signer;
+use crate::db;
 use crate::db::attachments::{self as queries, Attachment, AttachmentUrl, NewAttachment, NewAttachmentUrl};
 use crate::db::incidents::Creator;
 use crate::policy::Action;
-use crate::scanner::{Scanner, Verdict};
+use crate::scanner::{ScanError, Scanner, Verdict};
 use crate::storage::{self, ObjectStorage, ObjectWriter};
 
 /// The largest file accepted.
@@ -32,6 +38,10 @@ const MAX_FILE_NAME_CHARS: usize = 255;
 /// Enough of a file's start to recognise every accepted type by its magic
 /// bytes.
 const HEAD_BYTES: usize = 16;
+/// How long an upload may take once started: 10 MiB at 35 KB/s. A slower
+/// one is refused, so no client holds a connection and a staged file open
+/// indefinitely.
+const UPLOAD_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 /// The accepted types: file name extensions and the content type each
 /// must be declared, and found, as.
@@ -185,12 +195,18 @@ pub async fn attachment_download_url_create(
     let tenant_id = op.active_tenant()?;
     let issued_to = creator(&op.actor)?;
     let expires_at = url_expiry();
-    let url_id = operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
+    // A read's permission, but a write: a URL is stored, and its issue
+    // audited, under the write rate limit and quota.
+    let write = Write::new(Action::IncidentsRead);
+    let url_id = operation::tenant_write(state, op, tenant_id, write, move |conn, _| {
         Box::pin(async move {
             let attachment =
                 queries::attachment_view(conn, tenant_id, incident_id, attachment_id).await?.ok_or(Error::NotFound)?;
             require_downloadable(&attachment)?;
-            issue(conn, tenant_id, attachment_id, Purpose::Download, issued_to, expires_at).await
+            let url_id = issue(conn, tenant_id, attachment_id, Purpose::Download, issued_to, expires_at).await?;
+            let event = NewEvent::new("attachment.download_url_created", Some(Target::attachment(attachment_id)))
+                .with_metadata(json!({ "incidentId": incident_id }));
+            Ok(Done::new(url_id).audited(event))
         })
     })
     .await?;
@@ -257,7 +273,7 @@ pub async fn attachment_upload(
         }
     };
     match &state.attachments.scanner {
-        Some(scanner) => scan(state, op, scanner, tenant_id, uploaded).await,
+        Some(scanner) => scan(state, &op.origin, scanner, tenant_id, uploaded).await,
         None => Ok(uploaded),
     }
 }
@@ -284,61 +300,137 @@ pub async fn attachment_download(state: &AppState, op: &OpContext, url: SignedUr
     .await
 }
 
-/// Scans an uploaded file, moves it out of quarantine when clean, and
-/// records the verdict. A scan that cannot complete leaves the file
-/// `failed`, in quarantine, never served.
+/// Scans an uploaded file, copies it out of quarantine when clean, and
+/// records the verdict. When clamd cannot be reached the file stays
+/// `scanning`, for [`ScanSweeper`] to scan again; a file clamd refuses to
+/// scan becomes `failed`. Neither is ever served.
 async fn scan(
     state: &AppState,
-    op: &OpContext,
+    origin: &Origin,
     scanner: &Scanner,
     tenant_id: Uuid,
     uploaded: Attachment,
 ) -> Result<Attachment, Error> {
     let storage = &state.attachments.storage;
+    let attachment_id = uploaded.id;
     let quarantined = uploaded.object_key.clone().ok_or_else(|| anyhow::anyhow!("an uploaded file has a key"))?;
     let verdict = match storage.read(&quarantined).await {
         Ok(bytes) => scanner.scan(bytes).await,
-        Err(error) => Err(error),
+        Err(error) => Err(ScanError::Unavailable(error)),
     };
     let (status, key, threat) = match verdict {
         Ok(Verdict::Clean) => {
-            let clean = storage::clean_key(tenant_id, uploaded.id);
-            match storage.rename(&quarantined, &clean).await {
-                Ok(()) => ("clean", clean, None),
-                Err(error) => {
-                    tracing::error!(attachment_id = %uploaded.id, error = format!("{error:#}"), "moving a clean file out of quarantine failed");
-                    ("failed", quarantined, None)
-                }
+            let clean = storage::clean_key(tenant_id, attachment_id);
+            if let Err(error) = storage.copy(&quarantined, &clean).await {
+                tracing::warn!(%attachment_id, error = format!("{error:#}"), "copying a clean file out of quarantine failed; it will be scanned again");
+                return Ok(uploaded);
             }
+            ("clean", clean, None)
         }
         Ok(Verdict::Infected(threat)) => {
-            crate::telemetry::security_event(
-                "attachment.infected",
-                "ATTACHMENT_INFECTED",
-                &op.origin.request_id,
-                op.origin.client_ip,
-                None,
-            );
-            ("infected", quarantined, Some(threat))
+            let event = "attachment.infected";
+            crate::telemetry::security_event(event, "ATTACHMENT_INFECTED", &origin.request_id, origin.client_ip, None);
+            ("infected", quarantined.clone(), Some(threat))
         }
-        Err(error) => {
-            tracing::error!(attachment_id = %uploaded.id, error = format!("{error:#}"), "scanning an attachment failed");
-            ("failed", quarantined, None)
+        Err(ScanError::Refused(reply)) => {
+            tracing::error!(%attachment_id, reply, "clamd refused to scan an attachment; it is marked failed");
+            ("failed", quarantined.clone(), None)
+        }
+        Err(ScanError::Unavailable(error)) => {
+            tracing::warn!(%attachment_id, error = format!("{error:#}"), "scanning an attachment failed; it will be scanned again");
+            return Ok(uploaded);
         }
     };
-    let attachment_id = uploaded.id;
-    operation::tenant_write_granted(state, Actor::System, &op.origin, tenant_id, move |conn| {
+    let (scanned, recorded) = operation::tenant_write_granted(state, Actor::System, origin, tenant_id, move |conn| {
         Box::pin(async move {
             let now = Utc::now();
-            let scanned =
-                queries::attachment_scanned(conn, tenant_id, attachment_id, status, &key, threat.as_deref(), now)
-                    .await?;
-            let event = NewEvent::new("attachment.scanned", Some(Target::attachment(attachment_id)))
-                .with_metadata(json!({ "incidentId": scanned.incident_id, "result": status, "threat": threat }));
-            Ok(Done::new(scanned).audited(event))
+            match queries::attachment_scanned(conn, tenant_id, attachment_id, status, &key, threat.as_deref(), now)
+                .await?
+            {
+                Some(scanned) => {
+                    let event = NewEvent::new("attachment.scanned", Some(Target::attachment(attachment_id)))
+                        .with_metadata(
+                            json!({ "incidentId": scanned.incident_id, "result": status, "threat": threat }),
+                        );
+                    Ok(Done::new((scanned, true)).audited(event))
+                }
+                // Another scan of the file recorded its verdict first.
+                None => {
+                    let current = queries::attachment_lock(conn, tenant_id, attachment_id).await?;
+                    Ok(Done::new((current.ok_or(Error::NotFound)?, false)))
+                }
+            }
         })
     })
-    .await
+    .await?;
+    if recorded && status == "clean" {
+        discard(storage, &quarantined).await;
+    }
+    Ok(scanned)
+}
+
+/// How long after its upload a file still `scanning` has lost its scan:
+/// longer than a scan may wait for its turn and take.
+const SCAN_LOST_AFTER: Duration = Duration::minutes(3);
+const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Files one sweep scans again, at most.
+const SWEEP_FILES: i64 = 100;
+
+/// Scans again the files whose scan was lost: the server stopped
+/// mid-scan, or clamd could not be reached. It sweeps once at start (every
+/// file still `scanning`: no scan of this process is running yet), then
+/// every minute the files uploaded over three minutes before.
+pub struct ScanSweeper {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl ScanSweeper {
+    /// `None` without a scanner: nothing is ever `scanning` then.
+    pub fn start(state: Arc<AppState>) -> Option<ScanSweeper> {
+        let scanner = state.attachments.scanner.clone()?;
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut lost_before = Utc::now();
+            loop {
+                if let Err(error) = attachment_scan_lost(&state, &scanner, lost_before).await {
+                    tracing::warn!(error = format!("{error:#}"), "scanning lost scans again failed; retrying later");
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
+                    _ = stopped.changed() => return,
+                }
+                lost_before = Utc::now() - SCAN_LOST_AFTER;
+            }
+        });
+        Some(ScanSweeper { stop, task })
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Scans again the files of any tenant still `scanning` that were uploaded
+/// before `lost_before`.
+async fn attachment_scan_lost(state: &AppState, scanner: &Scanner, lost_before: DateTime<Utc>) -> Result<(), Error> {
+    let lost = {
+        let mut conn = db::checkout(&state.db).await?;
+        queries::attachments_awaiting_scan(&mut conn, lost_before, SWEEP_FILES).await?
+    };
+    for file in lost {
+        let origin = Origin { request_id: format!("scan-{}", Uuid::new_v4()), client_ip: IpAddr::from([127, 0, 0, 1]) };
+        let (tenant_id, attachment_id) = (file.tenant_id, file.id);
+        let current = operation::tenant_write_granted(state, Actor::System, &origin, tenant_id, move |conn| {
+            Box::pin(async move { Ok(Done::new(queries::attachment_lock(conn, tenant_id, attachment_id).await?)) })
+        })
+        .await?;
+        if let Some(attachment) = current.filter(|attachment| attachment.status == "scanning") {
+            scan(state, &origin, scanner, tenant_id, attachment).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Streams the body into a new object at `key`, checking it against the
@@ -350,14 +442,26 @@ async fn receive(
     declared: &Attachment,
     mut body: impl Stream<Item = Result<Bytes, Error>> + Send + Unpin,
 ) -> Result<Vec<u8>, Error> {
-    let mut upload = Upload { declared, received: 0, head: BytesMut::new(), sha256: Sha256::new(), writer: None };
-    let outcome = async {
+    let mut upload = Upload {
+        declared,
+        received: 0,
+        head: BytesMut::new(),
+        text: Utf8Check::default(),
+        sha256: Sha256::new(),
+        writer: None,
+    };
+    let receiving = async {
         while let Some(chunk) = body.next().await {
             upload.take(storage, key, chunk?).await?;
         }
         upload.finish(storage, key).await
-    }
-    .await;
+    };
+    let outcome = tokio::time::timeout(UPLOAD_TIME_LIMIT, receiving).await.unwrap_or_else(|_| {
+        Err(Error::Invalid(Problem::new(
+            "UPLOAD_TOO_SLOW",
+            "The upload took more than 5 minutes; nothing was stored. Retry with the same URL while it is valid.",
+        )))
+    });
     match (outcome, upload.writer) {
         (Ok(sha256), Some(writer)) => {
             writer.finish().await?;
@@ -381,6 +485,7 @@ struct Upload<'a> {
     declared: &'a Attachment,
     received: i64,
     head: BytesMut,
+    text: Utf8Check,
     sha256: Sha256,
     writer: Option<ObjectWriter>,
 }
@@ -394,8 +499,8 @@ impl Upload<'_> {
                 self.declared.size_bytes
             )));
         }
-        if self.declared.content_type == "text/plain" && chunk.contains(&0) {
-            return Err(type_mismatch("A text/plain file holds no NUL bytes."));
+        if self.declared.content_type == "text/plain" && !self.text.take(&chunk) {
+            return Err(type_mismatch("A text/plain file is UTF-8 text, without NUL bytes."));
         }
         self.sha256.update(&chunk);
         match &mut self.writer {
@@ -411,6 +516,9 @@ impl Upload<'_> {
     }
 
     async fn finish(&mut self, storage: &ObjectStorage, key: &str) -> Result<Vec<u8>, Error> {
+        if self.declared.content_type == "text/plain" && !self.text.is_complete() {
+            return Err(type_mismatch("A text/plain file is UTF-8 text, without NUL bytes."));
+        }
         if self.received != self.declared.size_bytes {
             return Err(Error::Invalid(
                 Problem::new(
@@ -430,13 +538,9 @@ impl Upload<'_> {
     /// Checks the file's start against the declared type and, if it
     /// matches, starts the object with it.
     async fn start(&mut self, storage: &ObjectStorage, key: &str) -> Result<(), Error> {
-        let found = infer::get(&self.head).map(|kind| kind.mime_type());
         let expected = self.declared.content_type.as_str();
-        let matches = match expected {
-            // Text has no magic bytes: it must not look like anything else.
-            "text/plain" => found.is_none(),
-            _ => found == Some(expected),
-        };
+        // Text has no magic bytes; it is checked as it streams, by Utf8Check.
+        let matches = expected == "text/plain" || infer::get(&self.head).map(|kind| kind.mime_type()) == Some(expected);
         if !matches {
             return Err(type_mismatch(&format!("The file's content is not {expected}.")));
         }
@@ -444,6 +548,38 @@ impl Upload<'_> {
         writer.write(std::mem::take(&mut self.head).freeze()).await?;
         self.writer = Some(writer);
         Ok(())
+    }
+}
+
+/// Whether a stream of chunks is UTF-8 text without NUL, checked chunk by
+/// chunk: a character split between chunks is carried over.
+#[derive(Default)]
+struct Utf8Check {
+    carried: Vec<u8>,
+}
+
+impl Utf8Check {
+    /// False at the first byte that cannot be such text.
+    fn take(&mut self, chunk: &[u8]) -> bool {
+        if chunk.contains(&0) {
+            return false;
+        }
+        let mut bytes = std::mem::take(&mut self.carried);
+        bytes.extend_from_slice(chunk);
+        match std::str::from_utf8(&bytes) {
+            Ok(_) => true,
+            // Cut short at the end: the rest of the character comes next.
+            Err(error) if error.error_len().is_none() => {
+                self.carried = bytes[error.valid_up_to()..].to_vec();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// No character was left unfinished.
+    fn is_complete(&self) -> bool {
+        self.carried.is_empty()
     }
 }
 
@@ -609,6 +745,21 @@ mod tests {
 
     fn file(name: &str, content_type: &str, size_bytes: i64) -> Result<NewFile, Error> {
         validate_file(NewFile { file_name: name.to_string(), content_type: content_type.to_string(), size_bytes })
+    }
+
+    #[test]
+    fn text_is_utf8_without_nul_even_split_between_chunks() {
+        let text = |chunks: &[&[u8]]| {
+            let mut check = Utf8Check::default();
+            chunks.iter().all(|chunk| check.take(chunk)) && check.is_complete()
+        };
+        assert!(text(&[b"BMW fleet outage\n", b"MZ and ID3 and #! and <p> are words here"]));
+        let euro = "€".as_bytes();
+        assert!(text(&[&euro[..1], &euro[1..2], &euro[2..]]));
+        assert!(!text(&[&euro[..2]]), "a character cut off at the end");
+        assert!(!text(&[b"nul\0inside"]));
+        assert!(!text(&[&[0xff, 0xfe]]), "not UTF-8");
+        assert!(!text(&[b"ok", &[0xc3, 0x28]]), "an invalid sequence across chunks");
     }
 
     #[test]

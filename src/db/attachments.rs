@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -161,8 +162,9 @@ pub async fn attachment_uploaded(
         .await
 }
 
-/// The scan's outcome: `clean` (with the key the bytes moved to),
-/// `infected` (with the signature) or `failed`.
+/// The scan's outcome: `clean` (with the key the bytes were copied to),
+/// `infected` (with the signature) or `failed`. `None` when the file is no
+/// longer `scanning`: another scan of it has recorded its outcome first.
 pub async fn attachment_scanned(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
@@ -171,10 +173,11 @@ pub async fn attachment_scanned(
     object_key: &str,
     threat: Option<&str>,
     at: DateTime<Utc>,
-) -> QueryResult<Attachment> {
+) -> QueryResult<Option<Attachment>> {
     diesel::update(attachments::table)
         .filter(attachments::tenant_id.eq(tenant_id))
         .filter(attachments::id.eq(id))
+        .filter(attachments::status.eq("scanning"))
         .set((
             attachments::status.eq(status),
             attachments::object_key.eq(object_key),
@@ -184,6 +187,29 @@ pub async fn attachment_scanned(
         .returning(Attachment::as_returning())
         .get_result(conn)
         .await
+        .optional()
+}
+
+/// Up to `most` files of any tenant still `scanning` that were uploaded
+/// before `uploaded_before`, oldest first: scans that were lost.
+pub async fn attachments_awaiting_scan(
+    conn: &mut AsyncPgConnection,
+    uploaded_before: DateTime<Utc>,
+    most: i64,
+) -> QueryResult<Vec<AwaitingScan>> {
+    diesel::sql_query("SELECT tenant_id, id FROM attachments_awaiting_scan($1, $2)")
+        .bind::<Timestamptz, _>(uploaded_before)
+        .bind::<BigInt, _>(most)
+        .load(conn)
+        .await
+}
+
+#[derive(Clone, Copy, Debug, QueryableByName)]
+pub struct AwaitingScan {
+    #[diesel(sql_type = SqlUuid)]
+    pub tenant_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
 }
 
 pub async fn attachment_url_create(

@@ -20,6 +20,11 @@ pub struct ClamdServer {
 
 impl ClamdServer {
     pub async fn start() -> ClamdServer {
+        ClamdServer::start_with("").await
+    }
+
+    /// With more settings for `clamd.conf`, one per line.
+    pub async fn start_with(settings: &str) -> ClamdServer {
         let dir = super::scratch_dir("clamd");
         let database = dir.join("db");
         std::fs::create_dir_all(&database).unwrap();
@@ -32,23 +37,23 @@ impl ClamdServer {
             &config,
             format!(
                 "Foreground yes\nTCPSocket {port}\nTCPAddr 127.0.0.1\nDatabaseDirectory {}\nLogFile {}\n\
-                 PidFile {}\nStreamMaxLength 20M\n",
+                 PidFile {}\n{settings}\n",
                 database.display(),
                 dir.join("clamd.log").display(),
                 dir.join("clamd.pid").display(),
             ),
         )
         .unwrap();
-        let binary = if std::path::Path::new("/usr/sbin/clamd").exists() { "/usr/sbin/clamd" } else { "clamd" };
-        let process = Command::new(binary)
-            .arg(format!("--config-file={}", config.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting clamd (scripts/test installs clamav-daemon)");
-        let server = ClamdServer { process, port, dir };
+        let server = ClamdServer { process: spawn(&dir), port, dir };
         server.wait_until_ready().await;
         server
+    }
+
+    /// Starts the killed server again, where clients expect it.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.process = spawn(&self.dir);
+        self.wait_until_ready().await;
     }
 
     pub fn url(&self) -> String {
@@ -77,6 +82,16 @@ impl ClamdServer {
         let log = std::fs::read_to_string(self.dir.join("clamd.log")).unwrap_or_default();
         panic!("clamd on port {} did not become ready:\n{log}", self.port);
     }
+}
+
+fn spawn(dir: &std::path::Path) -> Child {
+    let binary = if std::path::Path::new("/usr/sbin/clamd").exists() { "/usr/sbin/clamd" } else { "clamd" };
+    Command::new(binary)
+        .arg(format!("--config-file={}", dir.join("clamd.conf").display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting clamd (scripts/test installs clamav-daemon)")
 }
 
 impl Drop for ClamdServer {

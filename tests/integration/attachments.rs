@@ -38,8 +38,10 @@ struct Setting {
     tenant: Uuid,
     incident: Uuid,
     data_dir: PathBuf,
+    /// The server's settings, for another server on the same data.
+    vars: Vec<(&'static str, String)>,
+    database: TestDatabase,
     _redis: RedisServer,
-    _database: TestDatabase,
 }
 
 /// A server with its data under a directory the test reads, scanning with
@@ -49,19 +51,23 @@ async fn setting(clamd: Option<&ClamdServer>) -> Setting {
     let database = TestDatabase::migrated().await;
     let data_dir = scratch_dir("attachments");
     let clamd_url = clamd.map(ClamdServer::url).unwrap_or_default();
-    let vars = [
+    let vars = vec![
         ("REDIS_URL", redis.url()),
         ("DATA_DIR", data_dir.to_string_lossy().into_owned()),
         ("SESSION_SECRET", SESSION_SECRET.to_string()),
         ("CLAMD_URL", clamd_url),
     ];
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
-    let app = TestApp::spawn_on(&database, &vars).await;
+    let app = spawn(&database, &vars).await;
     let (owner, _) = user(&app, "owner").await;
     let tenant = owner.create_tenant("Acme").await;
     owner.api().tenant_switch(&tenant).await.unwrap();
     let incident = owner.api().incident_create(None, &new_incident("Disk full")).await.unwrap().id;
-    Setting { app, owner, tenant, incident, data_dir, _redis: redis, _database: database }
+    Setting { app, owner, tenant, incident, data_dir, vars, database, _redis: redis }
+}
+
+async fn spawn(database: &TestDatabase, vars: &[(&'static str, String)]) -> TestApp {
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    TestApp::spawn_on(database, &vars).await
 }
 
 pub(crate) fn declared(file_name: &str, content_type: &str, size_bytes: usize) -> AttachmentCreateRequest {
@@ -181,11 +187,17 @@ async fn a_clean_png_is_scanned_leaves_quarantine_and_downloads_once_with_its_by
     assert_eq!(again.status(), 409);
     assert_eq!(again.json::<serde_json::Value>().await.unwrap()["code"], "URL_ALREADY_USED");
 
-    let actions = audit_actions(&mut setting._database.owner_connection().await, setting.tenant).await;
+    let actions = audit_actions(&mut setting.database.owner_connection().await, setting.tenant).await;
     let attachment_actions: Vec<_> = actions.iter().filter(|action| action.starts_with("attachment.")).collect();
     assert_eq!(
         attachment_actions,
-        ["attachment.created", "attachment.uploaded", "attachment.scanned", "attachment.downloaded"]
+        [
+            "attachment.created",
+            "attachment.uploaded",
+            "attachment.scanned",
+            "attachment.download_url_created",
+            "attachment.downloaded"
+        ]
     );
 }
 
@@ -205,15 +217,62 @@ async fn eicar_is_infected_stays_in_quarantine_and_is_never_served() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_scan_that_cannot_complete_leaves_the_file_failed_and_unserved() {
+async fn a_lost_scan_is_scanned_again_and_nothing_is_served_before() {
     let mut clamd = ClamdServer::start().await;
     let setting = setting(Some(&clamd)).await;
     clamd.kill();
     let created = create(&setting, &declared("graph.png", "image/png", PNG.len())).await;
     let uploaded = upload(&setting.owner.api(), &created.upload_url, PNG.to_vec()).await.unwrap().into_inner();
+    assert_eq!(uploaded.status, AttachmentStatus::Scanning, "clamd is down: the scan waits");
+    let refused = setting.owner.api().attachment_download_url_create(&setting.incident, &created.attachment.id).await;
+    assert_eq!(error_code(refused), "ATTACHMENT_NOT_DOWNLOADABLE");
+
+    // clamd comes back; a server starting (as after a crash mid-scan)
+    // scans every file still waiting.
+    clamd.restart().await;
+    let _second = spawn(&setting.database, &setting.vars).await;
+    let api = setting.owner.api();
+    let mut status = AttachmentStatus::Scanning;
+    for _ in 0..100 {
+        status = api.attachment_view(&setting.incident, &created.attachment.id).await.unwrap().into_inner().status;
+        if status != AttachmentStatus::Scanning {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, AttachmentStatus::Clean);
+    assert_eq!(
+        stored_files(&setting.data_dir),
+        [format!("tenants/{}/attachments/{}", setting.tenant, created.attachment.id)]
+    );
+    let download = api.attachment_download_url_create(&setting.incident, &created.attachment.id).await.unwrap();
+    assert_eq!(&reqwest::get(setting.here(&download.download_url)).await.unwrap().bytes().await.unwrap()[..], PNG);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_clamd_refuses_to_scan_fails_and_is_never_served() {
+    let clamd = ClamdServer::start_with("StreamMaxLength 1M").await;
+    let setting = setting(Some(&clamd)).await;
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(2 << 20, b' ');
+    let created = create(&setting, &declared("report.pdf", "application/pdf", pdf.len())).await;
+    let uploaded = upload(&setting.owner.api(), &created.upload_url, pdf).await.unwrap().into_inner();
     assert_eq!(uploaded.status, AttachmentStatus::Failed);
     let refused = setting.owner.api().attachment_download_url_create(&setting.incident, &created.attachment.id).await;
     assert_eq!(error_code(refused), "ATTACHMENT_NOT_DOWNLOADABLE");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_url_used_twice_at_once_stores_one_file() {
+    let setting = setting(None).await;
+    let api = setting.owner.api();
+    let created = create(&setting, &declared("graph.png", "image/png", PNG.len())).await;
+    let (first, second) =
+        tokio::join!(upload(&api, &created.upload_url, PNG.to_vec()), upload(&api, &created.upload_url, PNG.to_vec()));
+    let mut answers = [status(first), status(second)];
+    answers.sort();
+    assert_eq!(answers, [200, 409]);
+    assert_eq!(stored_files(&setting.data_dir).len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -282,6 +341,14 @@ async fn refused_uploads_store_nothing_and_leave_the_url_for_a_correct_one() {
     assert_eq!(uploaded.status, AttachmentStatus::Unscanned);
     let download = api.attachment_download_url_create(&setting.incident, &uploaded.id).await.unwrap().into_inner();
     assert_eq!(&reqwest::get(setting.here(&download.download_url)).await.unwrap().bytes().await.unwrap()[..], PNG);
+
+    // Text is any UTF-8 without NUL, even when it starts like another type.
+    let text = b"BMW fleet outage: MZ, ID3 and #! are words here \xe2\x82\xac\n".to_vec();
+    let notes = create(&setting, &declared("notes.txt", "text/plain", text.len())).await;
+    let uploaded = upload(&api, &notes.upload_url, text).await.unwrap().into_inner();
+    assert_eq!(uploaded.status, AttachmentStatus::Unscanned);
+    let latin1 = create(&setting, &declared("latin1.txt", "text/plain", 4)).await;
+    assert_eq!(error_code(upload(&api, &latin1.upload_url, b"caf\xe9".to_vec()).await), "ATTACHMENT_TYPE_MISMATCH");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -95,7 +95,9 @@ async fn migrations_run_as_an_owner_that_is_not_a_superuser() {
         #[diesel(sql_type = diesel::sql_types::Bool)]
         server: bool,
     }
-    for function in ["user_memberships(uuid)", "usable_invitation(bytea)"] {
+    for function in
+        ["user_memberships(uuid)", "usable_invitation(bytea)", "attachments_awaiting_scan(timestamptz, bigint)"]
+    {
         let callers: Callers = sql_query(
             "SELECT has_function_privilege('public', $1, 'EXECUTE') AS public, \
                     has_function_privilege('incident_tracker_app', $1, 'EXECUTE') AS server",
