@@ -93,6 +93,20 @@ pub struct Config {
     pub otlp_endpoint: Option<String>,
     /// clamd, which scans every attachment; required in production.
     pub clamd: Option<ClamdAddress>,
+    /// An S3-compatible store for attachments; `None`: `DATA_DIR/objects`.
+    pub object_store: Option<S3Store>,
+}
+
+/// An S3-compatible bucket and how to reach it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Store {
+    /// `s3://bucket`.
+    pub url: String,
+    /// Another store than AWS: MinIO, Ceph, R2…
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
 }
 
 /// Every problem found in the configuration, one line each.
@@ -174,6 +188,23 @@ impl Config {
                 .ok_or_else(|| "expected a number of bytes from 1024 to 67108864".to_string())
         });
         let clamd = reader.parse_optional("CLAMD_URL", ClamdAddress::parse);
+        let object_store_url = reader.parse_optional("OBJECT_STORE_URL", |raw| {
+            let bucket = raw.strip_prefix("s3://").map(|rest| rest.trim_end_matches('/')).unwrap_or_default();
+            if bucket.is_empty() || bucket.contains('/') {
+                return Err("expected s3://bucket".to_string());
+            }
+            Ok(raw.trim_end_matches('/').to_string())
+        });
+        let s3_endpoint = reader.parse_optional("AWS_ENDPOINT_URL", |raw| {
+            if raw.starts_with("https://") || raw.starts_with("http://") {
+                Ok(raw.trim_end_matches('/').to_string())
+            } else {
+                Err("expected an http:// or https:// URL".to_string())
+            }
+        });
+        let s3_region = reader.parse("AWS_REGION", "us-east-1".to_string(), |raw| Ok(raw.to_string()));
+        let s3_access_key_id = reader.parse_optional("AWS_ACCESS_KEY_ID", |raw| Ok(raw.to_string()));
+        let s3_secret_access_key = reader.parse_optional("AWS_SECRET_ACCESS_KEY", |raw| Ok(Secret(raw.to_string())));
         let default_log_format = match environment {
             Environment::Production => LogFormat::Json,
             Environment::Development => LogFormat::Pretty,
@@ -279,6 +310,13 @@ impl Config {
             daily_write_quota,
             otlp_endpoint,
             clamd,
+            object_store: object_store_url.map(|url| S3Store {
+                url,
+                endpoint: s3_endpoint,
+                region: s3_region,
+                access_key_id: s3_access_key_id,
+                secret_access_key: s3_secret_access_key,
+            }),
         })
     }
 }
@@ -375,9 +413,12 @@ mod tests {
             ("SESSION_IDLE_TIMEOUT_SECONDS", "0"),
             ("WRITE_RATE_LIMIT", "60"),
             ("DAILY_WRITE_QUOTA", "-1"),
+            ("CLAMD_URL", "clamd:3310"),
+            ("OBJECT_STORE_URL", "https://bucket.example.com/path"),
+            ("AWS_ENDPOINT_URL", "minio:9000"),
         ])
         .unwrap_err();
-        assert_eq!(error.problems.len(), 8, "{error}");
+        assert_eq!(error.problems.len(), 11, "{error}");
         let message = error.to_string();
         for name in [
             "BIND_ADDRESS",
@@ -388,6 +429,9 @@ mod tests {
             "SESSION_IDLE",
             "WRITE_RATE_LIMIT",
             "DAILY_WRITE_QUOTA",
+            "CLAMD_URL",
+            "OBJECT_STORE_URL",
+            "AWS_ENDPOINT_URL",
         ] {
             assert!(message.contains(name), "{message}");
         }
@@ -408,11 +452,20 @@ mod tests {
         .unwrap();
         assert_eq!(config.public_base_url, "https://incidents.example.com");
         assert_eq!(config.clamd, Some(ClamdAddress::Tcp("clamd:3310".to_string())));
+        assert_eq!(config.object_store, None, "attachments on the local disk unless OBJECT_STORE_URL is set");
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(
             config.database,
             DatabaseSource::External { url: Secret("postgres://app@db/incidents".to_string()), migration_url: None }
         );
+    }
+
+    #[test]
+    fn an_s3_bucket_takes_the_aws_variables() {
+        let config = config(&[("OBJECT_STORE_URL", "s3://attachments/"), ("AWS_SECRET_ACCESS_KEY", "s3cret")]).unwrap();
+        let store = config.object_store.expect("an S3 store");
+        assert_eq!((store.url.as_str(), store.region.as_str()), ("s3://attachments", "us-east-1"));
+        assert_eq!(store.secret_access_key.map(|secret| secret.expose().to_string()), Some("s3cret".to_string()));
     }
 
     #[test]

@@ -158,9 +158,13 @@ async fn connect_session_store(config: &Config, secret: &[u8]) -> anyhow::Result
     Ok(sessions)
 }
 
-/// Where attachments are stored (under `DATA_DIR/objects`) and scanned.
+/// Where attachments are stored (`OBJECT_STORE_URL`, or `DATA_DIR/objects`)
+/// and scanned.
 fn attachments(config: &Config, secret: &[u8]) -> anyhow::Result<Attachments> {
-    let storage = ObjectStorage::local(&config.data_dir.join("objects")).context("opening the object store")?;
+    let storage = match &config.object_store {
+        Some(s3) => ObjectStorage::s3(s3).context("configuring the object store (OBJECT_STORE_URL)")?,
+        None => ObjectStorage::local(&config.data_dir.join("objects")).context("opening the object store")?,
+    };
     if config.clamd.is_none() {
         tracing::warn!("CLAMD_URL is not set: attachments are not scanned, and are served as `unscanned`");
     }

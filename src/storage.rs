@@ -9,18 +9,20 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as Key;
 use object_store::{ObjectStore, WriteMultipart};
 use uuid::Uuid;
 
-/// Bytes buffered per upload before they are written out: what one
-/// upload holds in memory at most, whatever the file's size.
-const WRITE_CHUNK_BYTES: usize = 1024 * 1024;
+use crate::config::S3Store;
 
 #[derive(Clone, Debug)]
 pub struct ObjectStorage {
     store: Arc<dyn ObjectStore>,
+    /// Bytes buffered per upload before they are written out as a part:
+    /// about what one upload holds in memory, whatever the file's size.
+    part_bytes: usize,
 }
 
 impl ObjectStorage {
@@ -29,14 +31,30 @@ impl ObjectStorage {
     pub fn local(root: &Path) -> anyhow::Result<ObjectStorage> {
         std::fs::create_dir_all(root)?;
         let store = LocalFileSystem::new_with_prefix(root)?.with_automatic_cleanup(true);
-        Ok(ObjectStorage { store: Arc::new(store) })
+        Ok(ObjectStorage { store: Arc::new(store), part_bytes: 1024 * 1024 })
+    }
+
+    /// An S3-compatible bucket.
+    pub fn s3(settings: &S3Store) -> anyhow::Result<ObjectStorage> {
+        let mut builder = AmazonS3Builder::new().with_url(&settings.url).with_region(&settings.region);
+        if let Some(endpoint) = &settings.endpoint {
+            builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
+        }
+        if let Some(access_key_id) = &settings.access_key_id {
+            builder = builder.with_access_key_id(access_key_id);
+        }
+        if let Some(secret_access_key) = &settings.secret_access_key {
+            builder = builder.with_secret_access_key(secret_access_key.expose());
+        }
+        // S3 takes no part smaller than 5 MiB but the last.
+        Ok(ObjectStorage { store: Arc::new(builder.build()?), part_bytes: 5 * 1024 * 1024 })
     }
 
     /// Starts writing a new object at `key`; nothing is visible there until
     /// [`ObjectWriter::finish`].
     pub async fn create(&self, key: &str) -> anyhow::Result<ObjectWriter> {
         let upload = self.store.put_multipart(&Key::from(key)).await?;
-        Ok(ObjectWriter { upload: WriteMultipart::new_with_chunk_size(upload, WRITE_CHUNK_BYTES) })
+        Ok(ObjectWriter { upload: WriteMultipart::new_with_chunk_size(upload, self.part_bytes) })
     }
 
     /// The object's bytes, read as they are sent.
@@ -63,8 +81,8 @@ pub struct ObjectWriter {
 
 impl ObjectWriter {
     pub async fn write(&mut self, chunk: Bytes) -> anyhow::Result<()> {
-        // At most one part in flight: an upload never holds more than a
-        // chunk or two in memory.
+        // No more bytes until the part in flight is written: an upload
+        // holds at most one part and one chunk in memory.
         self.upload.wait_for_capacity(1).await?;
         self.upload.put(chunk);
         Ok(())

@@ -10,6 +10,7 @@ pub mod browser;
 pub mod clamd;
 pub mod otlp;
 pub mod redis;
+pub mod s3;
 pub mod smtp;
 
 use std::hash::{DefaultHasher, Hash, Hasher};

@@ -18,6 +18,7 @@ use crate::common::audit_actions;
 use crate::common::browser::{Browser, with_api_key};
 use crate::common::clamd::{ClamdServer, EICAR, EICAR_SIGNATURE};
 use crate::common::redis::RedisServer;
+use crate::common::s3::{ACCESS_KEY_ID, BUCKET, S3Server, SECRET_ACCESS_KEY};
 use crate::common::{TestApp, TestDatabase, scratch_dir};
 use crate::incidents::new_incident;
 use crate::tenants::{error_code, status, user};
@@ -47,6 +48,11 @@ struct Setting {
 /// A server with its data under a directory the test reads, scanning with
 /// `clamd` when given; an owner with a tenant and an incident.
 async fn setting(clamd: Option<&ClamdServer>) -> Setting {
+    setting_on(clamd, None).await
+}
+
+/// [`setting`], storing attachments in `s3` when given.
+async fn setting_on(clamd: Option<&ClamdServer>, s3: Option<&S3Server>) -> Setting {
     let redis = RedisServer::start().await;
     let database = TestDatabase::migrated().await;
     let data_dir = scratch_dir("attachments");
@@ -56,6 +62,10 @@ async fn setting(clamd: Option<&ClamdServer>) -> Setting {
         ("DATA_DIR", data_dir.to_string_lossy().into_owned()),
         ("SESSION_SECRET", SESSION_SECRET.to_string()),
         ("CLAMD_URL", clamd_url),
+        ("OBJECT_STORE_URL", s3.map(|_| format!("s3://{BUCKET}")).unwrap_or_default()),
+        ("AWS_ENDPOINT_URL", s3.map(S3Server::endpoint).unwrap_or_default()),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.to_string()),
     ];
     let app = spawn(&database, &vars).await;
     let (owner, _) = user(&app, "owner").await;
@@ -199,6 +209,39 @@ async fn a_clean_png_is_scanned_leaves_quarantine_and_downloads_once_with_its_by
             "attachment.downloaded"
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_s3_files_are_quarantined_scanned_and_served_and_refusals_store_nothing() {
+    let clamd = ClamdServer::start().await;
+    let s3 = S3Server::start().await;
+    let setting = setting_on(Some(&clamd), Some(&s3)).await;
+    let api = setting.owner.api();
+
+    // Over one 5 MiB part: a multipart upload.
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(6 << 20, b' ');
+    let created = create(&setting, &declared("report.pdf", "application/pdf", pdf.len())).await;
+    let uploaded = upload(&api, &created.upload_url, pdf.clone()).await.unwrap().into_inner();
+    assert_eq!(uploaded.status, AttachmentStatus::Clean);
+    let clean_key = format!("tenants/{}/attachments/{}", setting.tenant, created.attachment.id);
+    assert_eq!(s3.keys().await, [clean_key.clone()], "out of quarantine, and nothing else");
+    assert_eq!(s3.object(&clean_key).await.as_deref(), Some(pdf.as_slice()));
+    let download = api.attachment_download_url_create(&setting.incident, &created.attachment.id).await.unwrap();
+    assert_eq!(reqwest::get(setting.here(&download.download_url)).await.unwrap().bytes().await.unwrap(), pdf);
+
+    let eicar = create(&setting, &declared("notes.txt", "text/plain", EICAR.len())).await;
+    let infected = upload(&api, &eicar.upload_url, EICAR.to_vec()).await.unwrap().into_inner();
+    assert_eq!(infected.status, AttachmentStatus::Infected);
+    let quarantine = format!("tenants/{}/quarantine/{}/", setting.tenant, eicar.attachment.id);
+    let keys = s3.keys().await;
+    assert_eq!(keys.len(), 2);
+    assert!(keys.iter().any(|key| key.starts_with(&quarantine)), "{keys:?}");
+
+    let spoofed = create(&setting, &declared("graph.png", "image/png", 64)).await;
+    assert_eq!(error_code(upload(&api, &spoofed.upload_url, vec![b'A'; 64]).await), "ATTACHMENT_TYPE_MISMATCH");
+    assert_eq!(s3.keys().await.len(), 2, "a refused upload stored nothing");
+    assert_eq!(stored_files(&setting.data_dir), Vec::<String>::new(), "nothing on the local disk");
 }
 
 #[tokio::test(flavor = "multi_thread")]
