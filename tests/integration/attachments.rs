@@ -225,7 +225,7 @@ async fn on_s3_files_are_quarantined_scanned_and_served_and_refusals_store_nothi
     let uploaded = upload(&api, &created.upload_url, pdf.clone()).await.unwrap().into_inner();
     assert_eq!(uploaded.status, AttachmentStatus::Clean);
     let clean_key = format!("tenants/{}/attachments/{}", setting.tenant, created.attachment.id);
-    assert_eq!(s3.keys().await, [clean_key.clone()], "out of quarantine, and nothing else");
+    assert_eq!(s3.keys().await, std::slice::from_ref(&clean_key), "out of quarantine, and nothing else");
     assert_eq!(s3.object(&clean_key).await.as_deref(), Some(pdf.as_slice()));
     let download = api.attachment_download_url_create(&setting.incident, &created.attachment.id).await.unwrap();
     assert_eq!(reqwest::get(setting.here(&download.download_url)).await.unwrap().bytes().await.unwrap(), pdf);
