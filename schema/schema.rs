@@ -53,6 +53,8 @@ diesel::table! {
         created_at -> Timestamptz,
         uploaded_at -> Nullable<Timestamptz>,
         scanned_at -> Nullable<Timestamptz>,
+        scan_attempts -> Int4,
+        next_scan_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -33,15 +33,15 @@ $$;
 -- Name: attachments_awaiting_scan(timestamp with time zone, bigint); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.attachments_awaiting_scan(uploaded_before timestamp with time zone, most bigint) RETURNS TABLE(tenant_id uuid, id uuid)
+CREATE FUNCTION public.attachments_awaiting_scan(due_by timestamp with time zone, most bigint) RETURNS TABLE(tenant_id uuid, id uuid)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     RETURN QUERY
         SELECT a.tenant_id, a.id FROM public.attachments a
-        WHERE a.status = 'scanning' AND a.uploaded_at < uploaded_before
-        ORDER BY a.uploaded_at LIMIT most;
+        WHERE a.status = 'scanning' AND a.next_scan_at <= due_by
+        ORDER BY a.next_scan_at LIMIT most;
 END
 $$;
 
@@ -223,11 +223,14 @@ CREATE TABLE public.attachments (
     created_at timestamp with time zone NOT NULL,
     uploaded_at timestamp with time zone,
     scanned_at timestamp with time zone,
+    scan_attempts integer DEFAULT 0 NOT NULL,
+    next_scan_at timestamp with time zone,
     CONSTRAINT attachments_check CHECK (((status = 'pending'::text) = (object_key IS NULL))),
     CONSTRAINT attachments_check1 CHECK (((status = 'pending'::text) = (sha256 IS NULL))),
     CONSTRAINT attachments_content_type_check CHECK ((content_type = ANY (ARRAY['image/png'::text, 'image/jpeg'::text, 'application/pdf'::text, 'text/plain'::text]))),
     CONSTRAINT attachments_created_by_type_check CHECK ((created_by_type = ANY (ARRAY['user'::text, 'service_account'::text]))),
     CONSTRAINT attachments_file_name_check CHECK (((length(file_name) >= 1) AND (length(file_name) <= 255))),
+    CONSTRAINT attachments_scan_attempts_check CHECK ((scan_attempts >= 0)),
     CONSTRAINT attachments_sha256_check CHECK ((length(sha256) = 32)),
     CONSTRAINT attachments_size_bytes_check CHECK (((size_bytes >= 1) AND (size_bytes <= 10485760))),
     CONSTRAINT attachments_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'scanning'::text, 'clean'::text, 'infected'::text, 'failed'::text, 'unscanned'::text])))
@@ -833,7 +836,7 @@ CREATE INDEX attachment_urls_by_attachment ON public.attachment_urls USING btree
 -- Name: attachments_awaiting_scan; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX attachments_awaiting_scan ON public.attachments USING btree (uploaded_at) WHERE (status = 'scanning'::text);
+CREATE INDEX attachments_awaiting_scan ON public.attachments USING btree (next_scan_at) WHERE (status = 'scanning'::text);
 
 
 --
@@ -1425,11 +1428,11 @@ GRANT ALL ON FUNCTION public.api_key_by_prefix(key_prefix text) TO incident_trac
 
 
 --
--- Name: FUNCTION attachments_awaiting_scan(uploaded_before timestamp with time zone, most bigint); Type: ACL; Schema: public; Owner: -
+-- Name: FUNCTION attachments_awaiting_scan(due_by timestamp with time zone, most bigint); Type: ACL; Schema: public; Owner: -
 --
 
-REVOKE ALL ON FUNCTION public.attachments_awaiting_scan(uploaded_before timestamp with time zone, most bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.attachments_awaiting_scan(uploaded_before timestamp with time zone, most bigint) TO incident_tracker_app;
+REVOKE ALL ON FUNCTION public.attachments_awaiting_scan(due_by timestamp with time zone, most bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.attachments_awaiting_scan(due_by timestamp with time zone, most bigint) TO incident_tracker_app;
 
 
 --

@@ -278,6 +278,11 @@ impl Config {
                 }
             }
         }
+        if environment == Environment::Production
+            && s3_endpoint.as_deref().is_some_and(|url| url.starts_with("http://"))
+        {
+            reader.problems.push("AWS_ENDPOINT_URL: must be https:// when APP_ENV=production".to_string());
+        }
         if vars.contains_key("MIGRATION_DATABASE_URL") && !vars.contains_key("DATABASE_URL") {
             reader.problems.push("MIGRATION_DATABASE_URL: only meaningful together with DATABASE_URL".to_string());
         }
@@ -458,6 +463,26 @@ mod tests {
             config.database,
             DatabaseSource::External { url: Secret("postgres://app@db/incidents".to_string()), migration_url: None }
         );
+    }
+
+    #[test]
+    fn production_reaches_its_bucket_over_https_only() {
+        let mut vars = vec![
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", "postgres://app@db/incidents"),
+            ("REDIS_URL", "redis://cache:6379"),
+            ("PUBLIC_BASE_URL", "https://incidents.example.com"),
+            ("SMTP_URL", "smtps://mail.example.com"),
+            ("CLAMD_URL", "tcp://clamd:3310"),
+            ("OBJECT_STORE_URL", "s3://attachments"),
+            ("AWS_ENDPOINT_URL", "http://minio:9000"),
+        ];
+        let secret = "s".repeat(MIN_SESSION_SECRET_LEN);
+        vars.push(("SESSION_SECRET", &secret));
+        assert_eq!(config(&vars).unwrap_err().problems, ["AWS_ENDPOINT_URL: must be https:// when APP_ENV=production"]);
+        vars.retain(|(name, _)| *name != "AWS_ENDPOINT_URL");
+        vars.push(("AWS_ENDPOINT_URL", "https://minio:9000"));
+        assert!(config(&vars).is_ok());
     }
 
     #[test]

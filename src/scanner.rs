@@ -94,11 +94,15 @@ impl Scanner {
                 ClamdAddress::Unix(path) => instream(connect(UnixStream::connect(path)).await?, bytes).await,
             }
         };
-        let reply = tokio::time::timeout(SCAN_TIMEOUT, scan)
+        let (reply, complete) = tokio::time::timeout(SCAN_TIMEOUT, scan)
             .await
             .map_err(|_| unavailable(anyhow::anyhow!("clamd did not answer in time")))?
             .map_err(unavailable)?;
-        verdict(&reply)
+        match verdict(&reply)? {
+            // clamd saw only part of the file.
+            Verdict::Clean if !complete => Err(unavailable(anyhow::anyhow!("the file could not be sent whole"))),
+            found => Ok(found),
+        }
     }
 }
 
@@ -108,11 +112,12 @@ async fn connect<C>(connecting: impl Future<Output = std::io::Result<C>>) -> any
         .map_err(|_| anyhow::anyhow!("connecting timed out"))??)
 }
 
-/// Sends the bytes and returns clamd's reply.
+/// Sends the bytes and returns clamd's reply, and whether all of them were
+/// sent.
 async fn instream<C: AsyncRead + AsyncWrite + Unpin>(
     mut connection: C,
     mut bytes: impl Stream<Item = anyhow::Result<Bytes>> + Unpin,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<(String, bool)> {
     let sent = async {
         // The `z` prefix: the command and its reply end with NUL.
         connection.write_all(b"zINSTREAM\0").await?;
@@ -135,7 +140,7 @@ async fn instream<C: AsyncRead + AsyncWrite + Unpin>(
     match (sent, read) {
         (Ok(()), Err(error)) => Err(error.into()),
         (Err(error), _) if reply.is_empty() => Err(error),
-        _ => Ok(String::from_utf8_lossy(&reply).into_owned()),
+        (sent, _) => Ok((String::from_utf8_lossy(&reply).into_owned(), sent.is_ok())),
     }
 }
 
@@ -150,8 +155,9 @@ fn verdict(reply: &str) -> Result<Verdict, ScanError> {
     if let Some(signature) = answer.strip_suffix(" FOUND") {
         return Ok(Verdict::Infected(signature.to_string()));
     }
-    if reply.is_empty() {
-        return Err(ScanError::Unavailable(anyhow::anyhow!("clamd closed the connection without a verdict")));
+    // Empty: clamd went away. Timed out: it waited too long for our bytes.
+    if reply.is_empty() || reply.contains("TIMED OUT") {
+        return Err(ScanError::Unavailable(anyhow::anyhow!("clamd answered {reply:?}")));
     }
     Err(ScanError::Refused(reply.to_string()))
 }
@@ -169,6 +175,7 @@ mod tests {
         );
         assert!(matches!(verdict("INSTREAM size limit exceeded. ERROR\0"), Err(ScanError::Refused(_))));
         assert!(matches!(verdict(""), Err(ScanError::Unavailable(_))));
+        assert!(matches!(verdict("COMMAND READ TIMED OUT\0"), Err(ScanError::Unavailable(_))));
     }
 
     #[test]

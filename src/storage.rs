@@ -99,6 +99,11 @@ impl ObjectWriter {
     }
 }
 
+/// Whether `error` says the object does not exist.
+pub fn is_missing(error: &anyhow::Error) -> bool {
+    matches!(error.downcast_ref::<object_store::Error>(), Some(object_store::Error::NotFound { .. }))
+}
+
 /// Where an upload's bytes wait for their scan. Each upload attempt has a
 /// key of its own, so two uses of one URL at once cannot overwrite each
 /// other's bytes.

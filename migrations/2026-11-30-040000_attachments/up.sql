@@ -23,6 +23,11 @@ CREATE TABLE attachments (
     created_at timestamptz NOT NULL,
     uploaded_at timestamptz,
     scanned_at timestamptz,
+    -- Scans begun, and when a file still `scanning` is next due for one:
+    -- each attempt pushes it further out, so files that keep failing wait
+    -- their turn behind the others, and gives up after a number of them.
+    scan_attempts integer NOT NULL DEFAULT 0 CHECK (scan_attempts >= 0),
+    next_scan_at timestamptz,
     CHECK ((status = 'pending') = (object_key IS NULL)),
     CHECK ((status = 'pending') = (sha256 IS NULL)),
     FOREIGN KEY (tenant_id, incident_id) REFERENCES incidents (tenant_id, id) ON DELETE CASCADE,
@@ -54,18 +59,18 @@ GRANT SELECT, INSERT, UPDATE ON attachments, attachment_urls TO incident_tracker
 -- could not be reached), for the sweeper that scans them again. It works
 -- across tenants, so its index does not lead with tenant_id; the index
 -- holds only the few files in that state.
-CREATE INDEX attachments_awaiting_scan ON attachments (uploaded_at) WHERE status = 'scanning';
+CREATE INDEX attachments_awaiting_scan ON attachments (next_scan_at) WHERE status = 'scanning';
 GRANT SELECT ON attachments TO incident_tracker_lookup;
 CREATE POLICY cross_tenant_lookup ON attachments FOR SELECT TO incident_tracker_lookup USING (true);
-CREATE FUNCTION attachments_awaiting_scan(uploaded_before timestamptz, most bigint)
+CREATE FUNCTION attachments_awaiting_scan(due_by timestamptz, most bigint)
     RETURNS TABLE (tenant_id uuid, id uuid)
     LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     RETURN QUERY
         SELECT a.tenant_id, a.id FROM public.attachments a
-        WHERE a.status = 'scanning' AND a.uploaded_at < uploaded_before
-        ORDER BY a.uploaded_at LIMIT most;
+        WHERE a.status = 'scanning' AND a.next_scan_at <= due_by
+        ORDER BY a.next_scan_at LIMIT most;
 END
 $$;
 

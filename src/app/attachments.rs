@@ -24,14 +24,14 @@ use super::{Actor, AppState, Error, OpContext, Origin, Page, Problem, validate_l
 use crate::audit::{NewEvent, Target};
 use crate::crypto::Signer;
 use crate::db;
-use crate::db::attachments::{self as queries, Attachment, AttachmentUrl, NewAttachment, NewAttachmentUrl};
+use crate::db::attachments::{self as queries, Attachment, AttachmentUrl, NewAttachment, NewAttachmentUrl, Uploaded};
 use crate::db::incidents::Creator;
 use crate::policy::Action;
 use crate::scanner::{ScanError, Scanner, Verdict};
 use crate::storage::{self, ObjectStorage, ObjectWriter};
 
 /// The largest file accepted.
-pub const MAX_ATTACHMENT_BYTES: i64 = 10 * 1024 * 1024;
+const MAX_ATTACHMENT_BYTES: i64 = 10 * 1024 * 1024;
 /// How long an upload or download URL stays valid.
 const URL_LIFETIME: Duration = Duration::minutes(5);
 const MAX_FILE_NAME_CHARS: usize = 255;
@@ -195,10 +195,7 @@ pub async fn attachment_download_url_create(
     let tenant_id = op.active_tenant()?;
     let issued_to = creator(&op.actor)?;
     let expires_at = url_expiry();
-    // A read's permission, but a write: a URL is stored, and its issue
-    // audited, under the write rate limit and quota.
-    let write = Write::new(Action::IncidentsRead);
-    let url_id = operation::tenant_write(state, op, tenant_id, write, move |conn, _| {
+    let url_id = operation::tenant_read_audited(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
         Box::pin(async move {
             let attachment =
                 queries::attachment_view(conn, tenant_id, incident_id, attachment_id).await?.ok_or(Error::NotFound)?;
@@ -243,7 +240,11 @@ pub async fn attachment_upload(
     let storage = &state.attachments.storage;
     let key = storage::quarantine_key(tenant_id, attachment_id, Uuid::new_v4());
     let sha256 = receive(storage, &key, &declared, body).await?;
-    let status = if state.attachments.scanner.is_some() { "scanning" } else { "unscanned" };
+    let (status, next_scan) = match state.attachments.scanner {
+        // This upload's scan is the first attempt.
+        Some(_) => ("scanning", Some(next_scan_at(Utc::now(), 1))),
+        None => ("unscanned", None),
+    };
     let recorded = {
         let key = key.clone();
         operation::tenant_write_granted(state, Actor::Anonymous, &op.origin, tenant_id, move |conn| {
@@ -251,8 +252,13 @@ pub async fn attachment_upload(
                 let (url, _) = redeemable(conn, tenant_id, url_id, attachment_id, Purpose::Upload).await?;
                 let now = Utc::now();
                 queries::attachment_url_spend(conn, tenant_id, url_id, now).await?;
-                let uploaded =
-                    queries::attachment_uploaded(conn, tenant_id, attachment_id, status, &key, &sha256, now).await?;
+                let uploaded = queries::attachment_uploaded(
+                    conn,
+                    tenant_id,
+                    attachment_id,
+                    Uploaded { status, object_key: &key, sha256: &sha256, at: now, next_scan_at: next_scan },
+                )
+                .await?;
                 let event = NewEvent::new("attachment.uploaded", Some(Target::attachment(attachment_id)))
                     .with_metadata(json!({
                         "incidentId": uploaded.incident_id,
@@ -302,8 +308,9 @@ pub async fn attachment_download(state: &AppState, op: &OpContext, url: SignedUr
 
 /// Scans an uploaded file, copies it out of quarantine when clean, and
 /// records the verdict. When clamd cannot be reached the file stays
-/// `scanning`, for [`ScanSweeper`] to scan again; a file clamd refuses to
-/// scan becomes `failed`. Neither is ever served.
+/// `scanning`, for [`ScanSweeper`] to scan again later; a file clamd refuses
+/// to scan, whose bytes are gone, or that no attempt could scan becomes
+/// `failed`. Neither is ever served.
 async fn scan(
     state: &AppState,
     origin: &Origin,
@@ -316,31 +323,31 @@ async fn scan(
     let quarantined = uploaded.object_key.clone().ok_or_else(|| anyhow::anyhow!("an uploaded file has a key"))?;
     let verdict = match storage.read(&quarantined).await {
         Ok(bytes) => scanner.scan(bytes).await,
+        Err(error) if storage::is_missing(&error) => Err(ScanError::Refused("its bytes are missing".to_string())),
         Err(error) => Err(ScanError::Unavailable(error)),
     };
     let (status, key, threat) = match verdict {
         Ok(Verdict::Clean) => {
             let clean = storage::clean_key(tenant_id, attachment_id);
-            if let Err(error) = storage.copy(&quarantined, &clean).await {
-                tracing::warn!(%attachment_id, error = format!("{error:#}"), "copying a clean file out of quarantine failed; it will be scanned again");
-                return Ok(uploaded);
+            match storage.copy(&quarantined, &clean).await {
+                Ok(()) => ("clean", clean, None),
+                Err(error) => return scan_later(uploaded, error),
             }
-            ("clean", clean, None)
         }
-        Ok(Verdict::Infected(threat)) => {
-            let event = "attachment.infected";
-            crate::telemetry::security_event(event, "ATTACHMENT_INFECTED", &origin.request_id, origin.client_ip, None);
-            ("infected", quarantined.clone(), Some(threat))
-        }
-        Err(ScanError::Refused(reply)) => {
-            tracing::error!(%attachment_id, reply, "clamd refused to scan an attachment; it is marked failed");
+        Ok(Verdict::Infected(threat)) => ("infected", quarantined.clone(), Some(threat)),
+        Err(ScanError::Refused(reason)) => {
+            tracing::error!(%attachment_id, reason, "an attachment cannot be scanned; it is marked failed");
             ("failed", quarantined.clone(), None)
         }
+        Err(ScanError::Unavailable(error)) if uploaded.scan_attempts < MAX_SCAN_ATTEMPTS => {
+            return scan_later(uploaded, error);
+        }
         Err(ScanError::Unavailable(error)) => {
-            tracing::warn!(%attachment_id, error = format!("{error:#}"), "scanning an attachment failed; it will be scanned again");
-            return Ok(uploaded);
+            tracing::error!(%attachment_id, error = format!("{error:#}"), "no scan of an attachment could complete; it is marked failed");
+            ("failed", quarantined.clone(), None)
         }
     };
+    let recorded_threat = threat.clone();
     let (scanned, recorded) = operation::tenant_write_granted(state, Actor::System, origin, tenant_id, move |conn| {
         Box::pin(async move {
             let now = Utc::now();
@@ -363,23 +370,52 @@ async fn scan(
         })
     })
     .await?;
-    if recorded && status == "clean" {
-        discard(storage, &quarantined).await;
+    if !recorded {
+        if status != scanned.status {
+            tracing::warn!(%attachment_id, recorded = scanned.status, found = status, "two scans of an attachment disagreed; the first verdict stands");
+        }
+        return Ok(scanned);
+    }
+    match status {
+        "clean" => discard(storage, &quarantined).await,
+        "infected" => {
+            tracing::warn!(%attachment_id, threat = recorded_threat, "an uploaded attachment is infected");
+            let event = "attachment.infected";
+            crate::telemetry::security_event(event, "ATTACHMENT_INFECTED", &origin.request_id, origin.client_ip, None);
+        }
+        _ => {}
     }
     Ok(scanned)
 }
 
-/// How long after its upload a file still `scanning` has lost its scan:
-/// longer than a scan may wait for its turn and take.
-const SCAN_LOST_AFTER: Duration = Duration::minutes(3);
+/// Leaves the file `scanning`, for a later attempt.
+fn scan_later(uploaded: Attachment, error: anyhow::Error) -> Result<Attachment, Error> {
+    let attachment_id = uploaded.id;
+    tracing::warn!(%attachment_id, error = format!("{error:#}"), "scanning an attachment failed; it will be scanned again");
+    Ok(uploaded)
+}
+
+/// How long after an attempt a file still `scanning` is due for the next:
+/// longer than a scan may wait for its turn and take. Each attempt doubles
+/// it, up to an hour.
+const SCAN_RETRY_AFTER: Duration = Duration::minutes(3);
+const MAX_SCAN_RETRY_AFTER: Duration = Duration::hours(1);
+/// Attempts before a file is given up as `failed`: about five hours.
+const MAX_SCAN_ATTEMPTS: i32 = 8;
 const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
-/// Files one sweep scans again, at most.
+/// Files one sweep scans again, at most; the most overdue first.
 const SWEEP_FILES: i64 = 100;
 
-/// Scans again the files whose scan was lost: the server stopped
-/// mid-scan, or clamd could not be reached. It sweeps once at start (every
-/// file still `scanning`: no scan of this process is running yet), then
-/// every minute the files uploaded over three minutes before.
+/// When a file whose `attempts`-th scan starts `now` is next due, if that
+/// one does not finish.
+fn next_scan_at(now: DateTime<Utc>, attempts: i32) -> DateTime<Utc> {
+    let doublings = attempts.clamp(1, 16) - 1;
+    now + (SCAN_RETRY_AFTER * 2i32.pow(doublings as u32)).min(MAX_SCAN_RETRY_AFTER)
+}
+
+/// Scans again, every minute, the files whose scan did not finish: the
+/// server stopped mid-scan, or clamd could not be reached. Each server runs
+/// one; a file is claimed by one of them per attempt.
 pub struct ScanSweeper {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
@@ -391,16 +427,14 @@ impl ScanSweeper {
         let scanner = state.attachments.scanner.clone()?;
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
-            let mut lost_before = Utc::now();
             loop {
-                if let Err(error) = attachment_scan_lost(&state, &scanner, lost_before).await {
-                    tracing::warn!(error = format!("{error:#}"), "scanning lost scans again failed; retrying later");
+                if let Err(error) = attachment_scan_due(&state, &scanner, &stopped).await {
+                    tracing::warn!(error = format!("{error:#}"), "finding attachments due for a scan failed");
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
                     _ = stopped.changed() => return,
                 }
-                lost_before = Utc::now() - SCAN_LOST_AFTER;
             }
         });
         Some(ScanSweeper { stop, task })
@@ -412,22 +446,42 @@ impl ScanSweeper {
     }
 }
 
-/// Scans again the files of any tenant still `scanning` that were uploaded
-/// before `lost_before`.
-async fn attachment_scan_lost(state: &AppState, scanner: &Scanner, lost_before: DateTime<Utc>) -> Result<(), Error> {
-    let lost = {
+/// Scans the files of any tenant that are due for another attempt, until
+/// `stopped`. A file that fails is logged and left for its next attempt.
+async fn attachment_scan_due(
+    state: &AppState,
+    scanner: &Scanner,
+    stopped: &watch::Receiver<bool>,
+) -> Result<(), Error> {
+    let due = {
         let mut conn = db::checkout(&state.db).await?;
-        queries::attachments_awaiting_scan(&mut conn, lost_before, SWEEP_FILES).await?
+        queries::attachments_awaiting_scan(&mut conn, Utc::now(), SWEEP_FILES).await?
     };
-    for file in lost {
+    for file in due {
+        if *stopped.borrow() {
+            break;
+        }
         let origin = Origin { request_id: format!("scan-{}", Uuid::new_v4()), client_ip: IpAddr::from([127, 0, 0, 1]) };
         let (tenant_id, attachment_id) = (file.tenant_id, file.id);
-        let current = operation::tenant_write_granted(state, Actor::System, &origin, tenant_id, move |conn| {
-            Box::pin(async move { Ok(Done::new(queries::attachment_lock(conn, tenant_id, attachment_id).await?)) })
+        let claimed = operation::tenant_write_granted(state, Actor::System, &origin, tenant_id, move |conn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let claimed = queries::attachment_scan_claim(conn, tenant_id, attachment_id, now, |attempts| {
+                    next_scan_at(now, attempts)
+                })
+                .await?;
+                Ok(Done::new(claimed))
+            })
         })
-        .await?;
-        if let Some(attachment) = current.filter(|attachment| attachment.status == "scanning") {
-            scan(state, &origin, scanner, tenant_id, attachment).await?;
+        .await;
+        let outcome = match claimed {
+            // Another server claimed it first.
+            Ok(None) => continue,
+            Ok(Some(attachment)) => scan(state, &origin, scanner, tenant_id, attachment).await.map(drop),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = outcome {
+            tracing::warn!(%attachment_id, error = format!("{error:#}"), "scanning an attachment again failed");
         }
     }
     Ok(())
@@ -760,6 +814,14 @@ mod tests {
         assert!(!text(&[b"nul\0inside"]));
         assert!(!text(&[&[0xff, 0xfe]]), "not UTF-8");
         assert!(!text(&[b"ok", &[0xc3, 0x28]]), "an invalid sequence across chunks");
+    }
+
+    #[test]
+    fn scans_are_retried_ever_later_up_to_an_hour_apart() {
+        let now = Utc::now();
+        let waits: Vec<_> =
+            (1..=MAX_SCAN_ATTEMPTS).map(|attempt| (next_scan_at(now, attempt) - now).num_minutes()).collect();
+        assert_eq!(waits, [3, 6, 12, 24, 48, 60, 60, 60]);
     }
 
     #[test]

@@ -226,6 +226,13 @@ pub async fn incident_export(
 ) -> Result<IncidentExport, Error> {
     validate_filter(&filter)?;
     let tenant_id = op.active_tenant()?;
+    // In change order, an incident changed during the export would move
+    // past the cursor and be read again: the export reads the changes
+    // made before it started.
+    let filter = match order {
+        IncidentOrder::UpdatedAscending => IncidentFilter { updated_not_after: Some(Utc::now()), ..filter },
+        IncidentOrder::CreatedDescending => filter,
+    };
     let audited_filter = filter.clone();
     let rows = operation::tenant_read_audited(&state, op, tenant_id, Action::IncidentsExport, move |conn, _| {
         Box::pin(async move {
@@ -248,7 +255,20 @@ pub async fn incident_export(
                     Ok(queries::incident_list(conn, tenant_id, &filter, order, after, EXPORT_PAGE_ITEMS).await?)
                 })
             })
-            .await?;
+            .await
+            .inspect_err(|error| {
+                // The answer started as a 200: the refusal is only logged.
+                if matches!(error, Error::Forbidden(_) | Error::NotFound) {
+                    let origin = &op.origin;
+                    crate::telemetry::security_event(
+                        "permission.denied",
+                        error.code(),
+                        &origin.request_id,
+                        origin.client_ip,
+                        op.actor.id(),
+                    );
+                }
+            })?;
             let more = page.len() as i64 == EXPORT_PAGE_ITEMS;
             let cursor = page.last().filter(|_| more).map(|last| IncidentCursor {
                 at: match order {

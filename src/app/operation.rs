@@ -98,8 +98,9 @@ where
 }
 
 /// [`tenant_read`] for a read that leaves a trace in the audit log (an
-/// export): its events are appended in the read's transaction. It is
-/// metered as a read, never against the write quota.
+/// export, a download URL): its events are appended in the read's
+/// transaction. Since it writes to the log, it is limited per principal
+/// as writes are; it is metered as a read, never against the write quota.
 pub async fn tenant_read_audited<R, F>(
     state: &AppState,
     op: &OpContext,
@@ -111,6 +112,8 @@ where
     R: Send + 'static,
     F: for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<Done<R>, Error>> + Send + 'static,
 {
+    let principal = op.actor.principal().ok_or_else(Error::auth_required)?;
+    check_write_rate(state, principal).await?;
     let (actor, origin) = (op.actor.clone(), op.origin.clone());
     let value = db::in_tenant(&state.db, scope(&actor, tenant_id), move |conn| {
         Box::pin(async move {

@@ -28,6 +28,18 @@ pub struct Attachment {
     pub created_at: DateTime<Utc>,
     pub uploaded_at: Option<DateTime<Utc>>,
     pub scanned_at: Option<DateTime<Utc>>,
+    pub scan_attempts: i32,
+}
+
+/// Where an upload's bytes are, and what becomes of the file.
+pub struct Uploaded<'a> {
+    /// `scanning`, or `unscanned` without a scanner.
+    pub status: &'a str,
+    pub object_key: &'a str,
+    pub sha256: &'a [u8],
+    pub at: DateTime<Utc>,
+    /// When the file is due for another scan if this one does not finish.
+    pub next_scan_at: Option<DateTime<Utc>>,
 }
 
 pub struct NewAttachment<'a> {
@@ -137,29 +149,62 @@ pub async fn attachment_lock(
         .optional()
 }
 
-/// The uploaded bytes' place and digest; `status` is `scanning`, or
-/// `unscanned` without a scanner.
 pub async fn attachment_uploaded(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     id: Uuid,
-    status: &str,
-    object_key: &str,
-    sha256: &[u8],
-    at: DateTime<Utc>,
+    uploaded: Uploaded<'_>,
 ) -> QueryResult<Attachment> {
+    let scan_attempts = i32::from(uploaded.next_scan_at.is_some());
     diesel::update(attachments::table)
         .filter(attachments::tenant_id.eq(tenant_id))
         .filter(attachments::id.eq(id))
         .set((
-            attachments::status.eq(status),
-            attachments::object_key.eq(object_key),
-            attachments::sha256.eq(sha256),
-            attachments::uploaded_at.eq(at),
+            attachments::status.eq(uploaded.status),
+            attachments::object_key.eq(uploaded.object_key),
+            attachments::sha256.eq(uploaded.sha256),
+            attachments::uploaded_at.eq(uploaded.at),
+            attachments::scan_attempts.eq(scan_attempts),
+            attachments::next_scan_at.eq(uploaded.next_scan_at),
         ))
         .returning(Attachment::as_returning())
         .get_result(conn)
         .await
+}
+
+/// Claims a file due for another scan: counts the attempt and sets when
+/// the next is due (`next(attempts)`). `None` when it is not due, or no
+/// longer `scanning`: another server claimed or finished it.
+pub async fn attachment_scan_claim(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+    next: impl FnOnce(i32) -> DateTime<Utc>,
+) -> QueryResult<Option<Attachment>> {
+    let Some(attachment) = attachments::table
+        .filter(attachments::tenant_id.eq(tenant_id))
+        .filter(attachments::id.eq(id))
+        .filter(attachments::status.eq("scanning"))
+        .filter(attachments::next_scan_at.le(now))
+        .select(Attachment::as_select())
+        .for_update()
+        .skip_locked()
+        .first(conn)
+        .await
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let attempts = attachment.scan_attempts + 1;
+    diesel::update(attachments::table)
+        .filter(attachments::tenant_id.eq(tenant_id))
+        .filter(attachments::id.eq(id))
+        .set((attachments::scan_attempts.eq(attempts), attachments::next_scan_at.eq(next(attempts))))
+        .returning(Attachment::as_returning())
+        .get_result(conn)
+        .await
+        .map(Some)
 }
 
 /// The scan's outcome: `clean` (with the key the bytes were copied to),
@@ -183,6 +228,7 @@ pub async fn attachment_scanned(
             attachments::object_key.eq(object_key),
             attachments::threat.eq(threat),
             attachments::scanned_at.eq(at),
+            attachments::next_scan_at.eq(None::<DateTime<Utc>>),
         ))
         .returning(Attachment::as_returning())
         .get_result(conn)
@@ -190,15 +236,15 @@ pub async fn attachment_scanned(
         .optional()
 }
 
-/// Up to `most` files of any tenant still `scanning` that were uploaded
-/// before `uploaded_before`, oldest first: scans that were lost.
+/// Up to `most` files of any tenant still `scanning` that are due for
+/// another scan by `due_by`, the most overdue first.
 pub async fn attachments_awaiting_scan(
     conn: &mut AsyncPgConnection,
-    uploaded_before: DateTime<Utc>,
+    due_by: DateTime<Utc>,
     most: i64,
 ) -> QueryResult<Vec<AwaitingScan>> {
     diesel::sql_query("SELECT tenant_id, id FROM attachments_awaiting_scan($1, $2)")
-        .bind::<Timestamptz, _>(uploaded_before)
+        .bind::<Timestamptz, _>(due_by)
         .bind::<BigInt, _>(most)
         .load(conn)
         .await

@@ -179,6 +179,9 @@ pub struct IncidentFilter {
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
     pub updated_after: Option<DateTime<Utc>>,
+    /// Changed at or before this time: what an export sorted by change
+    /// reads, so an incident changed during it is not read twice.
+    pub updated_not_after: Option<DateTime<Utc>>,
     pub text: Option<String>,
 }
 
@@ -239,6 +242,9 @@ fn matching(tenant_id: Uuid, filter: &IncidentFilter) -> incidents::BoxedQuery<'
     }
     if let Some(updated_after) = filter.updated_after {
         query = query.filter(incidents::updated_at.gt(updated_after));
+    }
+    if let Some(updated_not_after) = filter.updated_not_after {
+        query = query.filter(incidents::updated_at.le(updated_not_after));
     }
     if let Some(text) = &filter.text {
         query = query.filter(

@@ -126,11 +126,14 @@ fn encode_export_page(format: ExportFormat, page: Vec<db::incidents::Incident>) 
     Ok(Bytes::from(encoded))
 }
 
-/// A cell no spreadsheet runs as a formula: one that begins with `=`,
-/// `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's
-/// advice on CSV injection).
+/// A cell no spreadsheet runs as a formula: one whose first character
+/// other than spaces and controls (which spreadsheets skip) is `=`, `+`,
+/// `-` or `@`, or their fullwidth forms, or that begins with a tab or a
+/// line break, gets a leading `'` (OWASP's advice on CSV injection).
 fn inert_cell(cell: &str) -> std::borrow::Cow<'_, [u8]> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let first = cell.trim_start_matches(|c: char| c.is_whitespace() || c.is_control()).chars().next();
+    let formula = matches!(first, Some('=' | '+' | '-' | '@' | '\u{ff1d}' | '\u{ff0b}' | '\u{ff0d}' | '\u{ff20}'));
+    if formula || cell.starts_with(['\t', '\r', '\n']) {
         format!("'{cell}").into_bytes().into()
     } else {
         cell.as_bytes().into()
@@ -415,6 +418,7 @@ fn incident_filter(filter: &IncidentFilter) -> db::incidents::IncidentFilter {
         created_after: filter.created_after,
         created_before: filter.created_before,
         updated_after: filter.updated_after,
+        updated_not_after: None,
         text: filter.q.clone(),
     }
 }
@@ -525,7 +529,7 @@ same_variants!(Audience, Audience, [Internal, Public]);
 
 #[cfg(test)]
 mod tests {
-    use super::expected_versions;
+    use super::{expected_versions, inert_cell};
 
     #[test]
     fn if_match_names_strong_tags_or_anything() {
@@ -535,5 +539,18 @@ mod tests {
         assert_eq!(expected_versions(Some("\"3\", \"4\"".into())), Some(vec![3, 4]));
         assert_eq!(expected_versions(Some("W/\"3\"".into())), Some(vec![]));
         assert_eq!(expected_versions(Some("3".into())), Some(vec![]));
+    }
+
+    #[test]
+    fn formula_cells_are_made_inert_and_others_left_alone() {
+        let inert = |cell: &str| String::from_utf8(inert_cell(cell).into_owned()).unwrap();
+        let formulas =
+            ["=1+1", "+1", "-1", "@SUM(A1)", "  =1", "\u{a0}=1", "\n=1", "\r\n+1", "\t1", "\u{ff1d}1", " \u{ff20}x"];
+        for formula in formulas {
+            assert_eq!(inert(formula), format!("'{formula}"), "{formula:?}");
+        }
+        for plain in ["Checkout errors", "2026-11-30T00:00:00Z", "a = b", "", "  spaced", "INC-42"] {
+            assert_eq!(inert(plain), plain);
+        }
     }
 }

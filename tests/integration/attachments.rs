@@ -4,6 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use diesel::sql_query;
+use diesel::sql_types::Uuid as SqlUuid;
+use diesel_async::RunQueryDsl;
 use futures::StreamExt;
 use incident_tracker::client::types::{
     ApiKeyCreateRequest, ApiKeyScope, Attachment, AttachmentCreateRequest, AttachmentCreated, AttachmentStatus,
@@ -184,7 +187,10 @@ async fn a_clean_png_is_scanned_leaves_quarantine_and_downloads_once_with_its_by
     let listed = api.attachment_list(&setting.incident, None, None).await.unwrap().into_inner();
     assert_eq!(listed.items.iter().map(|item| item.id).collect::<Vec<_>>(), [attachment]);
 
+    let writes = async || api.usage_view(None, None, None).await.unwrap().into_inner().days.last().unwrap().writes;
+    let writes_before = writes().await;
     let download = api.attachment_download_url_create(&setting.incident, &attachment).await.unwrap().into_inner();
+    assert_eq!(writes().await, writes_before, "a download URL is not a write against the quota");
     let response = reqwest::get(setting.here(&download.download_url)).await.unwrap();
     assert_eq!(response.status(), 200);
     let header = |name: &str| response.headers().get(name).unwrap().to_str().unwrap().to_string();
@@ -260,36 +266,95 @@ async fn eicar_is_infected_stays_in_quarantine_and_is_never_served() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_lost_scan_is_scanned_again_and_nothing_is_served_before() {
+async fn lost_scans_are_retried_later_and_hopeless_ones_given_up() {
     let mut clamd = ClamdServer::start().await;
     let setting = setting(Some(&clamd)).await;
+    let api = setting.owner.api();
     clamd.kill();
-    let created = create(&setting, &declared("graph.png", "image/png", PNG.len())).await;
-    let uploaded = upload(&setting.owner.api(), &created.upload_url, PNG.to_vec()).await.unwrap().into_inner();
-    assert_eq!(uploaded.status, AttachmentStatus::Scanning, "clamd is down: the scan waits");
-    let refused = setting.owner.api().attachment_download_url_create(&setting.incident, &created.attachment.id).await;
+    let mut files = Vec::new();
+    for name in ["retried.png", "bytes-lost.png", "hopeless.png"] {
+        let created = create(&setting, &declared(name, "image/png", PNG.len())).await;
+        let uploaded = upload(&api, &created.upload_url, PNG.to_vec()).await.unwrap().into_inner();
+        assert_eq!(uploaded.status, AttachmentStatus::Scanning, "clamd is down: the scan waits");
+        files.push(created.attachment.id);
+    }
+    let [retried, bytes_lost, hopeless] = files[..] else { unreachable!() };
+    let refused = api.attachment_download_url_create(&setting.incident, &retried).await;
     assert_eq!(error_code(refused), "ATTACHMENT_NOT_DOWNLOADABLE");
 
-    // clamd comes back; a server starting (as after a crash mid-scan)
-    // scans every file still waiting.
-    clamd.restart().await;
+    // Minutes later, with clamd still down: a file whose bytes are gone,
+    // and one that used up its attempts, fail; the other waits longer.
+    let quarantine = setting.data_dir.join(format!("objects/tenants/{}/quarantine/{bytes_lost}", setting.tenant));
+    std::fs::remove_dir_all(quarantine).unwrap();
+    let mut owner = setting.database.owner_connection().await;
+    sql_query("UPDATE attachments SET scan_attempts = 8 WHERE id = $1")
+        .bind::<SqlUuid, _>(hopeless)
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    make_due(&mut owner).await;
     let _second = spawn(&setting.database, &setting.vars).await;
-    let api = setting.owner.api();
-    let mut status = AttachmentStatus::Scanning;
+    assert_eq!(settled_status(&setting, bytes_lost).await, AttachmentStatus::Failed);
+    assert_eq!(settled_status(&setting, hopeless).await, AttachmentStatus::Failed);
+    let attempts = scan_attempts(&mut owner, retried).await;
+    assert_eq!(attempts, 2, "the retried file was tried once more");
+    assert_eq!(settled_status(&setting, retried).await, AttachmentStatus::Scanning);
+
+    // clamd is back: the next attempt scans it clean.
+    clamd.restart().await;
+    make_due(&mut owner).await;
+    let _third = spawn(&setting.database, &setting.vars).await;
+    assert_eq!(settled_status(&setting, retried).await, AttachmentStatus::Clean);
+    let download = api.attachment_download_url_create(&setting.incident, &retried).await.unwrap();
+    assert_eq!(&reqwest::get(setting.here(&download.download_url)).await.unwrap().bytes().await.unwrap()[..], PNG);
+}
+
+/// Moves every waiting scan's next attempt into the past, as if its wait
+/// were over.
+async fn make_due(owner: &mut diesel_async::AsyncPgConnection) {
+    sql_query("UPDATE attachments SET next_scan_at = now() - interval '1 second' WHERE status = 'scanning'")
+        .execute(owner)
+        .await
+        .unwrap();
+}
+
+async fn scan_attempts(owner: &mut diesel_async::AsyncPgConnection, attachment: Uuid) -> i32 {
+    #[derive(diesel::QueryableByName)]
+    struct Attempts {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        scan_attempts: i32,
+    }
+    let row: Attempts = sql_query("SELECT scan_attempts FROM attachments WHERE id = $1")
+        .bind::<SqlUuid, _>(attachment)
+        .get_result(owner)
+        .await
+        .unwrap();
+    row.scan_attempts
+}
+
+/// The attachment's status once the sweep a server runs at start has had
+/// its turn: polled until it leaves `scanning` or its next attempt is set
+/// in the future.
+async fn settled_status(setting: &Setting, attachment: Uuid) -> AttachmentStatus {
+    let mut owner = setting.database.owner_connection().await;
     for _ in 0..100 {
-        status = api.attachment_view(&setting.incident, &created.attachment.id).await.unwrap().into_inner().status;
-        if status != AttachmentStatus::Scanning {
+        #[derive(diesel::QueryableByName)]
+        struct Due {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            waiting: bool,
+        }
+        let due: Due =
+            sql_query("SELECT status = 'scanning' AND next_scan_at <= now() AS waiting FROM attachments WHERE id = $1")
+                .bind::<SqlUuid, _>(attachment)
+                .get_result(&mut owner)
+                .await
+                .unwrap();
+        if !due.waiting {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(status, AttachmentStatus::Clean);
-    assert_eq!(
-        stored_files(&setting.data_dir),
-        [format!("tenants/{}/attachments/{}", setting.tenant, created.attachment.id)]
-    );
-    let download = api.attachment_download_url_create(&setting.incident, &created.attachment.id).await.unwrap();
-    assert_eq!(&reqwest::get(setting.here(&download.download_url)).await.unwrap().bytes().await.unwrap()[..], PNG);
+    setting.owner.api().attachment_view(&setting.incident, &attachment).await.unwrap().into_inner().status
 }
 
 #[tokio::test(flavor = "multi_thread")]
