@@ -376,15 +376,20 @@ async fn scan(
         }
         return Ok(scanned);
     }
-    match status {
-        "clean" => discard(storage, &quarantined).await,
-        "infected" => {
-            tracing::warn!(%attachment_id, threat = recorded_threat, "an uploaded attachment is infected");
-            let event = "attachment.infected";
-            crate::telemetry::security_event(event, "ATTACHMENT_INFECTED", &origin.request_id, origin.client_ip, None);
-        }
-        _ => {}
+    if status == "clean" {
+        discard(storage, &quarantined).await;
     }
+    // Every verdict is a security event; a threat's name goes to the log
+    // beside it.
+    let (event, code) = match status {
+        "clean" => ("attachment.scanned", "ATTACHMENT_CLEAN"),
+        "infected" => ("attachment.infected", "ATTACHMENT_INFECTED"),
+        _ => ("attachment.scan_failed", "ATTACHMENT_SCAN_FAILED"),
+    };
+    if let Some(threat) = recorded_threat {
+        tracing::warn!(%attachment_id, threat, "an uploaded attachment is infected");
+    }
+    crate::telemetry::security_event(event, code, &origin.request_id, origin.client_ip, None);
     Ok(scanned)
 }
 

@@ -229,6 +229,7 @@ async fn the_session_cookie_is_http_only_lax_and_secure_in_production() {
         ("SESSION_SECRET", &"s".repeat(32)),
         ("PUBLIC_BASE_URL", "https://incidents.example.com"),
         ("SMTP_URL", "smtp://127.0.0.1:9"),
+        ("CLAMD_URL", "tcp://127.0.0.1:9"),
     ])
     .await;
     let response = reqwest::get(production.url("/v1/auth/me")).await.unwrap();
