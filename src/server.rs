@@ -20,7 +20,7 @@ use crate::app::{AppState, Limits, RateLimit};
 use crate::config::{Config, DatabaseSource, Environment, Secret};
 use crate::crypto::Signer;
 use crate::db::{self, embedded::EmbeddedPostgres, migrations};
-use crate::http::{ApiContext, Handlers};
+use crate::http::{ApiContext, Handlers, ServedContract};
 use crate::mail::{MailQueued, MailWorker, Transport};
 use crate::scanner::Scanner;
 use crate::sessions::{SessionStore, SessionTimeouts, StoreKind};
@@ -135,6 +135,7 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
             .map(|(operation_id, name)| (operation_id, crate::http::Route::new(name)))
             .collect(),
         public_host: public_host(&config.public_base_url),
+        contract: ServedContract::render()?,
     };
     match start_http(api, context, config) {
         Ok(http) => Ok((http, workers)),

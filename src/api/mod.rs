@@ -66,6 +66,42 @@ pub trait IncidentTrackerApi {
         rqctx: RequestContext<Self::Context>,
     ) -> Result<Reply<HttpResponseOk<platform::Liveness>>, ApiError>;
 
+    /// The contract, OpenAPI 3.1, as YAML: the document this API is built
+    /// and checked against.
+    #[endpoint {
+        method = GET, path = "/openapi.yaml", tags = ["platform"], operation_id = "contract_yaml_view",
+        unpublished = true
+    }]
+    async fn contract_yaml_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<dropshot::FreeformBody>>, ApiError>;
+
+    /// The contract, OpenAPI 3.1, as JSON.
+    #[endpoint {
+        method = GET, path = "/openapi.json", tags = ["platform"], operation_id = "contract_json_view",
+        unpublished = true
+    }]
+    async fn contract_json_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<dropshot::FreeformBody>>, ApiError>;
+
+    /// The API reference, a page rendered from the contract in the browser.
+    #[endpoint {
+        method = GET, path = "/docs", tags = ["platform"], operation_id = "docs_view", unpublished = true
+    }]
+    async fn docs_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<dropshot::FreeformBody>>, ApiError>;
+
+    /// The reference page's script, served from the binary.
+    #[endpoint {
+        method = GET, path = "/docs/redoc.standalone.js", tags = ["platform"], operation_id = "docs_script_view",
+        unpublished = true
+    }]
+    async fn docs_script_view(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<dropshot::FreeformBody>>, ApiError>;
+
     /// The caller's session and its CSRF token.
     ///
     /// Without a session cookie this starts an anonymous session and sets
@@ -638,6 +674,7 @@ pub fn authentication(operation_id: &str) -> Option<Authentication> {
     Some(match operation_id {
         // A signed URL is the credential; see `app::attachments`.
         "health_view" | "health_live_view" | "attachment_upload" | "attachment_download" => Public,
+        "contract_yaml_view" | "contract_json_view" | "docs_view" | "docs_script_view" => Public,
         "me_view" => AnySession,
         "auth_signup" | "auth_login" | "password_forgot" | "password_reset" => AnySessionWithCsrf,
         "member_list"

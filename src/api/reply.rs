@@ -63,7 +63,11 @@ impl<T: HttpCodedResponse, H: JsonSchema + Serialize + Send + Sync + 'static> Ht
     }
 }
 
+/// A page's own policy (the API reference's) is kept; every other answer
+/// allows nothing.
 fn add_security_headers(headers: &mut HeaderMap) {
-    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE));
+    if !headers.contains_key(CONTENT_SECURITY_POLICY) {
+        headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE));
+    }
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
 }

@@ -1,5 +1,6 @@
-//! Answers that are files rather than JSON: an attachment's bytes, an
-//! export. Their bodies are streams, read as they are sent.
+//! Answers that are files rather than JSON: an attachment's bytes and an
+//! export, streamed as they are read; the contract and its reference page,
+//! held whole.
 
 use std::pin::Pin;
 use std::sync::{Mutex, PoisonError};
@@ -34,6 +35,16 @@ pub fn file_response(
         response_headers.insert(CONTENT_LENGTH, HeaderValue::from(length));
     }
     response_headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// A document the server holds whole: the contract, the reference page.
+pub fn document_response(
+    body: impl Into<Bytes>,
+    content_type: &'static str,
+) -> Result<HttpResponseHeaders<HttpResponseOk<FreeformBody>>, Error> {
+    let mut response = HttpResponseHeaders::new_unnamed(HttpResponseOk(FreeformBody(Body::from(body.into()))));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     Ok(response)
 }
 

@@ -70,6 +70,24 @@ pub struct ApiContext {
     pub routes: std::collections::HashMap<String, Route>,
     /// The host of `PUBLIC_BASE_URL`, which spans name as `server.address`.
     pub public_host: String,
+    /// The contract as served: OpenAPI 3.1, rendered from the code at start
+    /// (CI checks that the committed `openapi.yaml` is the same).
+    pub contract: ServedContract,
+}
+
+pub struct ServedContract {
+    pub yaml: bytes::Bytes,
+    pub json: bytes::Bytes,
+}
+
+impl ServedContract {
+    pub fn render() -> anyhow::Result<ServedContract> {
+        let document = crate::api::contract::to_openapi_3_1(crate::api::contract::openapi_3_0()?)?;
+        Ok(ServedContract {
+            yaml: serde_yaml::to_string(&document)?.into(),
+            json: serde_json::to_vec(&document)?.into(),
+        })
+    }
 }
 
 /// An operation's route as telemetry names it.
@@ -101,6 +119,28 @@ impl IncidentTrackerApi for Handlers {
 
     async fn health_live_view(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseOk<Liveness>>, ApiError> {
         platform::health_live_view(rqctx).await
+    }
+
+    async fn contract_yaml_view(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<Reply<HttpResponseOk<FreeformBody>>, ApiError> {
+        platform::contract_yaml_view(rqctx).await
+    }
+
+    async fn contract_json_view(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<Reply<HttpResponseOk<FreeformBody>>, ApiError> {
+        platform::contract_json_view(rqctx).await
+    }
+
+    async fn docs_view(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseOk<FreeformBody>>, ApiError> {
+        platform::docs_view(rqctx).await
+    }
+
+    async fn docs_script_view(
+        rqctx: RequestContext<ApiContext>,
+    ) -> Result<Reply<HttpResponseOk<FreeformBody>>, ApiError> {
+        platform::docs_script_view(rqctx).await
     }
 
     async fn me_view(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {

@@ -10,6 +10,7 @@ mod auth;
 mod authorization;
 mod cli;
 mod contract;
+mod docs;
 mod errors;
 mod exports;
 mod hardening;
