@@ -4,10 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use incident_tracker::client::Client;
-use incident_tracker::client::types::{
-    InviteCreateRequest, LoginRequest, Me, Role, SignupRequest, TenantCreateRequest,
-};
+use incident_tracker_client::Client;
+use incident_tracker_client::types::{InviteCreateRequest, LoginRequest, Me, Role, SignupRequest, TenantCreateRequest};
 use reqwest::cookie::{CookieStore, Jar};
 use uuid::Uuid;
 
@@ -85,7 +83,7 @@ impl Browser {
                 self.csrf_token = me.csrf_token.clone();
                 Ok(me.into_inner())
             }
-            Err(incident_tracker::client::Error::ErrorResponse(error)) => Err(error.into_inner().code),
+            Err(incident_tracker_client::Error::ErrorResponse(error)) => Err(error.into_inner().code),
             Err(error) => panic!("login: {error}"),
         }
     }

@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 
 use diesel::sql_query;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use incident_tracker::client::Client;
 use incident_tracker::config::Config;
 use incident_tracker::db::embedded::{EmbeddedPostgres, quote_identifier};
 use incident_tracker::server::Server;
+use incident_tracker_client::Client;
 use nix::fcntl::{Flock, FlockArg};
 use tokio::sync::OnceCell;
 

@@ -4,8 +4,8 @@
 use diesel::sql_query;
 use diesel::sql_types::Uuid as SqlUuid;
 use diesel_async::RunQueryDsl;
-use incident_tracker::client::Client;
-use incident_tracker::client::types::{ApiKeyCreateRequest, ApiKeyScope, ServiceAccountCreateRequest};
+use incident_tracker_client::Client;
+use incident_tracker_client::types::{ApiKeyCreateRequest, ApiKeyScope, ServiceAccountCreateRequest};
 use uuid::Uuid;
 
 use crate::common::browser::{Browser, with_api_key};
@@ -76,7 +76,7 @@ async fn a_key_reads_until_it_is_revoked_or_expires_and_its_secret_is_never_logg
     for presented in [expiring.secret.as_str(), created.secret.as_str(), unknown.as_str(), "itk_nonsense"] {
         let response = with_api_key(&app.url(""), presented).member_list(&tenant, None, None).await;
         match response {
-            Err(incident_tracker::client::Error::ErrorResponse(error)) => {
+            Err(incident_tracker_client::Error::ErrorResponse(error)) => {
                 assert_eq!(error.status().as_u16(), 401);
                 assert_eq!(error.code, "API_KEY_INVALID");
                 assert_eq!(
@@ -128,7 +128,7 @@ async fn writes_over_the_rate_limit_are_429_with_retry_after() {
         owner.api().service_account_create(&tenant, &robot()).await.unwrap();
     }
     match owner.api().service_account_create(&tenant, &robot()).await {
-        Err(incident_tracker::client::Error::ErrorResponse(error)) => {
+        Err(incident_tracker_client::Error::ErrorResponse(error)) => {
             assert_eq!((error.status().as_u16(), error.code.as_str()), (429, "RATE_LIMITED"));
             let retry_after: u64 = error.headers()["retry-after"].to_str().unwrap().parse().unwrap();
             assert!((590..=600).contains(&retry_after), "{retry_after}");
@@ -173,7 +173,7 @@ async fn the_daily_write_quota_is_exact_under_concurrency_and_resets_with_the_da
                 assert_eq!(policy, format!("\"daily-writes\";q={QUOTA};w=86400"));
                 created += 1;
             }
-            Err(incident_tracker::client::Error::ErrorResponse(error)) => {
+            Err(incident_tracker_client::Error::ErrorResponse(error)) => {
                 assert_eq!((error.status().as_u16(), error.code.as_str()), (429, "QUOTA_EXCEEDED"));
                 assert_eq!(error.details["limit"], QUOTA);
                 assert_eq!(error.details["used"], QUOTA);

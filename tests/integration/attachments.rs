@@ -8,12 +8,12 @@ use diesel::sql_query;
 use diesel::sql_types::Uuid as SqlUuid;
 use diesel_async::RunQueryDsl;
 use futures::StreamExt;
-use incident_tracker::client::types::{
+use incident_tracker::crypto::Signer;
+use incident_tracker_client::types::{
     ApiKeyCreateRequest, ApiKeyScope, Attachment, AttachmentCreateRequest, AttachmentCreated, AttachmentStatus,
     ServiceAccountCreateRequest,
 };
-use incident_tracker::client::{Client, Error as ClientError, ResponseValue};
-use incident_tracker::crypto::Signer;
+use incident_tracker_client::{Client, Error as ClientError, ResponseValue};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -118,7 +118,7 @@ pub(crate) async fn upload(
     api: &Client,
     url: &str,
     bytes: Vec<u8>,
-) -> Result<ResponseValue<Attachment>, ClientError<incident_tracker::client::types::Error>> {
+) -> Result<ResponseValue<Attachment>, ClientError<incident_tracker_client::types::Error>> {
     let signed = parse_signed(url);
     api.attachment_upload(
         &signed.url_id,

@@ -4,8 +4,8 @@
 use diesel::sql_query;
 use diesel::sql_types::{BigInt, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use incident_tracker::client::types::{AuditChainVerification, Role, ServiceAccountCreateRequest};
 use incident_tracker::db::{self, TenantScope};
+use incident_tracker_client::types::{AuditChainVerification, Role, ServiceAccountCreateRequest};
 use uuid::Uuid;
 
 use crate::common::browser::Browser;

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use incident_tracker::client::types::{PasswordForgotRequest, PasswordResetRequest};
+use incident_tracker_client::types::{PasswordForgotRequest, PasswordResetRequest};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

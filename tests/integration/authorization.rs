@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use incident_tracker::client::Client;
-use incident_tracker::client::types::{
+use incident_tracker_client::Client;
+use incident_tracker_client::types::{
     ApiKeyCreateRequest, ApiKeyScope, IncidentUpdateRequest, InviteCreateRequest, LoginRequest, MemberUpdateRequest,
     NoteKind, PasswordForgotRequest, PasswordResetRequest, Role, ServiceAccountCreateRequest, SignupRequest,
     TaskUpdateRequest, TenantCreateRequest, TimelineEventCreateRequest,

@@ -6,9 +6,9 @@ use diesel::sql_query;
 use diesel::sql_types::{Jsonb, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use futures::StreamExt;
-use incident_tracker::client::types::{ExportFormat, IncidentCreateRequest, Severity};
-use incident_tracker::client::{Client, ResponseValue};
-use progenitor_client::ByteStream;
+use incident_tracker_client::ByteStream;
+use incident_tracker_client::types::{ExportFormat, IncidentCreateRequest, Severity};
+use incident_tracker_client::{Client, ResponseValue};
 
 use crate::common::browser::with_api_key;
 use crate::incidents::setting;
@@ -109,14 +109,14 @@ async fn only_owners_and_admins_export_and_keys_never_do() {
         let answer = member.api().incident_export(None, None, None, None, None, None, None, None, None, None).await;
         assert_eq!(status(answer), expected, "{role}");
     }
-    let request = incident_tracker::client::types::ServiceAccountCreateRequest { name: "Robot".parse().unwrap() };
+    let request = incident_tracker_client::types::ServiceAccountCreateRequest { name: "Robot".parse().unwrap() };
     let robot = setting.owner.api().service_account_create(&setting.tenant, &request).await.unwrap().id;
-    let key_request = incident_tracker::client::types::ApiKeyCreateRequest {
+    let key_request = incident_tracker_client::types::ApiKeyCreateRequest {
         service_account_id: robot,
         name: "all".parse().unwrap(),
         scopes: vec![
-            incident_tracker::client::types::ApiKeyScope::Read,
-            incident_tracker::client::types::ApiKeyScope::Write,
+            incident_tracker_client::types::ApiKeyScope::Read,
+            incident_tracker_client::types::ApiKeyScope::Write,
         ],
         expires_at: None,
     };

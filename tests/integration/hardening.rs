@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use diesel::sql_query;
 use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
-use incident_tracker::client::types::{InviteCreateRequest, MemberUpdateRequest, Role, TenantCreateRequest};
+use incident_tracker_client::types::{InviteCreateRequest, MemberUpdateRequest, Role, TenantCreateRequest};
 use reqwest::StatusCode;
 use uuid::Uuid;
 

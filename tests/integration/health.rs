@@ -1,6 +1,6 @@
-use incident_tracker::client::types::{HealthStatus, SessionStoreKind};
 use incident_tracker::db::embedded::EmbeddedPostgres;
 use incident_tracker::server::Server;
+use incident_tracker_client::types::{HealthStatus, SessionStoreKind};
 use serde_json::{Value, json};
 
 use crate::common::redis::RedisServer;

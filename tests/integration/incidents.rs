@@ -10,8 +10,8 @@ use diesel::sql_query;
 use diesel::sql_types::Uuid as SqlUuid;
 use diesel_async::RunQueryDsl;
 use futures::future::join_all;
-use incident_tracker::client::Client;
-use incident_tracker::client::types::{
+use incident_tracker_client::Client;
+use incident_tracker_client::types::{
     Audience, Incident, IncidentCreateRequest, IncidentSort, IncidentStatus, IncidentUpdateRequest, NoteKind, Severity,
     StatusUpdateCreateRequest, TaskCreateRequest, TaskStatus, TaskUpdateRequest, TimelineEventCreateRequest,
     TimelineEventKind,
@@ -119,7 +119,7 @@ async fn every_move_of_the_status_machine_is_allowed_or_refused_with_the_allowed
             let answer = api.incident_update(&before.id, None, &moving_to(to)).await;
             if !allowed(from).contains(&to) {
                 match answer {
-                    Err(incident_tracker::client::Error::ErrorResponse(error)) if error.status() == 409 => {
+                    Err(incident_tracker_client::Error::ErrorResponse(error)) if error.status() == 409 => {
                         let error = error.into_inner();
                         assert_eq!(error.code, "INCIDENT_TRANSITION_INVALID");
                         let listed: Vec<String> =
@@ -314,7 +314,7 @@ async fn a_create_retried_with_its_idempotency_key_is_written_once() {
                 Ok(created) => {
                     ids.insert(created.id);
                 }
-                Err(incident_tracker::client::Error::ErrorResponse(error)) => {
+                Err(incident_tracker_client::Error::ErrorResponse(error)) => {
                     assert_eq!(
                         (error.status().as_u16(), error.into_inner().code.as_str()),
                         (409, "IDEMPOTENCY_KEY_IN_USE")
@@ -343,14 +343,12 @@ async fn a_create_retried_with_its_idempotency_key_is_written_once() {
 
 fn status_and_code<T: std::fmt::Debug>(
     result: Result<
-        incident_tracker::client::ResponseValue<T>,
-        incident_tracker::client::Error<incident_tracker::client::types::Error>,
+        incident_tracker_client::ResponseValue<T>,
+        incident_tracker_client::Error<incident_tracker_client::types::Error>,
     >,
 ) -> (u16, String) {
     match result {
-        Err(incident_tracker::client::Error::ErrorResponse(error)) => {
-            (error.status().as_u16(), error.into_inner().code)
-        }
+        Err(incident_tracker_client::Error::ErrorResponse(error)) => (error.status().as_u16(), error.into_inner().code),
         other => panic!("expected an error response, got {other:?}"),
     }
 }
@@ -401,7 +399,7 @@ async fn members_only_as_commanders_and_assignees_and_ids_stay_in_their_place() 
     commanded.commander_id = Some(stranger);
     let refused = api.incident_create(None, &commanded).await;
     match refused {
-        Err(incident_tracker::client::Error::ErrorResponse(error)) => {
+        Err(incident_tracker_client::Error::ErrorResponse(error)) => {
             let error = error.into_inner();
             assert_eq!(
                 (error.code.as_str(), &error.details["field"]),
@@ -415,7 +413,7 @@ async fn members_only_as_commanders_and_assignees_and_ids_stay_in_their_place() 
     assert_eq!(incident.commander_id, Some(setting.owner_id));
 
     match api.task_create(&incident.id, None, &new_task("Page", Some(stranger))).await {
-        Err(incident_tracker::client::Error::ErrorResponse(error)) => {
+        Err(incident_tracker_client::Error::ErrorResponse(error)) => {
             assert_eq!(error.into_inner().details["field"], "assigneeId");
         }
         other => panic!("{other:?}"),
@@ -542,17 +540,17 @@ async fn read_keys_read_write_keys_write_and_neither_sees_another_tenant() {
     let account = api
         .service_account_create(
             &setting.tenant,
-            &incident_tracker::client::types::ServiceAccountCreateRequest { name: "Pager".parse().unwrap() },
+            &incident_tracker_client::types::ServiceAccountCreateRequest { name: "Pager".parse().unwrap() },
         )
         .await
         .unwrap();
-    let key = |scopes| incident_tracker::client::types::ApiKeyCreateRequest {
+    let key = |scopes| incident_tracker_client::types::ApiKeyCreateRequest {
         service_account_id: account.id,
         name: "key".parse().unwrap(),
         scopes,
         expires_at: None,
     };
-    use incident_tracker::client::types::ApiKeyScope::{Read, Write};
+    use incident_tracker_client::types::ApiKeyScope::{Read, Write};
     let read = api.api_key_create(&setting.tenant, &key(vec![Read])).await.unwrap().into_inner().secret;
     let write = api.api_key_create(&setting.tenant, &key(vec![Read, Write])).await.unwrap().into_inner().secret;
     let reader = with_api_key(&setting.app.url(""), &read);
@@ -902,7 +900,7 @@ async fn out_of_range_times_forged_tokens_and_oversized_filters_are_validation_f
 /// order a write that locked its caller first would take.
 #[tokio::test(flavor = "multi_thread")]
 async fn naming_a_commander_while_their_role_changes_never_fails() {
-    use incident_tracker::client::types::{MemberUpdateRequest, Role};
+    use incident_tracker_client::types::{MemberUpdateRequest, Role};
     let setting = setting().await;
     let (first, first_id) = user(&setting.app, "first").await;
     let (second, second_id) = user(&setting.app, "second").await;

@@ -157,7 +157,7 @@ async fn the_servers_role_sees_only_the_tenant_it_set() {
 /// server's role one tenant's rows in that tenant's scope, and none without.
 #[tokio::test(flavor = "multi_thread")]
 async fn tenancy_tables_show_only_the_scoped_tenants_rows() {
-    use incident_tracker::client::types::Role;
+    use incident_tracker_client::types::Role;
 
     #[derive(diesel::QueryableByName)]
     struct Rows {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use incident_tracker::client::types::{IncidentCreateRequest, Severity};
+use incident_tracker_client::types::{IncidentCreateRequest, Severity};
 
 use crate::common::browser::{Browser, with_api_key};
 use crate::common::{TestApp, capture_logs, request_id};
@@ -115,7 +115,7 @@ async fn a_flow_is_traced_and_metered_over_otlp_without_secrets() {
     let (owner, _) = user(&app, "owner").await;
     let tenant = owner.create_tenant("Acme").await;
     owner.api().tenant_switch(&tenant).await.unwrap();
-    owner.invite(tenant, "invitee@example.com", incident_tracker::client::types::Role::Viewer).await;
+    owner.invite(tenant, "invitee@example.com", incident_tracker_client::types::Role::Viewer).await;
 
     let (trace_id, caller_span) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
     let created = owner

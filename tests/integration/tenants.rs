@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use diesel::sql_query;
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
-use incident_tracker::client::types::{InviteAcceptRequest, InviteCreateRequest, MemberUpdateRequest, Role};
-use incident_tracker::client::{Error as ClientError, ResponseValue};
+use incident_tracker_client::types::{InviteAcceptRequest, InviteCreateRequest, MemberUpdateRequest, Role};
+use incident_tracker_client::{Error as ClientError, ResponseValue};
 use uuid::Uuid;
 
 use crate::common::browser::Browser;
@@ -17,7 +17,7 @@ use crate::common::{TestApp, TestDatabase, audit_actions, mail_to, scratch_dir};
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// The HTTP status of a call through the generated client.
-pub(crate) fn status<T>(result: Result<ResponseValue<T>, ClientError<incident_tracker::client::types::Error>>) -> u16 {
+pub(crate) fn status<T>(result: Result<ResponseValue<T>, ClientError<incident_tracker_client::types::Error>>) -> u16 {
     match result {
         Ok(response) => response.status().as_u16(),
         Err(ClientError::ErrorResponse(error)) => error.status().as_u16(),
@@ -27,7 +27,7 @@ pub(crate) fn status<T>(result: Result<ResponseValue<T>, ClientError<incident_tr
 
 /// The error code of a call that must fail.
 pub(crate) fn error_code<T: std::fmt::Debug>(
-    result: Result<ResponseValue<T>, ClientError<incident_tracker::client::types::Error>>,
+    result: Result<ResponseValue<T>, ClientError<incident_tracker_client::types::Error>>,
 ) -> String {
     match result {
         Err(ClientError::ErrorResponse(error)) => error.into_inner().code,
