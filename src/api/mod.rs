@@ -484,7 +484,8 @@ pub trait IncidentTrackerApi {
     /// streamed as it is read, page by page, so an export of any size
     /// holds little memory; each page checks the caller's role again. The
     /// export is audited as `incident.exported` with its filters and the
-    /// number of incidents that matched when it started.
+    /// number of incidents that matched when it started. `403
+    /// CROSS_SITE_REQUEST` when a browser says another site started it.
     #[endpoint {
         method = GET, path = "/v1/incident-exports", tags = ["incidents"], operation_id = "incident_export"
     }]

@@ -9,8 +9,8 @@ use http::header::{COOKIE, SET_COOKIE};
 use ipnet::IpNet;
 
 use super::ApiContext;
-use crate::app::Origin;
 use crate::app::auth::{CurrentSession, SessionView};
+use crate::app::{Origin, Problem};
 use crate::crypto;
 use crate::error::Error;
 use crate::sessions::SessionId;
@@ -43,6 +43,21 @@ pub fn csrf_token_matches(rqctx: &RequestContext<ApiContext>, current: &CurrentS
         .headers()
         .get(CSRF_HEADER)
         .is_some_and(|presented| crypto::constant_time_eq(presented.as_bytes(), current.session.csrf_token.as_bytes()))
+}
+
+/// Refuses a request a browser says another site started (`Sec-Fetch-Site:
+/// cross-site` or `same-site`): a link elsewhere must not make a member's
+/// browser run a `GET` that does more than show data, such as an export.
+/// Clients other than browsers send no such header.
+pub fn refuse_cross_site(rqctx: &RequestContext<ApiContext>) -> Result<(), Error> {
+    let site = rqctx.request.headers().get("sec-fetch-site").and_then(|value| value.to_str().ok());
+    if matches!(site, Some("cross-site" | "same-site")) {
+        return Err(Error::Forbidden(Problem::new(
+            "CROSS_SITE_REQUEST",
+            "This starts only from this site, a bookmark or a script, not from a link on another site.",
+        )));
+    }
+    Ok(())
 }
 
 pub fn origin(rqctx: &RequestContext<ApiContext>) -> Origin {

@@ -162,7 +162,7 @@ fn security_event_of(code: &str) -> Option<&'static str> {
     Some(match code {
         "AUTH_INVALID_CREDENTIALS" => "auth.login_failed",
         "AUTH_ACCOUNT_LOCKED" => "auth.locked_out",
-        "CSRF_TOKEN_INVALID" => "csrf.refused",
+        "CSRF_TOKEN_INVALID" | "CROSS_SITE_REQUEST" => "csrf.refused",
         "RATE_LIMITED" => "rate_limit.denied",
         "QUOTA_EXCEEDED" => "quota.denied",
         "API_KEY_INVALID" => "api_key.refused",

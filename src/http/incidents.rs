@@ -7,6 +7,7 @@ use dropshot::{
 };
 use futures::StreamExt;
 
+use super::caller::refuse_cross_site;
 use super::entry::{handle, handle_with_headers};
 use super::files::file_response;
 use super::{ApiContext, IdPages, id_page, id_results, page_limit, paging_error};
@@ -64,6 +65,7 @@ pub async fn incident_export(
     query: IncidentExportQuery,
 ) -> Result<Reply<HttpResponseOk<FreeformBody>, FileHeaders>, ApiError> {
     handle_with_headers(&rqctx, async |_, op, _| {
+        refuse_cross_site(&rqctx)?;
         let (filter, order) = (incident_filter(&query.filter), order_of(query.filter.sort.unwrap_or_default()));
         let (content_type, extension, format) = match query.format {
             ExportFormat::Csv => ("text/csv; charset=utf-8", "csv", "csv"),

@@ -125,3 +125,34 @@ async fn only_owners_and_admins_export_and_keys_never_do() {
     let answer = keyed.incident_export(None, None, None, None, None, None, None, None, None, None).await;
     assert_eq!(status(answer), 403);
 }
+
+/// A link on another site cannot make a member's browser export: the
+/// browser says where the request came from, and nothing is exported or
+/// audited. Scripts and the site itself are unaffected.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_link_on_another_site_exports_nothing() {
+    let setting = setting().await;
+    let url = setting.app.url("/v1/incident-exports?format=csv");
+    let http = setting.owner.http();
+    for site in ["cross-site", "same-site"] {
+        let refused = http.get(&url).header("sec-fetch-site", site).send().await.unwrap();
+        assert_eq!(refused.status(), 403, "{site}");
+        assert_eq!(refused.json::<serde_json::Value>().await.unwrap()["code"], "CROSS_SITE_REQUEST");
+    }
+    let exported = || async {
+        crate::common::audit_actions(&mut setting.database.owner_connection().await, setting.tenant)
+            .await
+            .into_iter()
+            .filter(|action| action == "incident.exported")
+            .count()
+    };
+    assert_eq!(exported().await, 0);
+    for site in [Some("same-origin"), Some("none"), None] {
+        let mut request = http.get(&url);
+        if let Some(site) = site {
+            request = request.header("sec-fetch-site", site);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 200, "{site:?}");
+    }
+    assert_eq!(exported().await, 3);
+}
