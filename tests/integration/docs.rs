@@ -34,7 +34,14 @@ async fn the_reference_page_renders_every_tag_and_a_request_schema_from_its_own_
     assert!(policy.starts_with("default-src 'none'; script-src 'self';"), "{policy}");
     assert!(!page.text().await.unwrap().contains("://"), "the page names no other origin");
 
-    let chromium = if Path::new("/usr/bin/chromium").exists() { "/usr/bin/chromium" } else { "chromium" };
+    // Debian's Chromium, or Chrome where that is what the machine has
+    // (GitHub's Ubuntu runners).
+    let chromium = ["chromium", "google-chrome"]
+        .into_iter()
+        .find(|name| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|dir| dir.join(name).is_file())
+        })
+        .expect("chromium or google-chrome on PATH (scripts/test installs chromium)");
     let profile = crate::common::scratch_dir("chromium");
     let output = tokio::process::Command::new(chromium)
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
