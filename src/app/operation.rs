@@ -69,6 +69,21 @@ impl<R> Done<R> {
         self.events.push(event);
         self
     }
+
+    /// Appends the events to the tenant's audit chain, as done by `actor`
+    /// from `origin`, in the work's transaction; then the value.
+    async fn record(
+        self,
+        conn: &mut AsyncPgConnection,
+        tenant_id: Uuid,
+        actor: &Actor,
+        origin: &Origin,
+    ) -> Result<R, Error> {
+        for event in self.events {
+            audit::append(conn, tenant_id, actor, origin, event).await?;
+        }
+        Ok(self.value)
+    }
 }
 
 /// Reads in the tenant: `NotFound` unless the caller belongs to it,
@@ -119,11 +134,7 @@ where
         Box::pin(async move {
             let ctx = tenant_context(conn, &actor, tenant_id, false).await?;
             authorize(action, Resource::Tenant, ctx)?;
-            let done = work(conn, ctx).await?;
-            for event in done.events {
-                audit::append(conn, tenant_id, &actor, &origin, event).await?;
-            }
-            Ok(done.value)
+            work(conn, ctx).await?.record(conn, tenant_id, &actor, &origin).await
         })
     })
     .await?;
@@ -172,13 +183,7 @@ where
 {
     let origin = origin.clone();
     db::in_tenant(&state.db, scope(&actor, tenant_id), move |conn| {
-        Box::pin(async move {
-            let done = work(conn).await?;
-            for event in done.events {
-                audit::append(conn, tenant_id, &actor, &origin, event).await?;
-            }
-            Ok(done.value)
-        })
+        Box::pin(async move { work(conn).await?.record(conn, tenant_id, &actor, &origin).await })
     })
     .await
 }
@@ -295,16 +300,14 @@ where
                 db::usage::usage_count_write(conn, tenant_id, day, principal, default_quota, write.enforce_quota)
                     .await?
                     .map_err(|full| quota_exceeded(full, resets_at))?;
-            for event in done.events {
-                audit::append(conn, tenant_id, &actor, &origin, event).await?;
-            }
+            let value = done.record(conn, tenant_id, &actor, &origin).await?;
             if let Some(once) = once {
                 let key_scope = once.key.scope(tenant_id, principal);
-                let answer = (once.encode)(&done.value).map_err(anyhow::Error::from)?;
+                let answer = (once.encode)(&value).map_err(anyhow::Error::from)?;
                 let not_before = now - IDEMPOTENCY_WINDOW;
                 idempotency_store(conn, key_scope, &once.key.request_digest, &answer, now, not_before).await?;
             }
-            Ok((Written { value: done.value, replayed: false }, Some(count)))
+            Ok((Written { value, replayed: false }, Some(count)))
         })
     })
     .await?;
