@@ -126,16 +126,17 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
         attachments,
     });
     let workers = Workers { mail, usage: usage_flusher, scans: ScanSweeper::start(app.clone()) };
+    let document = crate::api::contract::openapi_3_0()?;
     let context = ApiContext {
         app,
         secure_cookies: config.environment == Environment::Production,
         trusted_proxies: config.trusted_proxies.clone(),
-        routes: crate::api::contract::operation_routes()?
+        routes: crate::api::contract::operation_routes(&document)?
             .into_iter()
             .map(|(operation_id, name)| (operation_id, crate::http::Route::new(name)))
             .collect(),
         public_host: public_host(&config.public_base_url),
-        contract: ServedContract::render()?,
+        contract: ServedContract::render(document)?,
     };
     match start_http(api, context, config) {
         Ok(http) => Ok((http, workers)),

@@ -37,10 +37,9 @@ pub fn openapi_3_0() -> anyhow::Result<Value> {
     Ok(definition.json()?)
 }
 
-/// Every operation's route as telemetry names it, by operation id:
-/// `GET /v1/incidents/{incidentId}`.
-pub fn operation_routes() -> anyhow::Result<std::collections::HashMap<String, String>> {
-    let document = openapi_3_0()?;
+/// Every operation's route in `document` (dropshot's) as telemetry names
+/// it, by operation id: `GET /v1/incidents/{incidentId}`.
+pub fn operation_routes(document: &Value) -> anyhow::Result<std::collections::HashMap<String, String>> {
     let mut routes = std::collections::HashMap::new();
     for (path, item) in document["paths"].as_object().context("the document has paths")? {
         for method in HTTP_METHODS {

@@ -81,8 +81,9 @@ pub struct ServedContract {
 }
 
 impl ServedContract {
-    pub fn render() -> anyhow::Result<ServedContract> {
-        let document = crate::api::contract::to_openapi_3_1(crate::api::contract::openapi_3_0()?)?;
+    /// From dropshot's 3.0 document, as `openapi --write` converts it.
+    pub fn render(document: serde_json::Value) -> anyhow::Result<ServedContract> {
+        let document = crate::api::contract::to_openapi_3_1(document)?;
         Ok(ServedContract {
             yaml: serde_yaml::to_string(&document)?.into(),
             json: serde_json::to_vec(&document)?.into(),
