@@ -29,7 +29,7 @@ impl ClamdServer {
         let database = dir.join("db");
         std::fs::create_dir_all(&database).unwrap();
         // A body signature (.ndb): name, any file type, anywhere, the bytes in hex.
-        let hex: String = EICAR.iter().map(|byte| format!("{byte:02x}")).collect();
+        let hex = incident_tracker::crypto::hex(EICAR);
         std::fs::write(database.join("eicar.ndb"), format!("{EICAR_SIGNATURE}:0:*:{hex}\n")).unwrap();
         let port = super::free_port();
         let config = dir.join("clamd.conf");

@@ -87,7 +87,8 @@ fn migrations_fingerprint() -> anyhow::Result<u64> {
     Ok(hasher.finish())
 }
 
-fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Every file below `dir`, at any depth.
+pub fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() { collect_files(&path, files)? } else { files.push(path) }

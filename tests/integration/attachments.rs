@@ -8,7 +8,7 @@ use diesel::sql_query;
 use diesel::sql_types::Uuid as SqlUuid;
 use diesel_async::RunQueryDsl;
 use futures::StreamExt;
-use incident_tracker::crypto::Signer;
+use incident_tracker::crypto::{Signer, hex};
 use incident_tracker_client::types::{
     ApiKeyCreateRequest, ApiKeyScope, Attachment, AttachmentCreateRequest, AttachmentCreated, AttachmentStatus,
     ServiceAccountCreateRequest,
@@ -22,7 +22,7 @@ use crate::common::browser::{Browser, with_api_key};
 use crate::common::clamd::{ClamdServer, EICAR, EICAR_SIGNATURE};
 use crate::common::redis::RedisServer;
 use crate::common::s3::{ACCESS_KEY_ID, BUCKET, S3Server, SECRET_ACCESS_KEY};
-use crate::common::{TestApp, TestDatabase, scratch_dir};
+use crate::common::{TestApp, TestDatabase, collect_files, scratch_dir};
 use crate::incidents::new_incident;
 use crate::tenants::{error_code, status, user};
 
@@ -131,22 +131,15 @@ pub(crate) async fn upload(
     .await
 }
 
-/// Every file the object store holds, relative to its root.
+/// Every file the object store holds, relative to its root (none when it
+/// never stored anything there).
 fn stored_files(data_dir: &Path) -> Vec<String> {
-    fn walk(dir: &Path, root: &Path, found: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, root, found);
-            } else {
-                found.push(path.strip_prefix(root).unwrap().to_string_lossy().into_owned());
-            }
-        }
-    }
     let root = data_dir.join("objects");
-    let mut found = Vec::new();
-    walk(&root, &root, &mut found);
-    found
+    let mut files = Vec::new();
+    if root.exists() {
+        collect_files(&root, &mut files).unwrap();
+    }
+    files.iter().map(|file| file.strip_prefix(&root).unwrap().to_string_lossy().into_owned()).collect()
 }
 
 impl Setting {
@@ -176,7 +169,7 @@ async fn a_clean_png_is_scanned_leaves_quarantine_and_downloads_once_with_its_by
     let anonymous = Client::new(&setting.app.url(""));
     let uploaded = upload(&anonymous, &created.upload_url, PNG.to_vec()).await.unwrap().into_inner();
     assert_eq!(uploaded.status, AttachmentStatus::Clean);
-    let sha256 = Sha256::digest(PNG).iter().map(|byte| format!("{byte:02x}")).collect::<String>();
+    let sha256 = hex(&Sha256::digest(PNG));
     assert_eq!(uploaded.sha256.as_deref(), Some(sha256.as_str()));
     let attachment = created.attachment.id;
     assert_eq!(stored_files(&setting.data_dir), [format!("tenants/{}/attachments/{attachment}", setting.tenant)]);
