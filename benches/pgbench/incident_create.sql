@@ -1,12 +1,7 @@
 -- POST /v1/incidents with an API key: the key, then one transaction that
 -- numbers and inserts the incident, records its timeline event, counts the
 -- write against the quota and appends the audit event.
-SELECT id, tenant_id, service_account_id, scopes, secret_hash, expires_at, revoked_at, last_used_at
-FROM api_key_by_prefix(:key_prefix);
-\startpipeline
-BEGIN;
-SELECT set_config('app.tenant_id', :tenant, true), set_config('app.actor_id', :service_account, true);
-\endpipeline
+\ir key_and_scope.sql
 INSERT INTO incident_numbers (tenant_id, last_number) VALUES (:tenant, 1)
 ON CONFLICT (tenant_id) DO UPDATE SET last_number = incident_numbers.last_number + 1
 RETURNING last_number AS number \gset

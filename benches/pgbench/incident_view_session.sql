@@ -1,9 +1,5 @@
 -- GET /v1/incidents/{id} with a session: the member's role, then the row.
-\startpipeline
-BEGIN;
-SELECT set_config('app.tenant_id', :tenant, true), set_config('app.actor_id', :user, true);
-\endpipeline
-SELECT role FROM memberships WHERE tenant_id = :tenant AND user_id = :user LIMIT 1;
+\ir session_scope.sql
 SELECT id, number, title, summary, severity, status, commander_id, labels, created_by_type, created_by_id,
        created_at, updated_at, acknowledged_at, mitigated_at, resolved_at, closed_at, reopen_count, version
 FROM incidents WHERE tenant_id = :tenant AND id = :incident LIMIT 1;
