@@ -108,7 +108,9 @@ where
         })
     })
     .await?;
-    count_read(state, op, tenant_id);
+    if let Some(principal) = op.actor.principal() {
+        state.usage.count_read(tenant_id, principal);
+    }
     Ok(value)
 }
 
@@ -130,22 +132,10 @@ where
     let principal = op.actor.principal().ok_or_else(Error::auth_required)?;
     check_write_rate(state, principal).await?;
     let (actor, origin) = (op.actor.clone(), op.origin.clone());
-    let value = db::in_tenant(&state.db, scope(&actor, tenant_id), move |conn| {
-        Box::pin(async move {
-            let ctx = tenant_context(conn, &actor, tenant_id, false).await?;
-            authorize(action, Resource::Tenant, ctx)?;
-            work(conn, ctx).await?.record(conn, tenant_id, &actor, &origin).await
-        })
+    tenant_read(state, op, tenant_id, action, move |conn, ctx| {
+        Box::pin(async move { work(conn, ctx).await?.record(conn, tenant_id, &actor, &origin).await })
     })
-    .await?;
-    count_read(state, op, tenant_id);
-    Ok(value)
-}
-
-fn count_read(state: &AppState, op: &OpContext, tenant_id: Uuid) {
-    if let Some(principal) = op.actor.principal() {
-        state.usage.count_read(tenant_id, principal);
-    }
+    .await
 }
 
 /// Writes in the tenant: limited per principal, then all of
