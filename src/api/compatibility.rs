@@ -55,9 +55,19 @@ impl Report {
         Ok(Report { old_version: version(old)?, new_version: version(new)?, changes })
     }
 
-    /// Breaking changes are allowed only with a new major version.
+    /// Breaking changes are allowed only with a new major version, in
+    /// Cargo's sense: below 1.0 the minor number is the major one
+    /// (0.1.x to 0.2.0), as clients pinned with `^0.1` expect.
     pub fn allowed(&self) -> bool {
-        self.new_version.major > self.old_version.major || self.changes.iter().all(|change| !change.breaking)
+        let compatible_with_old = semver::Comparator {
+            op: semver::Op::Caret,
+            major: self.old_version.major,
+            minor: Some(self.old_version.minor),
+            patch: Some(self.old_version.patch),
+            pre: self.old_version.pre.clone(),
+        };
+        let new_major = self.new_version > self.old_version && !compatible_with_old.matches(&self.new_version);
+        new_major || self.changes.iter().all(|change| !change.breaking)
     }
 }
 
@@ -280,8 +290,19 @@ mod tests {
         let old = openapi_3_0().unwrap();
         let mut new = old.clone();
         new["paths"]["/v1/incidents"].as_object_mut().unwrap().remove("post");
-        assert!(!Report::new(&old, &new).unwrap().allowed());
-        new["info"]["version"] = json!("1.0.0");
-        assert!(Report::new(&old, &new).unwrap().allowed());
+        let allowed_between = |old_version: &str, new_version: &str| {
+            let (mut old, mut new) = (old.clone(), new.clone());
+            old["info"]["version"] = json!(old_version);
+            new["info"]["version"] = json!(new_version);
+            Report::new(&old, &new).unwrap().allowed()
+        };
+        for (old_version, new_version) in [("0.1.0", "0.2.0"), ("0.9.3", "1.0.0"), ("1.4.2", "2.0.0")] {
+            assert!(allowed_between(old_version, new_version), "{old_version} -> {new_version}");
+        }
+        for (old_version, new_version) in
+            [("0.1.0", "0.1.0"), ("0.1.0", "0.1.1"), ("1.4.2", "1.5.0"), ("0.2.0", "0.1.0")]
+        {
+            assert!(!allowed_between(old_version, new_version), "{old_version} -> {new_version}");
+        }
     }
 }
