@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
+use schemars::r#gen::SchemaGenerator;
+use schemars::schema::{Schema, SchemaObject};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use uuid::Uuid;
 
 /// An identity for automation in one tenant; it acts through its API keys.
@@ -18,7 +21,7 @@ pub struct ServiceAccount {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ServiceAccountCreateRequest {
     /// Trimmed; 1 to 100 characters.
-    #[schemars(length(min = 1, max = 100))]
+    #[schemars(length(min = 1, max = 100), regex = "crate::text::LINE_PATTERN")]
     pub name: String,
 }
 
@@ -38,13 +41,24 @@ pub struct ApiKeyCreateRequest {
     /// A service account of this tenant.
     pub service_account_id: Uuid,
     /// Trimmed; 1 to 100 characters.
-    #[schemars(length(min = 1, max = 100))]
+    #[schemars(length(min = 1, max = 100), regex = "crate::text::LINE_PATTERN")]
     pub name: String,
     /// `["read"]` or `["read", "write"]`.
-    #[schemars(length(min = 1, max = 2))]
+    #[schemars(schema_with = "scopes_holding_read")]
     pub scopes: Vec<ApiKeyScope>,
     /// When the key stops working; at most a year ahead. Never, if absent.
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// One or two scopes, one of them `read`: a key that writes also reads.
+fn scopes_holding_read(generator: &mut SchemaGenerator) -> Schema {
+    let mut schema = <Vec<ApiKeyScope>>::json_schema(generator).into_object();
+    let array = schema.array();
+    array.min_items = Some(1);
+    array.max_items = Some(2);
+    let read = SchemaObject { enum_values: Some(vec![json!("read")]), ..SchemaObject::default() };
+    array.contains = Some(Box::new(read.into()));
+    schema.into()
 }
 
 /// An API key, without its secret.

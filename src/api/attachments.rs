@@ -1,11 +1,15 @@
 //! Wire types of attachments and their upload and download URLs.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::de::{Error as _, Unexpected};
+use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
 use super::incidents::CreatedBy;
+use crate::text::{is_hidden, regex_class};
 
 /// The largest upload body dropshot lets through: above the largest file,
 /// so an upload over its declared size is refused by the upload's own
@@ -54,19 +58,50 @@ pub struct Attachment {
     pub scanned_at: Option<DateTime<Utc>>,
 }
 
+/// A file name without a path, with an accepted type's extension.
+static FILE_NAME_PATTERN: LazyLock<String> = LazyLock::new(|| {
+    let named = regex_class(|c| c == '/' || c == '\\' || is_hidden(c));
+    format!("^[^{named}]*\\.(?:[pP][nN][gG]|[jJ][pP][eE]?[gG]|[pP][dD][fF]|[tT][xX][tT])$")
+});
+
 /// The file about to be uploaded. The extension, the content type and
 /// the bytes must all name the same type: png, jpg (or jpeg), pdf or txt.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AttachmentCreateRequest {
-    /// A plain file name (no path), 1 to 255 characters.
-    #[schemars(length(min = 1, max = 255))]
+    /// A plain file name (no path), 1 to 255 characters, ending in `.png`,
+    /// `.jpg`, `.jpeg`, `.pdf` or `.txt` (in any case).
+    #[schemars(length(min = 1, max = 255), regex = "FILE_NAME_PATTERN")]
     pub file_name: String,
-    /// `image/png`, `image/jpeg`, `application/pdf` or `text/plain`.
-    #[schemars(length(min = 1, max = 255))]
+    /// `image/png`, `image/jpeg`, `application/pdf` or `text/plain`, in any
+    /// case, parameters allowed: the one the extension names.
+    #[schemars(
+        length(min = 1, max = 255),
+        regex(
+            pattern = "^(?:[iI][mM][aA][gG][eE]/(?:[pP][nN][gG]|[jJ][pP][eE][gG])|[aA][pP][pP][lL][iI][cC][aA][tT][iI][oO][nN]/[pP][dD][fF]|[tT][eE][xX][tT]/[pP][lL][aA][iI][nN])(?:;.*)?$"
+        )
+    )]
     pub content_type: String,
-    /// The exact size of the upload, at most 10 MiB (10485760 bytes).
+    /// The exact size of the upload, at most 10 MiB.
+    #[serde(deserialize_with = "whole_number")]
+    #[schemars(range(min = 1, max = 10485760))]
     pub size_bytes: i64,
+}
+
+/// A number without a fraction: to JSON Schema, and so to the contract,
+/// `1.0` is as much an integer as `1`.
+fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(whole) = number.as_i64() {
+        return Ok(whole);
+    }
+    let float = number.as_f64().unwrap_or(f64::NAN);
+    let in_range = (i64::MIN as f64..i64::MAX as f64).contains(&float);
+    if float.fract() == 0.0 && in_range {
+        Ok(float as i64)
+    } else {
+        Err(D::Error::invalid_value(Unexpected::Float(float), &"a whole number"))
+    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -110,6 +145,6 @@ pub struct SignedUrlQuery {
     pub attachment_id: Uuid,
     /// Unix seconds.
     pub expires: i64,
-    #[schemars(length(max = 64))]
+    #[schemars(length(min = 43, max = 43), regex(pattern = "^[A-Za-z0-9_-]{43}$"))]
     pub signature: String,
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 #[serde(rename_all = "camelCase")]
 pub struct AuditEventFilter {
     /// Only events with this action, e.g. `member.role_changed`.
-    #[schemars(length(max = 100))]
+    #[schemars(length(min = 1, max = 100), regex(pattern = "^[a-z0-9._]+$"))]
     pub action: Option<String>,
     /// Only events by this user.
     pub actor_id: Option<Uuid>,

@@ -30,29 +30,33 @@ pub struct User {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignupRequest {
-    #[schemars(length(max = 254))]
+    /// At most 254 characters once lower-cased.
+    #[schemars(email, length(min = 5, max = 254), regex = "crate::text::EMAIL_PATTERN")]
     pub email: String,
     /// 15 to 128 characters; not a commonly breached password and not
     /// containing the email's local part.
-    #[schemars(length(min = 15, max = 128))]
+    #[schemars(length(min = 15, max = 128), regex = "crate::text::STORABLE_PATTERN")]
     pub password: String,
-    #[schemars(length(min = 1, max = 100))]
+    /// Trimmed; 1 to 100 characters.
+    #[schemars(length(min = 1, max = 100), regex = "crate::text::LINE_PATTERN")]
     pub name: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
-    #[schemars(length(max = 254))]
+    /// At most 254 characters once lower-cased.
+    #[schemars(email, length(min = 5, max = 254), regex = "crate::text::EMAIL_PATTERN")]
     pub email: String,
-    #[schemars(length(max = 128))]
+    #[schemars(length(max = 128), regex = "crate::text::STORABLE_PATTERN")]
     pub password: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PasswordForgotRequest {
-    #[schemars(length(max = 254))]
+    /// At most 254 characters once lower-cased.
+    #[schemars(email, length(min = 5, max = 254), regex = "crate::text::EMAIL_PATTERN")]
     pub email: String,
 }
 
@@ -68,8 +72,8 @@ pub struct PasswordResetRequested {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PasswordResetRequest {
     /// The token from the mailed link.
-    #[schemars(length(max = 64))]
+    #[schemars(length(min = 43, max = 43), regex(pattern = "^[A-Za-z0-9_-]{43}$"))]
     pub token: String,
-    #[schemars(length(min = 15, max = 128))]
+    #[schemars(length(min = 15, max = 128), regex = "crate::text::STORABLE_PATTERN")]
     pub password: String,
 }

@@ -168,7 +168,8 @@ fn convert_schemas_in_operation(operation: &mut Value) {
 
 /// The JSON Schema differences between OpenAPI 3.0 and 3.1 that dropshot's
 /// output contains: `nullable` becomes a `null` type, `example` becomes
-/// `examples`.
+/// `examples`. Integer formats also become bounds, which JSON Schema
+/// validators and test generators read where few read `format`.
 fn convert_schema(schema: &mut Value) {
     let Some(object) = schema.as_object_mut() else { return };
     for key in ["properties", "patternProperties", "definitions", "$defs"] {
@@ -192,6 +193,19 @@ fn convert_schema(schema: &mut Value) {
     if object.remove("nullable") == Some(Value::Bool(true)) {
         make_nullable(object);
     }
+    bound_integer(object);
+}
+
+fn bound_integer(object: &mut Map<String, Value>) {
+    let (minimum, maximum) = match object.get("format").and_then(Value::as_str) {
+        Some("int32") => (json!(i32::MIN), json!(i32::MAX)),
+        Some("uint32") => (json!(0), json!(u32::MAX)),
+        Some("int64") => (json!(i64::MIN), json!(i64::MAX)),
+        Some("uint64") => (json!(0), json!(u64::MAX)),
+        _ => return,
+    };
+    object.entry("minimum").or_insert(minimum);
+    object.entry("maximum").or_insert(maximum);
 }
 
 fn make_nullable(object: &mut Map<String, Value>) {
@@ -236,6 +250,13 @@ fn make_nullable(object: &mut Map<String, Value>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integer_formats_become_bounds_that_keep_a_tighter_one() {
+        let mut schema = json!({ "type": "integer", "format": "uint32", "minimum": 1 });
+        convert_schema(&mut schema);
+        assert_eq!(schema, json!({ "type": "integer", "format": "uint32", "minimum": 1, "maximum": 4294967295u32 }));
+    }
 
     #[test]
     fn nullable_scalars_become_type_arrays() {

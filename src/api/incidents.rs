@@ -1,6 +1,8 @@
 //! Wire types of incidents, their timeline, tasks and status updates, and
 //! incident metrics.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -28,6 +30,16 @@ pub enum IncidentStatus {
     Closed,
     Declined,
 }
+
+/// The `status` filter: names of [`IncidentStatus`], as its schema lists
+/// them, separated by commas.
+static STATUS_FILTER_PATTERN: LazyLock<String> = LazyLock::new(|| {
+    let schema = schemars::schema_for!(IncidentStatus).schema;
+    let names: Vec<&str> =
+        schema.enum_values.iter().flatten().map(|name| name.as_str().expect("status names are strings")).collect();
+    let one = names.join("|");
+    format!("^({one})(,({one}))*$")
+});
 
 /// How bad it is: `sev1` is the most severe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -86,18 +98,18 @@ pub struct Incident {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IncidentCreateRequest {
     /// Trimmed; 1 to 200 characters.
-    #[schemars(length(min = 1, max = 200))]
+    #[schemars(length(min = 1, max = 200), regex = "crate::text::LINE_PATTERN")]
     pub title: String,
     /// Markdown; at most 20,000 characters.
     #[serde(default)]
-    #[schemars(length(max = 20000))]
+    #[schemars(length(max = 20000), regex = "crate::text::STORABLE_PATTERN")]
     pub summary: String,
     pub severity: Severity,
     /// A member of the tenant.
     pub commander_id: Option<Uuid>,
     /// At most 20, each 1 to 64 characters; duplicates are dropped.
     #[serde(default)]
-    #[schemars(length(max = 20))]
+    #[schemars(length(max = 20), inner(length(min = 1, max = 64), regex = "crate::text::LINE_PATTERN"))]
     pub labels: Vec<String>,
 }
 
@@ -105,15 +117,16 @@ pub struct IncidentCreateRequest {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct IncidentUpdateRequest {
-    #[schemars(length(min = 1, max = 200))]
+    #[schemars(length(min = 1, max = 200), regex = "crate::text::LINE_PATTERN")]
     pub title: Option<String>,
-    #[schemars(length(max = 20000))]
+    #[schemars(length(max = 20000), regex = "crate::text::STORABLE_PATTERN")]
     pub summary: Option<String>,
     pub severity: Option<Severity>,
     /// A member of the tenant; `null` removes the commander.
     #[serde(default, deserialize_with = "present")]
     pub commander_id: Option<Option<Uuid>>,
-    #[schemars(length(max = 20))]
+    /// At most 20, each 1 to 64 characters; duplicates are dropped.
+    #[schemars(length(max = 20), inner(length(min = 1, max = 64), regex = "crate::text::LINE_PATTERN"))]
     pub labels: Option<Vec<String>>,
     /// A move under the status machine; see `IncidentStatus`.
     pub status: Option<IncidentStatus>,
@@ -155,7 +168,7 @@ pub enum IncidentSort {
 #[serde(rename_all = "camelCase")]
 pub struct IncidentFilter {
     /// Statuses, comma-separated: `status=triage,investigating`.
-    #[schemars(length(max = 100))]
+    #[schemars(length(max = 100), regex = "STATUS_FILTER_PATTERN")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -163,7 +176,7 @@ pub struct IncidentFilter {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commander_id: Option<Uuid>,
     /// Only incidents with this label.
-    #[schemars(length(max = 64))]
+    #[schemars(length(min = 1, max = 64), regex = "crate::text::LINE_PATTERN")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// Created at or after this time.
@@ -176,8 +189,10 @@ pub struct IncidentFilter {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_after: Option<DateTime<Utc>>,
     /// Full-text search over title and summary (English stemming; `"quoted
-    /// phrases"`, `or` and `-excluded` words work as in web search).
-    #[schemars(length(max = 200))]
+    /// phrases"`, `or` and `-excluded` words work as in web search). With
+    /// `label`, it must fit in a page token, which long text of multi-byte
+    /// characters may not.
+    #[schemars(length(min = 1, max = 200), regex = "crate::text::LINE_PATTERN")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -272,8 +287,8 @@ pub struct TimelineEvent {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TimelineEventCreateRequest {
     pub kind: NoteKind,
-    /// Markdown; 1 to 10,000 characters.
-    #[schemars(length(min = 1, max = 10000))]
+    /// Markdown; 1 to 10,000 characters, not all of them whitespace.
+    #[schemars(length(min = 1, max = 10000), regex = "crate::text::NON_BLANK_PATTERN")]
     pub body: String,
     /// When it happened, if not now: any time in the past, at most a minute ahead.
     pub occurred_at: Option<DateTime<Utc>>,
@@ -321,11 +336,11 @@ pub struct Task {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TaskCreateRequest {
-    #[schemars(length(min = 1, max = 200))]
+    #[schemars(length(min = 1, max = 200), regex = "crate::text::LINE_PATTERN")]
     pub title: String,
     /// Markdown; at most 10,000 characters.
     #[serde(default)]
-    #[schemars(length(max = 10000))]
+    #[schemars(length(max = 10000), regex = "crate::text::STORABLE_PATTERN")]
     pub description: String,
     /// A member of the tenant.
     pub assignee_id: Option<Uuid>,
@@ -336,9 +351,9 @@ pub struct TaskCreateRequest {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TaskUpdateRequest {
-    #[schemars(length(min = 1, max = 200))]
+    #[schemars(length(min = 1, max = 200), regex = "crate::text::LINE_PATTERN")]
     pub title: Option<String>,
-    #[schemars(length(max = 10000))]
+    #[schemars(length(max = 10000), regex = "crate::text::STORABLE_PATTERN")]
     pub description: Option<String>,
     pub status: Option<TaskStatus>,
     /// A member of the tenant; `null` unassigns.
@@ -383,8 +398,8 @@ pub struct StatusUpdate {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatusUpdateCreateRequest {
-    /// Markdown; 1 to 10,000 characters.
-    #[schemars(length(min = 1, max = 10000))]
+    /// Markdown; 1 to 10,000 characters, not all of them whitespace.
+    #[schemars(length(min = 1, max = 10000), regex = "crate::text::NON_BLANK_PATTERN")]
     pub body: String,
     pub audience: Audience,
     /// Moves the incident here, under the status machine.
@@ -451,6 +466,7 @@ pub struct IdempotencyKeyHeader {
     /// key and body within 24 hours gets the first answer again, with
     /// `Idempotent-Replayed: true`, and writes nothing.
     #[serde(rename = "Idempotency-Key")]
+    #[schemars(length(min = 1, max = 255), regex(pattern = "^[!-~]+$"))]
     pub idempotency_key: Option<String>,
 }
 
@@ -472,4 +488,19 @@ pub struct CreatedHeaders {
     /// same `Idempotency-Key`.
     #[serde(rename = "Idempotent-Replayed")]
     pub idempotent_replayed: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_filter_pattern_lists_every_status() {
+        let filter = regress::Regex::new(&STATUS_FILTER_PATTERN).unwrap();
+        let every = "triage,investigating,mitigated,resolved,closed,declined";
+        assert!(filter.find(every).is_some(), "{}", *STATUS_FILTER_PATTERN);
+        for refused in ["", "triage,", ",triage", "open", "triage;closed"] {
+            assert!(filter.find(refused).is_none(), "{refused:?}");
+        }
+    }
 }

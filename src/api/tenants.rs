@@ -35,7 +35,7 @@ pub struct Tenant {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TenantCreateRequest {
     /// Trimmed; 1 to 100 characters.
-    #[schemars(length(min = 1, max = 100))]
+    #[schemars(length(min = 1, max = 100), regex = "crate::text::LINE_PATTERN")]
     pub name: String,
 }
 
@@ -78,7 +78,8 @@ pub struct MemberUpdateRequest {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InviteCreateRequest {
-    #[schemars(length(max = 254))]
+    /// At most 254 characters once lower-cased.
+    #[schemars(email, length(min = 5, max = 254), regex = "crate::text::EMAIL_PATTERN")]
     pub email: String,
     /// At most the inviter's own role.
     pub role: Role,
@@ -100,7 +101,7 @@ pub struct Invite {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InviteAcceptRequest {
     /// The token from the mailed link.
-    #[schemars(length(max = 64))]
+    #[schemars(length(min = 43, max = 43), regex(pattern = "^[A-Za-z0-9_-]{43}$"))]
     pub token: String,
 }
 

@@ -416,12 +416,13 @@ fn incident_filter(filter: &IncidentFilter) -> db::incidents::IncidentFilter {
         statuses: statuses.unwrap_or_default(),
         severity: filter.severity.map(|severity| Severity::from(severity).as_str().to_string()),
         commander_id: filter.commander_id,
-        label: filter.label.clone(),
+        // Trimmed, as stored labels and every other line are.
+        label: filter.label.as_deref().map(|label| label.trim().to_string()),
         created_after: filter.created_after,
         created_before: filter.created_before,
         updated_after: filter.updated_after,
         updated_not_after: None,
-        text: filter.q.clone(),
+        text: filter.q.as_deref().map(|text| text.trim().to_string()),
     }
 }
 
