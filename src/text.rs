@@ -71,9 +71,10 @@ pub static EMAIL_PATTERN: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// The body of a character class holding every character `member` accepts,
-/// as ranges. Written so ECMA-262 (JSON Schema's dialect) and Python's `re`
-/// (schemathesis) read it alike: `\uXXXX` escapes within the BMP, the
-/// characters themselves beyond it (ECMA-262 has no common escape for those).
+/// as ranges. Written so ECMA-262 in Unicode mode (JSON Schema 2020-12 asks
+/// for the `u` flag) and Python's `re` (schemathesis) read it alike:
+/// `\uXXXX` escapes within the BMP, the characters themselves beyond it
+/// (the two have no common escape for those).
 pub fn regex_class(member: impl Fn(char) -> bool) -> String {
     let write = |class: &mut String, c: char| match u32::from(c) {
         code @ ..=0xFFFF => class.push_str(&format!("\\u{code:04X}")),

@@ -66,7 +66,9 @@ impl Report {
             patch: Some(self.old_version.patch),
             pre: self.old_version.pre.clone(),
         };
-        let new_major = self.new_version > self.old_version && !compatible_with_old.matches(&self.new_version);
+        // A prerelease never matches a plain requirement; its release must.
+        let new_release = semver::Version { pre: semver::Prerelease::EMPTY, ..self.new_version.clone() };
+        let new_major = new_release > self.old_version && !compatible_with_old.matches(&new_release);
         new_major || self.changes.iter().all(|change| !change.breaking)
     }
 }
@@ -296,12 +298,14 @@ mod tests {
             new["info"]["version"] = json!(new_version);
             Report::new(&old, &new).unwrap().allowed()
         };
-        for (old_version, new_version) in [("0.1.0", "0.2.0"), ("0.9.3", "1.0.0"), ("1.4.2", "2.0.0")] {
+        for (old_version, new_version) in
+            [("0.1.0", "0.2.0"), ("0.9.3", "1.0.0"), ("1.4.2", "2.0.0"), ("1.4.2", "2.0.0-rc.1")]
+        {
             assert!(allowed_between(old_version, new_version), "{old_version} -> {new_version}");
         }
-        for (old_version, new_version) in
-            [("0.1.0", "0.1.0"), ("0.1.0", "0.1.1"), ("1.4.2", "1.5.0"), ("0.2.0", "0.1.0")]
-        {
+        let refused =
+            [("0.1.0", "0.1.0"), ("0.1.0", "0.1.1"), ("1.4.2", "1.5.0"), ("0.2.0", "0.1.0"), ("1.4.2", "1.5.0-rc.1")];
+        for (old_version, new_version) in refused {
             assert!(!allowed_between(old_version, new_version), "{old_version} -> {new_version}");
         }
     }

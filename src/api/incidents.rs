@@ -190,8 +190,8 @@ pub struct IncidentFilter {
     pub updated_after: Option<DateTime<Utc>>,
     /// Full-text search over title and summary (English stemming; `"quoted
     /// phrases"`, `or` and `-excluded` words work as in web search). With
-    /// `label`, it must fit in a page token, which long text of multi-byte
-    /// characters may not.
+    /// the other filters it must fit in a page token (512 characters), which
+    /// long text of multi-byte characters or quotes may not.
     #[schemars(length(min = 1, max = 200), regex = "crate::text::LINE_PATTERN")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,

@@ -23,7 +23,8 @@ pub async fn audit_event_list(
             WhichPage::Next(AuditEventPage { filter, before_seq }) => (filter, Some(before_seq)),
         };
         let events_filter = EventFilter {
-            action: filter.action.clone(),
+            // Trimmed, as every filter of one line is.
+            action: filter.action.as_deref().map(|action| action.trim().to_string()),
             actor_id: filter.actor_id,
             since: filter.since,
             until: filter.until,
