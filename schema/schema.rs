@@ -85,6 +85,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    change_event_counters (tenant_id) {
+        tenant_id -> Uuid,
+        last_seq -> Int8,
+    }
+}
+
+diesel::table! {
+    change_events (tenant_id, seq) {
+        tenant_id -> Uuid,
+        seq -> Int8,
+        id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        incident_id -> Nullable<Uuid>,
+        occurred_at -> Timestamptz,
+        data -> Jsonb,
+    }
+}
+
+diesel::table! {
     idempotency_keys (tenant_id, principal_type, principal_id, operation, key) {
         tenant_id -> Uuid,
         principal_type -> Text,
@@ -286,6 +306,8 @@ diesel::table! {
 }
 
 diesel::joinable!(api_keys -> users (created_by));
+diesel::joinable!(change_event_counters -> tenants (tenant_id));
+diesel::joinable!(change_events -> tenants (tenant_id));
 diesel::joinable!(idempotency_keys -> tenants (tenant_id));
 diesel::joinable!(incident_numbers -> tenants (tenant_id));
 diesel::joinable!(incident_tasks -> users (assignee_id));
@@ -306,6 +328,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachments,
     audit_chain_heads,
     audit_events,
+    change_event_counters,
+    change_events,
     idempotency_keys,
     incident_numbers,
     incident_tasks,

@@ -47,6 +47,24 @@ $$;
 
 
 --
+-- Name: change_events_purge(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.change_events_purge() RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    purged bigint;
+BEGIN
+    DELETE FROM public.change_events WHERE occurred_at < now() - interval '30 days';
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN purged;
+END
+$$;
+
+
+--
 -- Name: current_tenant_id(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -278,6 +296,38 @@ CREATE TABLE public.audit_events (
 );
 
 ALTER TABLE ONLY public.audit_events FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: change_event_counters; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.change_event_counters (
+    tenant_id uuid NOT NULL,
+    last_seq bigint NOT NULL,
+    CONSTRAINT change_event_counters_last_seq_check CHECK ((last_seq >= 0))
+);
+
+ALTER TABLE ONLY public.change_event_counters FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: change_events; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.change_events (
+    tenant_id uuid NOT NULL,
+    seq bigint NOT NULL,
+    id uuid NOT NULL,
+    type text NOT NULL,
+    incident_id uuid,
+    occurred_at timestamp with time zone NOT NULL,
+    data jsonb NOT NULL,
+    CONSTRAINT change_events_seq_check CHECK ((seq > 0)),
+    CONSTRAINT change_events_type_check CHECK ((type ~ '^[a-z_]+\.[a-z_]+$'::text))
+);
+
+ALTER TABLE ONLY public.change_events FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -651,6 +701,30 @@ ALTER TABLE ONLY public.audit_events
 
 
 --
+-- Name: change_event_counters change_event_counters_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.change_event_counters
+    ADD CONSTRAINT change_event_counters_pkey PRIMARY KEY (tenant_id);
+
+
+--
+-- Name: change_events change_events_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.change_events
+    ADD CONSTRAINT change_events_id_key UNIQUE (id);
+
+
+--
+-- Name: change_events change_events_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.change_events
+    ADD CONSTRAINT change_events_pkey PRIMARY KEY (tenant_id, seq);
+
+
+--
 -- Name: idempotency_keys idempotency_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -847,6 +921,13 @@ CREATE INDEX attachments_by_incident ON public.attachments USING btree (tenant_i
 
 
 --
+-- Name: change_events_by_age; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX change_events_by_age ON public.change_events USING btree (occurred_at);
+
+
+--
 -- Name: idempotency_keys_by_age; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1009,6 +1090,22 @@ ALTER TABLE ONLY public.attachment_urls
 
 ALTER TABLE ONLY public.attachments
     ADD CONSTRAINT attachments_tenant_id_incident_id_fkey FOREIGN KEY (tenant_id, incident_id) REFERENCES public.incidents(tenant_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: change_event_counters change_event_counters_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.change_event_counters
+    ADD CONSTRAINT change_event_counters_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+
+--
+-- Name: change_events change_events_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.change_events
+    ADD CONSTRAINT change_events_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
 
 
 --
@@ -1186,6 +1283,18 @@ ALTER TABLE public.audit_chain_heads ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.audit_events ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: change_event_counters; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.change_event_counters ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: change_events; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.change_events ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: api_keys cross_tenant_lookup; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -1257,6 +1366,13 @@ ALTER TABLE public.invitations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.memberships ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: change_events retention_purge; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY retention_purge ON public.change_events TO incident_tracker_lookup USING ((occurred_at < (now() - '30 days'::interval)));
+
+
+--
 -- Name: service_accounts; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -1301,6 +1417,20 @@ CREATE POLICY tenant_isolation ON public.audit_chain_heads USING ((tenant_id = p
 --
 
 CREATE POLICY tenant_isolation ON public.audit_events USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: change_event_counters tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.change_event_counters USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: change_events tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.change_events USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
 
 
 --
@@ -1436,6 +1566,14 @@ GRANT ALL ON FUNCTION public.attachments_awaiting_scan(due_by timestamp with tim
 
 
 --
+-- Name: FUNCTION change_events_purge(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.change_events_purge() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.change_events_purge() TO incident_tracker_app;
+
+
+--
 -- Name: FUNCTION enable_tenant_isolation(target regclass); Type: ACL; Schema: public; Owner: -
 --
 
@@ -1507,6 +1645,21 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.audit_chain_heads TO incident_tracker
 --
 
 GRANT SELECT,INSERT ON TABLE public.audit_events TO incident_tracker_app;
+
+
+--
+-- Name: TABLE change_event_counters; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.change_event_counters TO incident_tracker_app;
+
+
+--
+-- Name: TABLE change_events; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.change_events TO incident_tracker_app;
+GRANT SELECT,DELETE ON TABLE public.change_events TO incident_tracker_lookup;
 
 
 --

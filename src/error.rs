@@ -39,6 +39,9 @@ pub enum Error {
     /// The request conflicts with the current state (409).
     #[error("conflict: {}", .0.code)]
     Conflict(Problem),
+    /// What the request names is no longer kept (410).
+    #[error("gone: {}", .0.code)]
+    Gone(Problem),
     /// The request's body is larger than allowed (413).
     #[error("too large: {}", .0.code)]
     TooLarge(Problem),
@@ -105,6 +108,7 @@ impl Error {
             | Error::Unauthenticated(problem)
             | Error::Forbidden(problem)
             | Error::Conflict(problem)
+            | Error::Gone(problem)
             | Error::TooLarge(problem)
             | Error::UnsupportedType(problem)
             | Error::PreconditionFailed(problem)

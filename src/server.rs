@@ -15,6 +15,7 @@ use crate::error::Error;
 
 use crate::app::attachments::{Attachments, ScanSweeper};
 use crate::app::auth::password::Passwords;
+use crate::app::events::EventPurger;
 use crate::app::usage::{UsageFlusher, UsageMeter};
 use crate::app::{AppState, Limits, RateLimit};
 use crate::config::{Config, DatabaseSource, Environment, Secret};
@@ -42,6 +43,7 @@ struct Workers {
     usage: UsageFlusher,
     /// Without a scanner, none.
     scans: Option<ScanSweeper>,
+    event_purge: EventPurger,
 }
 
 impl Workers {
@@ -51,6 +53,7 @@ impl Workers {
         if let Some(scans) = self.scans {
             scans.stop().await;
         }
+        self.event_purge.stop().await;
     }
 }
 
@@ -125,7 +128,12 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
         usage,
         attachments,
     });
-    let workers = Workers { mail, usage: usage_flusher, scans: ScanSweeper::start(app.clone()) };
+    let workers = Workers {
+        mail,
+        usage: usage_flusher,
+        scans: ScanSweeper::start(app.clone()),
+        event_purge: EventPurger::start(app.clone()),
+    };
     let document = crate::api::contract::openapi_3_0()?;
     let context = ApiContext {
         app,

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod compatibility;
 pub mod contract;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod incidents;
 pub mod platform;
@@ -36,6 +37,7 @@ pub use reply::Reply;
             api_keys = { description = "Service accounts and their API keys, for automation." },
             attachments = { description = "Files attached to incidents: upload and download through signed single-use URLs, virus-scanned." },
             audit = { description = "The tenant's append-only, hash-chained audit log." },
+            events = { description = "The change feed: every change to incidents, in commit order." },
             auth = { description = "Accounts and browser sessions: sign-up, sign-in, password reset." },
             incidents = { description = "Incidents, their timeline, tasks and status updates, and metrics over them." },
             platform = { description = "Health checks for load balancers and orchestrators." },
@@ -608,6 +610,21 @@ pub trait IncidentTrackerApi {
         query: QueryParams<usage::UsageQuery>,
     ) -> Result<Reply<HttpResponseOk<usage::UsageReport>>, ApiError>;
 
+    /// The active tenant's change feed (`incidents.read`): every change to
+    /// an incident, its tasks, status updates and timeline notes, oldest
+    /// first, in the order the changes committed.
+    ///
+    /// Store each page's `nextCursor` and pass it as `after`: every event
+    /// arrives exactly once, and an event committed later never appears
+    /// before one already read. Events are kept 30 days; `410
+    /// CURSOR_EXPIRED` when events after `after` are no longer kept (start
+    /// again without it).
+    #[endpoint { method = GET, path = "/v1/events", tags = ["events"], operation_id = "event_list" }]
+    async fn event_list(
+        rqctx: RequestContext<Self::Context>,
+        query: QueryParams<events::EventQuery>,
+    ) -> Result<Reply<HttpResponseOk<events::EventPage>>, ApiError>;
+
     /// The active tenant's audit log (`audit_log.read`), newest first; at
     /// most 100 per page.
     ///
@@ -685,6 +702,7 @@ pub fn authentication(operation_id: &str) -> Option<Authentication> {
         | "task_list"
         | "status_update_list"
         | "incident_metrics_view"
+        | "event_list"
         | "attachment_list"
         | "attachment_view" => SessionOrApiKey(Scope::Read),
         // A browser's request for a URL is a mutation: it needs the CSRF token.

@@ -13,7 +13,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::operation::{self, Done, IdempotencyKey, Write, Written};
+use super::operation::{self, Change, Done, IdempotencyKey, Write, Written};
 use super::{Actor, AppState, Error, OpContext, Page, Problem, validate_line};
 use crate::audit::{NewEvent, Target};
 use crate::db::incidents::{
@@ -325,7 +325,8 @@ pub async fn incident_create(
             record(conn, tenant_id, incident.id, creator, "incident_created", data, now).await?;
             let event = NewEvent::new("incident.created", Some(Target::incident(incident.id)))
                 .with_metadata(json!({ "number": number, "severity": incident.severity }));
-            Ok(Done::new(incident).audited(event))
+            let change = Change::new("incident.created", incident.id, &incident)?;
+            Ok(Done::new(incident).audited(event).announced(change))
         })
     })
     .await
@@ -407,14 +408,18 @@ pub async fn incident_update(
             for (kind, data) in timeline {
                 record(conn, tenant_id, incident_id, creator, kind, data, now).await?;
             }
-            let mut done = Done::new(updated);
+            let mut done = Done::new(updated.clone());
             if !fields.is_empty() {
                 let event = NewEvent::new("incident.updated", Some(Target::incident(incident_id)))
                     .with_metadata(json!({ "fields": fields }));
-                done = done.audited(event);
+                done = done.audited(event).announced(Change::new("incident.updated", incident_id, &updated)?);
             }
             if let Some(to) = status_moved {
-                done = done.audited(status_changed_event(incident_id, from, to));
+                done = done.audited(status_changed_event(incident_id, from, to)).announced(Change::new(
+                    "incident.status_changed",
+                    incident_id,
+                    &updated,
+                )?);
             }
             Ok(done)
         })
@@ -482,7 +487,8 @@ pub async fn timeline_event_create(
             let created = queries::timeline_event_create(conn, tenant_id, event).await?;
             let audited = NewEvent::new("timeline_note.created", Some(Target::timeline_event(created.id)))
                 .with_metadata(json!({ "incidentId": incident_id }));
-            Ok(Done::new(created).audited(audited))
+            let change = Change::new("timeline.note_created", incident_id, &created)?;
+            Ok(Done::new(created).audited(audited).announced(change))
         })
     })
     .await
@@ -539,7 +545,8 @@ pub async fn task_create(
             record(conn, tenant_id, incident_id, creator, "task_created", data, now).await?;
             let event = NewEvent::new("task.created", Some(Target::task(task.id)))
                 .with_metadata(json!({ "incidentId": incident_id }));
-            Ok(Done::new(task).audited(event))
+            let change = Change::new("task.created", incident_id, &task)?;
+            Ok(Done::new(task).audited(event).announced(change))
         })
     })
     .await
@@ -609,7 +616,8 @@ pub async fn task_update(
             }
             let event = NewEvent::new("task.updated", Some(Target::task(task_id)))
                 .with_metadata(json!({ "incidentId": incident_id, "fields": fields }));
-            Ok(Done::new(updated).audited(event))
+            let change = Change::new("task.updated", incident_id, &updated)?;
+            Ok(Done::new(updated).audited(event).announced(change))
         })
     })
     .await
@@ -666,9 +674,10 @@ pub async fn status_update_create(
                 timeline.push(("severity_changed", json!({ "from": incident.severity, "to": to })));
                 change.severity = to.to_string();
             }
-            if !timeline.is_empty() {
-                queries::incident_update(conn, tenant_id, incident_id, &change).await?;
-            }
+            let updated = match timeline.is_empty() {
+                true => None,
+                false => Some(queries::incident_update(conn, tenant_id, incident_id, &change).await?),
+            };
             let posted = NewStatusUpdate {
                 incident_id,
                 body: &new.body,
@@ -693,9 +702,17 @@ pub async fn status_update_create(
                     "status": status_moved,
                     "severity": severity_changed,
                 }));
-            let mut done = Done::new(update).audited(event);
-            if let Some(to) = status_moved {
-                done = done.audited(status_changed_event(incident_id, from, to));
+            let posted = Change::new("status_update.posted", incident_id, &update)?;
+            let mut done = Done::new(update).audited(event).announced(posted);
+            if let (Some(to), Some(updated)) = (status_moved, &updated) {
+                done = done.audited(status_changed_event(incident_id, from, to)).announced(Change::new(
+                    "incident.status_changed",
+                    incident_id,
+                    updated,
+                )?);
+            }
+            if let (Some(_), Some(updated)) = (severity_changed, &updated) {
+                done = done.announced(Change::new("incident.updated", incident_id, updated)?);
             }
             Ok(done)
         })

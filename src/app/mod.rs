@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod attachments;
 pub mod audit_log;
 pub mod auth;
+pub mod events;
 pub mod incidents;
 pub mod operation;
 pub mod platform;

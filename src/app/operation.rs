@@ -54,15 +54,32 @@ impl Write {
     }
 }
 
-/// A write's result and the audit events that record it.
+/// A write's result, the audit events that record it, and the change
+/// events it announces on the change feed.
 pub struct Done<R> {
     value: R,
     events: Vec<NewEvent>,
+    changes: Vec<Change>,
+}
+
+/// One event of the change feed: `kind` (`incident.created`) and the
+/// changed object as stored.
+pub struct Change {
+    kind: &'static str,
+    incident_id: Uuid,
+    object: Value,
+}
+
+impl Change {
+    pub fn new(kind: &'static str, incident_id: Uuid, object: &impl Serialize) -> Result<Change, Error> {
+        let object = serde_json::to_value(object).map_err(anyhow::Error::from)?;
+        Ok(Change { kind, incident_id, object })
+    }
 }
 
 impl<R> Done<R> {
     pub fn new(value: R) -> Done<R> {
-        Done { value, events: Vec::new() }
+        Done { value, events: Vec::new(), changes: Vec::new() }
     }
 
     pub fn audited(mut self, event: NewEvent) -> Done<R> {
@@ -70,8 +87,14 @@ impl<R> Done<R> {
         self
     }
 
+    pub fn announced(mut self, change: Change) -> Done<R> {
+        self.changes.push(change);
+        self
+    }
+
     /// Appends the events to the tenant's audit chain, as done by `actor`
-    /// from `origin`, in the work's transaction; then the value.
+    /// from `origin`, and the changes to its feed, in the work's
+    /// transaction; then the value.
     async fn record(
         self,
         conn: &mut AsyncPgConnection,
@@ -81,6 +104,12 @@ impl<R> Done<R> {
     ) -> Result<R, Error> {
         for event in self.events {
             audit::append(conn, tenant_id, actor, origin, event).await?;
+        }
+        let now = Utc::now();
+        for change in self.changes {
+            let incident_id = Some(change.incident_id);
+            db::change_events::change_event_append(conn, tenant_id, change.kind, incident_id, now, &change.object)
+                .await?;
         }
         Ok(self.value)
     }

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod attachments;
+pub mod change_events;
 pub mod embedded;
 pub mod idempotency;
 pub mod incidents;

@@ -17,6 +17,7 @@ pub fn api_error(error: Error, request_id: &str) -> ApiError {
         Error::Forbidden(problem) => client_error(ErrorStatusCode::FORBIDDEN, problem),
         Error::NotFound => ApiError::new(ErrorStatusCode::NOT_FOUND, "NOT_FOUND", "Not found.", request_id),
         Error::Conflict(problem) => client_error(ErrorStatusCode::CONFLICT, problem),
+        Error::Gone(problem) => client_error(ErrorStatusCode::GONE, problem),
         Error::TooLarge(problem) => client_error(ErrorStatusCode::PAYLOAD_TOO_LARGE, problem),
         Error::UnsupportedType(problem) => client_error(ErrorStatusCode::UNSUPPORTED_MEDIA_TYPE, problem),
         Error::PreconditionFailed(problem) => client_error(ErrorStatusCode::PRECONDITION_FAILED, problem),

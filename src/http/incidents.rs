@@ -430,7 +430,7 @@ fn created_by(kind: String, id: uuid::Uuid) -> CreatedBy {
     CreatedBy { kind, id }
 }
 
-fn incident(found: db::incidents::Incident) -> Result<Incident, Error> {
+pub(super) fn incident(found: db::incidents::Incident) -> Result<Incident, Error> {
     Ok(Incident {
         id: found.id,
         number: found.number,
@@ -454,7 +454,7 @@ fn incident(found: db::incidents::Incident) -> Result<Incident, Error> {
     })
 }
 
-fn timeline_event(found: db::incidents::TimelineEvent) -> Result<TimelineEvent, Error> {
+pub(super) fn timeline_event(found: db::incidents::TimelineEvent) -> Result<TimelineEvent, Error> {
     let kind = serde_json::from_value(serde_json::Value::String(found.kind))
         .map_err(|error| Error::Internal(anyhow::anyhow!("stored timeline kind: {error}")))?;
     let data = match found.data {
@@ -474,7 +474,7 @@ fn timeline_event(found: db::incidents::TimelineEvent) -> Result<TimelineEvent, 
     })
 }
 
-fn task(found: db::incidents::Task) -> Result<Task, Error> {
+pub(super) fn task(found: db::incidents::Task) -> Result<Task, Error> {
     Ok(Task {
         id: found.id,
         incident_id: found.incident_id,
@@ -492,7 +492,7 @@ fn task(found: db::incidents::Task) -> Result<Task, Error> {
     })
 }
 
-fn status_update(found: db::incidents::StatusUpdate) -> Result<StatusUpdate, Error> {
+pub(super) fn status_update(found: db::incidents::StatusUpdate) -> Result<StatusUpdate, Error> {
     Ok(StatusUpdate {
         id: found.id,
         incident_id: found.incident_id,

@@ -11,6 +11,7 @@ mod auth;
 pub mod caller;
 pub mod entry;
 pub mod error;
+mod events;
 mod files;
 mod incidents;
 mod platform;
@@ -37,6 +38,7 @@ use crate::api::audit::{AuditChainVerification, AuditEvent, AuditEventFilter, Au
 use crate::api::auth::{
     LoginRequest, Me, PasswordForgotRequest, PasswordResetRequest, PasswordResetRequested, SignupRequest,
 };
+use crate::api::events::{EventPage, EventQuery};
 use crate::api::extract::{HeaderParams, JsonBody, PathParams, QueryParams};
 use crate::api::incidents::{
     CreatedHeaders, ETagHeader, IdempotencyKeyHeader, IfMatchHeader, Incident, IncidentCreateRequest,
@@ -450,6 +452,13 @@ impl IncidentTrackerApi for Handlers {
         query: QueryParams<UsageQuery>,
     ) -> Result<Reply<HttpResponseOk<UsageReport>>, ApiError> {
         usage::usage_view(rqctx, query.0).await
+    }
+
+    async fn event_list(
+        rqctx: RequestContext<ApiContext>,
+        query: QueryParams<EventQuery>,
+    ) -> Result<Reply<HttpResponseOk<EventPage>>, ApiError> {
+        events::event_list(rqctx, query.0).await
     }
 
     async fn audit_event_list(

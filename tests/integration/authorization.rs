@@ -38,7 +38,7 @@ enum Who {
 
 /// Every operation of the contract, in the order the walk calls them:
 /// sign-out last, since it ends the caller's session.
-const OPERATIONS: [&str; 45] = [
+const OPERATIONS: [&str; 46] = [
     "health_view",
     "health_live_view",
     "me_view",
@@ -73,6 +73,7 @@ const OPERATIONS: [&str; 45] = [
     "status_update_list",
     "status_update_create",
     "incident_metrics_view",
+    "event_list",
     "incident_export",
     "attachment_create",
     "attachment_list",
@@ -104,12 +105,12 @@ fn expected(who: Who, operation: &str) -> u16 {
     let anonymous_with_csrf = ["auth_signup", "auth_login", "password_forgot", "password_reset"];
     let incident_reads = ["incident_list", "incident_view", "timeline_event_list", "task_list", "status_update_list"]
         .into_iter()
-        .chain(["incident_metrics_view", "attachment_list", "attachment_view"]);
+        .chain(["incident_metrics_view", "event_list", "attachment_list", "attachment_view"]);
     let incident_writes = ["incident_create", "incident_update", "timeline_event_create", "task_create"]
         .into_iter()
         .chain(["task_update", "status_update_create", "attachment_create"]);
     // Without an incident id in the path: they act in the caller's own tenant.
-    let in_own_tenant = ["incident_list", "incident_create", "incident_metrics_view", "incident_export"];
+    let in_own_tenant = ["incident_list", "incident_create", "incident_metrics_view", "event_list", "incident_export"];
     match (who, operation) {
         (_, "health_view" | "health_live_view") => 200,
         // The signed URL is the only credential, and the walk's is forged.
@@ -266,6 +267,7 @@ async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) ->
             status(api.status_update_create(&fixture.incident, None, &status_update("Walked", None)).await)
         }
         "incident_metrics_view" => status(api.incident_metrics_view(None, None, None).await),
+        "event_list" => status(api.event_list(None, None, None).await),
         "incident_export" => {
             status(api.incident_export(None, None, None, None, None, None, None, None, None, None).await)
         }

@@ -64,11 +64,11 @@ fn moving_to(status: IncidentStatus) -> IncidentUpdateRequest {
     IncidentUpdateRequest { status: Some(status), ..no_change() }
 }
 
-fn note(body: &str) -> TimelineEventCreateRequest {
+pub(crate) fn note(body: &str) -> TimelineEventCreateRequest {
     TimelineEventCreateRequest { kind: NoteKind::Note, body: body.parse().unwrap(), occurred_at: None }
 }
 
-fn retitled(title: &str) -> IncidentUpdateRequest {
+pub(crate) fn retitled(title: &str) -> IncidentUpdateRequest {
     IncidentUpdateRequest { title: Some(title.parse().unwrap()), ..no_change() }
 }
 

@@ -12,6 +12,7 @@ mod cli;
 mod contract;
 mod docs;
 mod errors;
+mod events;
 mod exports;
 mod hardening;
 mod health;

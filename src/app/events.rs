@@ -1,0 +1,107 @@
+//! The change feed: events every change to an incident announces (see
+//! [`super::operation::Change`]), read back in commit order, and purged
+//! after 30 days.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::operation;
+use super::{AppState, Error, OpContext, Problem};
+use crate::db::{self, change_events as queries};
+use crate::policy::Action;
+
+pub use queries::ChangeEvent;
+
+/// How often each server purges events past their 30 days.
+const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+/// A page of the feed, and where the next one starts.
+pub struct EventPage {
+    pub events: Vec<ChangeEvent>,
+    pub next_cursor: i64,
+}
+
+/// Up to `limit` events after `after` (from the oldest kept when `None`),
+/// of `kinds` only when given. `Gone` when events after `after` were
+/// purged already: the client missed them.
+pub async fn event_list(
+    state: &AppState,
+    op: &OpContext,
+    after: Option<i64>,
+    kinds: Option<Vec<String>>,
+    limit: i64,
+) -> Result<EventPage, Error> {
+    let tenant_id = op.active_tenant()?;
+    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
+        Box::pin(async move {
+            let (oldest, last) = queries::change_event_bounds(conn, tenant_id).await?;
+            let after = match after {
+                Some(after) if after > last => {
+                    return Err(Error::invalid_field("after", "This cursor is not one this feed handed out."));
+                }
+                Some(after) if after < oldest.unwrap_or(last + 1) - 1 => return Err(cursor_expired()),
+                Some(after) => after,
+                None => oldest.unwrap_or(last + 1) - 1,
+            };
+            let events = queries::change_event_list(conn, tenant_id, after, kinds.as_deref(), limit).await?;
+            // A full page continues after its last event. Otherwise every
+            // event up to `last` was read (or filtered out), so the next
+            // page starts after it; or after the last event returned, which
+            // may have committed between the two statements.
+            let last_returned = events.last().map(|event| event.seq);
+            let next_cursor = match last_returned {
+                Some(seq) if events.len() as i64 == limit => seq,
+                _ => last.max(last_returned.unwrap_or(0)),
+            };
+            Ok(EventPage { events, next_cursor })
+        })
+    })
+    .await
+}
+
+fn cursor_expired() -> Error {
+    Error::Gone(Problem::new(
+        "CURSOR_EXPIRED",
+        "Events after this cursor are older than 30 days and no longer kept; start again without `after`.",
+    ))
+}
+
+/// Deletes events older than 30 days, hourly. Each server runs one; the
+/// deletes of two at once do not conflict.
+pub struct EventPurger {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl EventPurger {
+    pub fn start(state: Arc<AppState>) -> EventPurger {
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            loop {
+                match change_events_purge(&state).await {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, "purged change events older than 30 days"),
+                    Err(error) => tracing::warn!(error = format!("{error:#}"), "purging change events failed"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(PURGE_INTERVAL) => {}
+                    _ = stopped.changed() => return,
+                }
+            }
+        });
+        EventPurger { stop, task }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+async fn change_events_purge(state: &AppState) -> Result<i64, Error> {
+    let mut conn = db::checkout(&state.db).await?;
+    Ok(queries::change_events_purge(&mut conn).await?)
+}

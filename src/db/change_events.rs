@@ -1,0 +1,109 @@
+//! The change feed's events. Appending runs in the change's own transaction,
+//! scoped to the tenant; see the migration for why `seq` follows commit order.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::prepared;
+use super::schema::{change_event_counters, change_events};
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = change_events)]
+pub struct ChangeEvent {
+    pub seq: i64,
+    pub id: Uuid,
+    #[diesel(column_name = type_)]
+    pub kind: String,
+    pub incident_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+    pub data: Value,
+}
+
+/// Numbers the event from the tenant's counter, whose row stays locked
+/// until the transaction ends, and stores it.
+pub async fn change_event_append(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    kind: &str,
+    incident_id: Option<Uuid>,
+    occurred_at: DateTime<Utc>,
+    data: &Value,
+) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Appended {
+        #[diesel(sql_type = BigInt)]
+        seq: i64,
+    }
+    let append = diesel::sql_query(
+        "WITH counter AS (
+             INSERT INTO change_event_counters AS c (tenant_id, last_seq) VALUES ($1, 1)
+             ON CONFLICT (tenant_id) DO UPDATE SET last_seq = c.last_seq + 1
+             RETURNING last_seq
+         )
+         INSERT INTO change_events (tenant_id, seq, id, type, incident_id, occurred_at, data)
+         SELECT $1, last_seq, $2, $3, $4, $5, $6 FROM counter
+         RETURNING seq",
+    )
+    .bind::<SqlUuid, _>(tenant_id)
+    .bind::<SqlUuid, _>(Uuid::now_v7())
+    .bind::<Text, _>(kind)
+    .bind::<Nullable<SqlUuid>, _>(incident_id)
+    .bind::<Timestamptz, _>(occurred_at)
+    .bind::<Jsonb, _>(data);
+    let appended: Appended = prepared(append).get_result(conn).await?;
+    Ok(appended.seq)
+}
+
+/// Up to `limit` events after `after`, oldest first; only of `kinds` when
+/// given.
+pub async fn change_event_list(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    after: i64,
+    kinds: Option<&[String]>,
+    limit: i64,
+) -> QueryResult<Vec<ChangeEvent>> {
+    let mut query = change_events::table
+        .filter(change_events::tenant_id.eq(tenant_id))
+        .filter(change_events::seq.gt(after))
+        .order(change_events::seq.asc())
+        .limit(limit)
+        .select(ChangeEvent::as_select())
+        .into_boxed();
+    if let Some(kinds) = kinds {
+        query = query.filter(change_events::type_.eq_any(kinds));
+    }
+    query.load(conn).await
+}
+
+/// The feed's extent: the oldest event still kept (`None` when none is)
+/// and the last number given out (0 before the first event).
+pub async fn change_event_bounds(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<(Option<i64>, i64)> {
+    let oldest = change_events::table
+        .filter(change_events::tenant_id.eq(tenant_id))
+        .select(diesel::dsl::min(change_events::seq))
+        .get_result::<Option<i64>>(conn)
+        .await?;
+    let last = change_event_counters::table
+        .filter(change_event_counters::tenant_id.eq(tenant_id))
+        .select(change_event_counters::last_seq)
+        .get_result::<i64>(conn)
+        .await
+        .optional()?;
+    Ok((oldest, last.unwrap_or(0)))
+}
+
+/// Deletes every tenant's events older than 30 days; how many it deleted.
+pub async fn change_events_purge(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Purged {
+        #[diesel(sql_type = BigInt)]
+        purged: i64,
+    }
+    let purged: Purged = diesel::sql_query("SELECT change_events_purge() AS purged").get_result(conn).await?;
+    Ok(purged.purged)
+}

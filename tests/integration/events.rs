@@ -1,0 +1,210 @@
+//! The change feed: one event per change, in the change's transaction, read
+//! back in commit order.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use diesel::sql_query;
+use diesel_async::RunQueryDsl;
+use futures::future::join_all;
+use incident_tracker_client::Client;
+use incident_tracker_client::types::{
+    ApiKeyCreateRequest, ApiKeyScope, Event, EventData, EventType, IncidentStatus, ServiceAccountCreateRequest,
+    TaskCreateRequest, TaskStatus, TaskUpdateRequest,
+};
+use uuid::Uuid;
+
+use crate::common::TestApp;
+use crate::common::browser::with_api_key;
+use crate::incidents::{new_incident, note, retitled, setting, status_update};
+use crate::tenants::{status, user};
+
+/// Every event after `after`, page by page, and the cursor after the last.
+async fn read_feed(api: &Client, after: Option<String>, types: Option<&str>) -> (Vec<Event>, String) {
+    let types = types.map(|types| types.parse().unwrap());
+    let mut cursor = after;
+    let mut events = Vec::new();
+    loop {
+        let after = cursor.as_deref().map(|cursor| cursor.parse().unwrap());
+        let page = api.event_list(after.as_ref(), 7.try_into().ok(), types.as_ref()).await.unwrap().into_inner();
+        let done = page.items.is_empty();
+        events.extend(page.items);
+        cursor = Some(page.next_cursor);
+        if done {
+            return (events, cursor.unwrap());
+        }
+    }
+}
+
+fn kinds(events: &[Event]) -> Vec<EventType> {
+    events.iter().map(|event| event.type_).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_change_is_one_event_with_the_object_and_a_refused_change_none() {
+    let setting = setting().await;
+    let api = setting.owner.api();
+    let incident = api.incident_create(None, &new_incident("Checkout down")).await.unwrap().into_inner();
+    let mut refused = new_incident("Commanded by a stranger");
+    refused.commander_id = Some(Uuid::new_v4());
+    assert_eq!(status(api.incident_create(None, &refused).await), 400);
+    api.incident_update(&incident.id, None, &retitled("Checkout errors")).await.unwrap();
+    api.timeline_event_create(&incident.id, None, &note("Paged the DBA")).await.unwrap();
+    let task = TaskCreateRequest {
+        title: "Roll back".parse().unwrap(),
+        description: Default::default(),
+        assignee_id: None,
+        due_at: None,
+    };
+    let task = api.task_create(&incident.id, None, &task).await.unwrap().into_inner();
+    let done = TaskUpdateRequest {
+        status: Some(TaskStatus::Done),
+        title: None,
+        description: None,
+        assignee_id: None,
+        due_at: None,
+    };
+    api.task_update(&incident.id, &task.id, None, &done).await.unwrap();
+    let update = status_update("Rolled back", Some(IncidentStatus::Mitigated));
+    api.status_update_create(&incident.id, None, &update).await.unwrap();
+
+    let (events, cursor) = read_feed(&api, None, None).await;
+    assert_eq!(
+        kinds(&events),
+        [
+            EventType::IncidentCreated,
+            EventType::IncidentUpdated,
+            EventType::TimelineNoteCreated,
+            EventType::TaskCreated,
+            EventType::TaskUpdated,
+            EventType::StatusUpdatePosted,
+            EventType::IncidentStatusChanged,
+        ]
+    );
+    assert!(events.iter().all(|event| event.incident_id == incident.id && event.tenant_id == setting.tenant));
+    assert_eq!(events.iter().map(|event| event.id).collect::<BTreeSet<_>>().len(), events.len());
+    match (&events[1].data, &events[4].data, &events[6].data) {
+        (EventData::Incident(retitled), EventData::Task(finished), EventData::Incident(mitigated)) => {
+            assert_eq!((retitled.title.as_str(), retitled.version), ("Checkout errors", 2));
+            assert_eq!((finished.id, finished.status), (task.id, TaskStatus::Done));
+            assert_eq!(mitigated.status, IncidentStatus::Mitigated);
+        }
+        other => panic!("{other:?}"),
+    }
+    match &events[2].data {
+        EventData::TimelineEvent(noted) => assert_eq!(noted.body_html.as_deref(), Some("<p>Paged the DBA</p>\n")),
+        other => panic!("{other:?}"),
+    }
+
+    // The cursor is where a client resumes: nothing new, then only what is.
+    assert!(read_feed(&api, Some(cursor.clone()), None).await.0.is_empty());
+    api.timeline_event_create(&incident.id, None, &note("Still rolled back")).await.unwrap();
+    let (later, _) = read_feed(&api, Some(cursor), None).await;
+    assert_eq!(kinds(&later), [EventType::TimelineNoteCreated]);
+    let (notes, _) = read_feed(&api, None, Some("timeline.note_created,task.created")).await;
+    assert_eq!(kinds(&notes), [EventType::TimelineNoteCreated, EventType::TaskCreated, EventType::TimelineNoteCreated]);
+
+    // A read key follows the feed too; another tenant's member sees none of it.
+    let service_account = ServiceAccountCreateRequest { name: "Sync".parse().unwrap() };
+    let service_account = api.service_account_create(&setting.tenant, &service_account).await.unwrap().id;
+    let key = ApiKeyCreateRequest {
+        service_account_id: service_account,
+        name: "feed".parse().unwrap(),
+        scopes: vec![ApiKeyScope::Read],
+        expires_at: None,
+    };
+    let key = api.api_key_create(&setting.tenant, &key).await.unwrap().into_inner().secret;
+    let keyed = with_api_key(&setting.app.url(""), &key);
+    assert_eq!(read_feed(&keyed, None, None).await.0.len(), 8);
+    let (outsider, _) = user(&setting.app, "outsider").await;
+    let theirs = outsider.create_tenant("Elsewhere").await;
+    outsider.api().tenant_switch(&theirs).await.unwrap();
+    assert!(read_feed(&outsider.api(), None, None).await.0.is_empty());
+    let beyond = outsider.api().event_list(Some(&"5".parse().unwrap()), None, None).await;
+    assert_eq!(status(beyond), 400, "a cursor from another tenant's feed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reader_during_200_concurrent_writes_gets_every_event_once_in_commit_order() {
+    let setting = setting().await;
+    let api = setting.owner.api();
+    let mut incidents = Vec::new();
+    for n in 0..4 {
+        incidents.push(api.incident_create(None, &new_incident(&format!("Incident {n}"))).await.unwrap().id);
+    }
+    let (before, start) = read_feed(&api, None, None).await;
+    assert_eq!(before.len(), 4);
+
+    let reader = {
+        let api = setting.owner.api();
+        tokio::spawn(async move {
+            let (mut seen, mut cursor) = (Vec::new(), start);
+            while seen.len() < 200 {
+                let (events, next) = read_feed(&api, Some(cursor), None).await;
+                seen.extend(events);
+                cursor = next;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            seen
+        })
+    };
+    let writes = (0..200).map(|n| {
+        let api = setting.owner.api();
+        let incident = incidents[n % 4];
+        async move {
+            if n % 10 == 0 {
+                api.incident_update(&incident, None, &retitled(&format!("Renamed {n}"))).await.map(drop)
+            } else {
+                api.timeline_event_create(&incident, None, &note(&format!("Note {n}"))).await.map(drop)
+            }
+        }
+    });
+    for written in join_all(writes).await {
+        written.unwrap();
+    }
+    let seen = tokio::time::timeout(Duration::from_secs(60), reader).await.unwrap().unwrap();
+
+    // Read once more from the start, after every write committed: the
+    // reader saw exactly that, in that order. An event that committed
+    // behind the reader's cursor would be missing from what it saw.
+    let (all, _) = read_feed(&api, None, None).await;
+    let ids = |events: &[Event]| events.iter().map(|event| event.id).collect::<Vec<_>>();
+    assert_eq!(ids(&seen), ids(&all[4..]));
+    assert_eq!(ids(&all).into_iter().collect::<BTreeSet<_>>().len(), 204);
+    for incident in &incidents {
+        let notes = seen.iter().filter(|event| event.incident_id == *incident).count();
+        assert_eq!(notes, 50);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cursor_behind_purged_events_is_gone() {
+    let setting = setting().await;
+    let api = setting.owner.api();
+    let incident = api.incident_create(None, &new_incident("Old")).await.unwrap().into_inner();
+    api.timeline_event_create(&incident.id, None, &note("Old note")).await.unwrap();
+    api.timeline_event_create(&incident.id, None, &note("New note")).await.unwrap();
+    let mut owner = setting.database.owner_connection().await;
+    sql_query("UPDATE change_events SET occurred_at = now() - interval '31 days' WHERE seq <= 2")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+
+    // Every server purges when it starts, then hourly.
+    let _purging = TestApp::spawn_on(&setting.database, &[]).await;
+    let mut answer = 0;
+    for _ in 0..100 {
+        answer = status(api.event_list(Some(&"0".parse().unwrap()), None, None).await);
+        if answer != 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answer, 410);
+    let expired = setting.owner.http().get(setting.app.url("/v1/events?after=1")).send().await.unwrap();
+    let expired: serde_json::Value = expired.json().await.unwrap();
+    assert_eq!(expired["code"], "CURSOR_EXPIRED");
+    let (kept, _) = read_feed(&api, None, None).await;
+    assert_eq!(kinds(&kept), [EventType::TimelineNoteCreated]);
+    assert_eq!(read_feed(&api, Some("2".to_string()), None).await.0.len(), 1);
+}
