@@ -305,6 +305,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        webhook_id -> Uuid,
+        event_seq -> Int8,
+        incident_id -> Nullable<Uuid>,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        claimed_until -> Nullable<Timestamptz>,
+        last_status_code -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        last_latency_ms -> Nullable<Int4>,
+        created_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Uuid,
+        tenant_id -> Uuid,
+        url -> Text,
+        event_types -> Nullable<Array<Nullable<Text>>>,
+        enabled -> Bool,
+        description -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        failing_since -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(api_keys -> users (created_by));
 diesel::joinable!(change_event_counters -> tenants (tenant_id));
 diesel::joinable!(change_events -> tenants (tenant_id));
@@ -321,6 +357,7 @@ diesel::joinable!(service_accounts -> tenants (tenant_id));
 diesel::joinable!(service_accounts -> users (created_by));
 diesel::joinable!(usage_counts -> tenants (tenant_id));
 diesel::joinable!(usage_write_days -> tenants (tenant_id));
+diesel::joinable!(webhooks -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -345,4 +382,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     usage_counts,
     usage_write_days,
     users,
+    webhook_deliveries,
+    webhooks,
 );

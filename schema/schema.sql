@@ -163,6 +163,29 @@ END
 $$;
 
 
+--
+-- Name: webhook_deliveries_due(timestamp with time zone, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.webhook_deliveries_due(due_by timestamp with time zone, most bigint) RETURNS TABLE(tenant_id uuid, id uuid)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    RETURN QUERY
+        SELECT d.tenant_id, d.id FROM public.webhook_deliveries d
+        WHERE d.status = 'pending' AND d.next_attempt_at <= due_by
+          AND (d.claimed_until IS NULL OR d.claimed_until < due_by)
+          AND NOT EXISTS (
+              SELECT 1 FROM public.webhook_deliveries e
+              WHERE e.status = 'pending' AND e.tenant_id = d.tenant_id AND e.webhook_id = d.webhook_id
+                AND e.incident_id IS NOT DISTINCT FROM d.incident_id AND e.event_seq < d.event_seq
+          )
+        ORDER BY d.next_attempt_at LIMIT most;
+END
+$$;
+
+
 
 
 --
@@ -637,6 +660,56 @@ CREATE TABLE public.users (
 
 
 --
+-- Name: webhook_deliveries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_deliveries (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    webhook_id uuid NOT NULL,
+    event_seq bigint NOT NULL,
+    incident_id uuid,
+    status text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone NOT NULL,
+    claimed_until timestamp with time zone,
+    last_status_code integer,
+    last_error text,
+    last_latency_ms integer,
+    created_at timestamp with time zone NOT NULL,
+    delivered_at timestamp with time zone,
+    CONSTRAINT webhook_deliveries_attempts_check CHECK ((attempts >= 0)),
+    CONSTRAINT webhook_deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text])))
+);
+
+ALTER TABLE ONLY public.webhook_deliveries FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: webhooks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhooks (
+    id uuid NOT NULL,
+    tenant_id uuid NOT NULL,
+    url text NOT NULL,
+    event_types text[],
+    enabled boolean NOT NULL,
+    description text NOT NULL,
+    secret text NOT NULL,
+    previous_secret text,
+    previous_secret_expires_at timestamp with time zone,
+    failing_since timestamp with time zone,
+    created_at timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone NOT NULL,
+    CONSTRAINT webhooks_description_check CHECK ((length(description) <= 500)),
+    CONSTRAINT webhooks_url_check CHECK (((length(url) >= 1) AND (length(url) <= 2000)))
+);
+
+ALTER TABLE ONLY public.webhooks FORCE ROW LEVEL SECURITY;
+
+
+--
 -- Name: __diesel_schema_migrations __diesel_schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -893,6 +966,30 @@ ALTER TABLE ONLY public.users
 
 
 --
+-- Name: webhook_deliveries webhook_deliveries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: webhooks webhooks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhooks
+    ADD CONSTRAINT webhooks_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: webhooks webhooks_tenant_id_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhooks
+    ADD CONSTRAINT webhooks_tenant_id_id_key UNIQUE (tenant_id, id);
+
+
+--
 -- Name: api_keys_tenant_id; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1037,6 +1134,20 @@ CREATE INDEX status_updates_by_incident ON public.status_updates USING btree (te
 --
 
 CREATE INDEX timeline_events_by_occurred ON public.timeline_events USING btree (tenant_id, incident_id, occurred_at, id);
+
+
+--
+-- Name: webhook_deliveries_by_webhook; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_by_webhook ON public.webhook_deliveries USING btree (tenant_id, webhook_id, event_seq);
+
+
+--
+-- Name: webhook_deliveries_due; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
 
 --
@@ -1253,6 +1364,30 @@ ALTER TABLE ONLY public.usage_write_days
 
 
 --
+-- Name: webhook_deliveries webhook_deliveries_tenant_id_event_seq_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_tenant_id_event_seq_fkey FOREIGN KEY (tenant_id, event_seq) REFERENCES public.change_events(tenant_id, seq) ON DELETE CASCADE;
+
+
+--
+-- Name: webhook_deliveries webhook_deliveries_tenant_id_webhook_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_tenant_id_webhook_id_fkey FOREIGN KEY (tenant_id, webhook_id) REFERENCES public.webhooks(tenant_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: webhooks webhooks_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhooks
+    ADD CONSTRAINT webhooks_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id) ON DELETE CASCADE;
+
+
+--
 -- Name: api_keys; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -1327,6 +1462,13 @@ CREATE POLICY cross_tenant_lookup ON public.memberships FOR SELECT TO incident_t
 --
 
 CREATE POLICY cross_tenant_lookup ON public.tenants FOR SELECT TO incident_tracker_lookup USING (true);
+
+
+--
+-- Name: webhook_deliveries delivery_lookup; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY delivery_lookup ON public.webhook_deliveries FOR SELECT TO incident_tracker_lookup USING ((status = 'pending'::text));
 
 
 --
@@ -1518,6 +1660,20 @@ CREATE POLICY tenant_isolation ON public.usage_write_days USING ((tenant_id = pu
 
 
 --
+-- Name: webhook_deliveries tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.webhook_deliveries USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: webhooks tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.webhooks USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
 -- Name: tenants; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -1540,6 +1696,18 @@ ALTER TABLE public.usage_counts ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.usage_write_days ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: webhook_deliveries; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.webhook_deliveries ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: webhooks; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.webhooks ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: SCHEMA public; Type: ACL; Schema: -; Owner: -
@@ -1608,6 +1776,14 @@ GRANT ALL ON FUNCTION public.usable_invitation(digest bytea) TO incident_tracker
 
 REVOKE ALL ON FUNCTION public.user_memberships(member uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.user_memberships(member uuid) TO incident_tracker_app;
+
+
+--
+-- Name: FUNCTION webhook_deliveries_due(due_by timestamp with time zone, most bigint); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.webhook_deliveries_due(due_by timestamp with time zone, most bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.webhook_deliveries_due(due_by timestamp with time zone, most bigint) TO incident_tracker_app;
 
 
 --
@@ -1768,6 +1944,21 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.usage_write_days TO incident_tracker_
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.users TO incident_tracker_app;
+
+
+--
+-- Name: TABLE webhook_deliveries; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,UPDATE ON TABLE public.webhook_deliveries TO incident_tracker_app;
+GRANT SELECT ON TABLE public.webhook_deliveries TO incident_tracker_lookup;
+
+
+--
+-- Name: TABLE webhooks; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.webhooks TO incident_tracker_app;
 
 
 --

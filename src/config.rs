@@ -88,6 +88,9 @@ pub struct Config {
     pub write_rate_limit: (u32, Duration),
     /// Writes per tenant and UTC day, unless the tenant has its own quota.
     pub daily_write_quota: u32,
+    /// Lets webhooks reach loopback and private addresses: development and
+    /// tests only (refused in production). Metadata addresses never.
+    pub webhook_allow_private_targets: bool,
     /// Where traces and metrics go over OTLP/HTTP (`/v1/traces` and
     /// `/v1/metrics` are appended); without it nothing is exported.
     pub otlp_endpoint: Option<String>,
@@ -258,6 +261,14 @@ impl Config {
         let daily_write_quota = reader.parse("DAILY_WRITE_QUOTA", 10_000, |raw| {
             raw.parse::<u32>().map_err(|_| "expected a whole number of writes, e.g. 10000".to_string())
         });
+        let webhook_allow_private_targets = reader.parse("WEBHOOK_ALLOW_PRIVATE_TARGETS", false, |raw| match raw {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err("expected `true` or `false`".to_string()),
+        });
+        if environment == Environment::Production && webhook_allow_private_targets {
+            reader.problems.push("WEBHOOK_ALLOW_PRIVATE_TARGETS: refused when APP_ENV=production".to_string());
+        }
         if session_idle_timeout > session_absolute_timeout {
             reader
                 .problems
@@ -313,6 +324,7 @@ impl Config {
             session_absolute_timeout,
             write_rate_limit,
             daily_write_quota,
+            webhook_allow_private_targets,
             otlp_endpoint,
             clamd,
             object_store: object_store_url.map(|url| S3Store {

@@ -58,10 +58,13 @@ pub enum Action {
     ApiKeysManage,
     AuditLogRead,
     BillingRead,
+    /// Webhook subscriptions, their secrets and deliveries: owners and
+    /// admins only.
+    WebhooksManage,
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::TenantRead,
         Action::TenantUpdate,
         Action::MembersRead,
@@ -73,6 +76,7 @@ impl Action {
         Action::ApiKeysManage,
         Action::AuditLogRead,
         Action::BillingRead,
+        Action::WebhooksManage,
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,6 +92,7 @@ impl Action {
             Action::ApiKeysManage => "api_keys.manage",
             Action::AuditLogRead => "audit_log.read",
             Action::BillingRead => "billing.read",
+            Action::WebhooksManage => "webhooks.manage",
         }
     }
 
@@ -229,6 +234,7 @@ mod tests {
             ("api_keys.manage", [true, true, false, false]),
             ("audit_log.read", [true, true, false, false]),
             ("billing.read", [true, true, false, false]),
+            ("webhooks.manage", [true, true, false, false]),
         ];
         assert_eq!(table.len(), Action::ALL.len());
         for action in Action::ALL {

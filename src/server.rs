@@ -17,6 +17,7 @@ use crate::app::attachments::{Attachments, ScanSweeper};
 use crate::app::auth::password::Passwords;
 use crate::app::events::EventPurger;
 use crate::app::usage::{UsageFlusher, UsageMeter};
+use crate::app::webhooks::{DeliveryWorker, TargetPolicy};
 use crate::app::{AppState, Limits, RateLimit};
 use crate::config::{Config, DatabaseSource, Environment, Secret};
 use crate::crypto::Signer;
@@ -44,6 +45,7 @@ struct Workers {
     /// Without a scanner, none.
     scans: Option<ScanSweeper>,
     event_purge: EventPurger,
+    webhooks: DeliveryWorker,
 }
 
 impl Workers {
@@ -54,6 +56,7 @@ impl Workers {
             scans.stop().await;
         }
         self.event_purge.stop().await;
+        self.webhooks.stop().await;
     }
 }
 
@@ -127,12 +130,17 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
         limits,
         usage,
         attachments,
+        webhook_targets: TargetPolicy {
+            https_only: config.environment == Environment::Production,
+            allow_private: config.webhook_allow_private_targets,
+        },
     });
     let workers = Workers {
         mail,
         usage: usage_flusher,
         scans: ScanSweeper::start(app.clone()),
         event_purge: EventPurger::start(app.clone()),
+        webhooks: DeliveryWorker::start(app.clone(), crate::http::event_payload),
     };
     let document = crate::api::contract::openapi_3_0()?;
     let context = ApiContext {

@@ -16,6 +16,7 @@ pub mod platform;
 pub mod reply;
 pub mod tenants;
 pub mod usage;
+pub mod webhooks;
 
 use dropshot::{
     EmptyScanParams, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
@@ -43,6 +44,7 @@ pub use reply::Reply;
             platform = { description = "Health checks for load balancers and orchestrators." },
             tenants = { description = "Tenants, their members and invites." },
             usage = { description = "The tenant's metered reads and writes, and its daily write quota." },
+            webhooks = { description = "Signed deliveries of the change feed's events to your endpoints." },
         }
     }
 }]
@@ -625,6 +627,90 @@ pub trait IncidentTrackerApi {
         query: QueryParams<events::EventQuery>,
     ) -> Result<Reply<HttpResponseOk<events::EventPage>>, ApiError>;
 
+    /// The active tenant's webhook subscriptions (`webhooks.manage`: owners
+    /// and admins).
+    #[endpoint { method = GET, path = "/v1/webhooks", tags = ["webhooks"], operation_id = "webhook_list" }]
+    async fn webhook_list(
+        rqctx: RequestContext<Self::Context>,
+    ) -> Result<Reply<HttpResponseOk<webhooks::WebhookList>>, ApiError>;
+
+    /// Subscribe `url` to the change feed's events (`webhooks.manage`).
+    ///
+    /// The answer holds the signing secret, shown this once. `400
+    /// WEBHOOK_URL_FORBIDDEN` when the URL is not `https` (in production),
+    /// holds credentials, or its host resolves to a loopback, private,
+    /// link-local, multicast or cloud metadata address. Audited as
+    /// `webhook.created`.
+    #[endpoint { method = POST, path = "/v1/webhooks", tags = ["webhooks"], operation_id = "webhook_create" }]
+    async fn webhook_create(
+        rqctx: RequestContext<Self::Context>,
+        body: JsonBody<webhooks::WebhookCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<webhooks::WebhookWithSecret>>, ApiError>;
+
+    /// A webhook subscription (`webhooks.manage`).
+    #[endpoint {
+        method = GET, path = "/v1/webhooks/{webhookId}", tags = ["webhooks"], operation_id = "webhook_view"
+    }]
+    async fn webhook_view(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<webhooks::WebhookPath>,
+    ) -> Result<Reply<HttpResponseOk<webhooks::Webhook>>, ApiError>;
+
+    /// Change a webhook subscription (`webhooks.manage`); audited as
+    /// `webhook.updated`. `400 WEBHOOK_URL_FORBIDDEN` as for a new one.
+    #[endpoint {
+        method = PATCH, path = "/v1/webhooks/{webhookId}", tags = ["webhooks"], operation_id = "webhook_update"
+    }]
+    async fn webhook_update(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<webhooks::WebhookPath>,
+        body: JsonBody<webhooks::WebhookUpdateRequest>,
+    ) -> Result<Reply<HttpResponseOk<webhooks::Webhook>>, ApiError>;
+
+    /// Delete a webhook subscription and its pending deliveries
+    /// (`webhooks.manage`); audited as `webhook.deleted`.
+    #[endpoint {
+        method = DELETE, path = "/v1/webhooks/{webhookId}", tags = ["webhooks"], operation_id = "webhook_delete"
+    }]
+    async fn webhook_delete(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<webhooks::WebhookPath>,
+    ) -> Result<Reply<HttpResponseDeleted>, ApiError>;
+
+    /// A new signing secret, shown this once (`webhooks.manage`). For 24
+    /// hours the previous one signs too: `webhook-signature` then carries
+    /// both. Audited as `webhook.secret_rotated`.
+    #[endpoint {
+        method = POST, path = "/v1/webhooks/{webhookId}/rotate-secret", tags = ["webhooks"],
+        operation_id = "webhook_secret_rotate"
+    }]
+    async fn webhook_secret_rotate(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<webhooks::WebhookPath>,
+    ) -> Result<Reply<HttpResponseOk<webhooks::WebhookWithSecret>>, ApiError>;
+
+    /// The subscription's latest deliveries (`webhooks.manage`): attempts,
+    /// status codes, latency and errors.
+    #[endpoint {
+        method = GET, path = "/v1/webhooks/{webhookId}/deliveries", tags = ["webhooks"],
+        operation_id = "webhook_delivery_list"
+    }]
+    async fn webhook_delivery_list(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<webhooks::WebhookPath>,
+    ) -> Result<Reply<HttpResponseOk<webhooks::WebhookDeliveryList>>, ApiError>;
+
+    /// Send a delivery again, now (`webhooks.manage`); audited as
+    /// `webhook.redelivered`.
+    #[endpoint {
+        method = POST, path = "/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver", tags = ["webhooks"],
+        operation_id = "webhook_redeliver"
+    }]
+    async fn webhook_redeliver(
+        rqctx: RequestContext<Self::Context>,
+        path: PathParams<webhooks::DeliveryPath>,
+    ) -> Result<Reply<HttpResponseAccepted<webhooks::WebhookDelivery>>, ApiError>;
+
     /// The active tenant's audit log (`audit_log.read`), newest first; at
     /// most 100 per page.
     ///
@@ -721,7 +807,10 @@ pub fn authentication(operation_id: &str) -> Option<Authentication> {
         | "api_key_list"
         | "audit_event_list"
         | "audit_chain_verify"
-        | "usage_view" => Session,
+        | "usage_view"
+        | "webhook_list"
+        | "webhook_view"
+        | "webhook_delivery_list" => Session,
         "auth_logout"
         | "tenant_create"
         | "tenant_switch"
@@ -732,7 +821,12 @@ pub fn authentication(operation_id: &str) -> Option<Authentication> {
         | "invite_accept"
         | "service_account_create"
         | "api_key_create"
-        | "api_key_revoke" => SessionWithCsrf,
+        | "api_key_revoke"
+        | "webhook_create"
+        | "webhook_update"
+        | "webhook_delete"
+        | "webhook_secret_rotate"
+        | "webhook_redeliver" => SessionWithCsrf,
         _ => return None,
     })
 }

@@ -12,6 +12,7 @@ pub mod operation;
 pub mod platform;
 pub mod tenants;
 pub mod usage;
+pub mod webhooks;
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -39,6 +40,7 @@ pub struct AppState {
     /// Reads counted here, written to the database now and then.
     pub usage: UsageMeter,
     pub attachments: attachments::Attachments,
+    pub webhook_targets: webhooks::TargetPolicy,
 }
 
 /// Limits on tenant-scoped writes.

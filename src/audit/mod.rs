@@ -63,6 +63,10 @@ impl Target {
         Target { kind: "task", id }
     }
 
+    pub fn webhook(id: Uuid) -> Target {
+        Target { kind: "webhook", id }
+    }
+
     pub fn status_update(id: Uuid) -> Target {
         Target { kind: "status_update", id }
     }

@@ -24,7 +24,8 @@ pub struct ChangeEvent {
 }
 
 /// Numbers the event from the tenant's counter, whose row stays locked
-/// until the transaction ends, and stores it.
+/// until the transaction ends, stores it, and queues a delivery for every
+/// enabled webhook that wants its type.
 pub async fn change_event_append(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
@@ -32,21 +33,22 @@ pub async fn change_event_append(
     incident_id: Option<Uuid>,
     occurred_at: DateTime<Utc>,
     data: &Value,
-) -> QueryResult<i64> {
-    #[derive(QueryableByName)]
-    struct Appended {
-        #[diesel(sql_type = BigInt)]
-        seq: i64,
-    }
+) -> QueryResult<()> {
     let append = diesel::sql_query(
         "WITH counter AS (
              INSERT INTO change_event_counters AS c (tenant_id, last_seq) VALUES ($1, 1)
              ON CONFLICT (tenant_id) DO UPDATE SET last_seq = c.last_seq + 1
              RETURNING last_seq
+         ), event AS (
+             INSERT INTO change_events (tenant_id, seq, id, type, incident_id, occurred_at, data)
+             SELECT $1, last_seq, $2, $3, $4, $5, $6 FROM counter
+             RETURNING seq
          )
-         INSERT INTO change_events (tenant_id, seq, id, type, incident_id, occurred_at, data)
-         SELECT $1, last_seq, $2, $3, $4, $5, $6 FROM counter
-         RETURNING seq",
+         INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event_seq, incident_id, status,
+                                         next_attempt_at, created_at)
+         SELECT gen_random_uuid(), $1, w.id, event.seq, $4, 'pending', $5, $5
+         FROM event, webhooks w
+         WHERE w.tenant_id = $1 AND w.enabled AND (w.event_types IS NULL OR $3 = ANY (w.event_types))",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<SqlUuid, _>(Uuid::now_v7())
@@ -54,8 +56,7 @@ pub async fn change_event_append(
     .bind::<Nullable<SqlUuid>, _>(incident_id)
     .bind::<Timestamptz, _>(occurred_at)
     .bind::<Jsonb, _>(data);
-    let appended: Appended = prepared(append).get_result(conn).await?;
-    Ok(appended.seq)
+    prepared(append).execute(conn).await.map(drop)
 }
 
 /// Up to `limit` events after `after`, oldest first; only of `kinds` when

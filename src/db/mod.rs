@@ -14,6 +14,7 @@ pub mod schema_artifacts;
 pub mod tenants;
 pub mod usage;
 pub mod users;
+pub mod webhooks;
 
 #[path = "../../schema/schema.rs"]
 pub mod schema;

@@ -29,6 +29,11 @@ pub async fn event_list(
     .await
 }
 
+/// A webhook delivery's body: the event as the feed shows it.
+pub fn event_payload(tenant_id: uuid::Uuid, found: ChangeEvent) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(&event(tenant_id, found)?).map_err(|error| Error::Internal(error.into()))
+}
+
 fn cursor(raw: &str) -> Result<i64, Error> {
     raw.parse().map_err(|_| Error::invalid_field("after", "A cursor is a `nextCursor` this feed handed out."))
 }

@@ -12,11 +12,14 @@ pub mod caller;
 pub mod entry;
 pub mod error;
 mod events;
+
+pub use events::event_payload;
 mod files;
 mod incidents;
 mod platform;
 mod tenants;
 mod usage;
+mod webhooks;
 
 use dropshot::{
     EmptyScanParams, FreeformBody, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
@@ -53,6 +56,10 @@ use crate::api::tenants::{
     MemberUpdateRequest, Tenant, TenantCreateRequest, TenantPath,
 };
 use crate::api::usage::{UsageQuery, UsageReport};
+use crate::api::webhooks::{
+    DeliveryPath, Webhook, WebhookCreateRequest, WebhookDelivery, WebhookDeliveryList, WebhookList, WebhookPath,
+    WebhookUpdateRequest, WebhookWithSecret,
+};
 use crate::api::{ApiError, IncidentTrackerApi, Reply};
 use crate::app::{AppState, Error, Page, Problem};
 
@@ -459,6 +466,60 @@ impl IncidentTrackerApi for Handlers {
         query: QueryParams<EventQuery>,
     ) -> Result<Reply<HttpResponseOk<EventPage>>, ApiError> {
         events::event_list(rqctx, query.0).await
+    }
+
+    async fn webhook_list(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseOk<WebhookList>>, ApiError> {
+        webhooks::webhook_list(rqctx).await
+    }
+
+    async fn webhook_create(
+        rqctx: RequestContext<ApiContext>,
+        body: JsonBody<WebhookCreateRequest>,
+    ) -> Result<Reply<HttpResponseCreated<WebhookWithSecret>>, ApiError> {
+        webhooks::webhook_create(rqctx, body.0).await
+    }
+
+    async fn webhook_view(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<WebhookPath>,
+    ) -> Result<Reply<HttpResponseOk<Webhook>>, ApiError> {
+        webhooks::webhook_view(rqctx, path.0).await
+    }
+
+    async fn webhook_update(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<WebhookPath>,
+        body: JsonBody<WebhookUpdateRequest>,
+    ) -> Result<Reply<HttpResponseOk<Webhook>>, ApiError> {
+        webhooks::webhook_update(rqctx, path.0, body.0).await
+    }
+
+    async fn webhook_delete(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<WebhookPath>,
+    ) -> Result<Reply<HttpResponseDeleted>, ApiError> {
+        webhooks::webhook_delete(rqctx, path.0).await
+    }
+
+    async fn webhook_secret_rotate(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<WebhookPath>,
+    ) -> Result<Reply<HttpResponseOk<WebhookWithSecret>>, ApiError> {
+        webhooks::webhook_secret_rotate(rqctx, path.0).await
+    }
+
+    async fn webhook_delivery_list(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<WebhookPath>,
+    ) -> Result<Reply<HttpResponseOk<WebhookDeliveryList>>, ApiError> {
+        webhooks::webhook_delivery_list(rqctx, path.0).await
+    }
+
+    async fn webhook_redeliver(
+        rqctx: RequestContext<ApiContext>,
+        path: PathParams<DeliveryPath>,
+    ) -> Result<Reply<HttpResponseAccepted<WebhookDelivery>>, ApiError> {
+        webhooks::webhook_redeliver(rqctx, path.0).await
     }
 
     async fn audit_event_list(

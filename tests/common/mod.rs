@@ -9,6 +9,7 @@
 pub mod browser;
 pub mod clamd;
 pub mod otlp;
+pub mod receiver;
 pub mod redis;
 pub mod s3;
 pub mod smtp;

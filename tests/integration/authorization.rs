@@ -11,7 +11,7 @@ use incident_tracker_client::Client;
 use incident_tracker_client::types::{
     ApiKeyCreateRequest, ApiKeyScope, IncidentUpdateRequest, InviteCreateRequest, LoginRequest, MemberUpdateRequest,
     NoteKind, PasswordForgotRequest, PasswordResetRequest, Role, ServiceAccountCreateRequest, SignupRequest,
-    TaskUpdateRequest, TenantCreateRequest, TimelineEventCreateRequest,
+    TaskUpdateRequest, TenantCreateRequest, TimelineEventCreateRequest, WebhookCreateRequest, WebhookUpdateRequest,
 };
 use uuid::Uuid;
 
@@ -38,7 +38,7 @@ enum Who {
 
 /// Every operation of the contract, in the order the walk calls them:
 /// sign-out last, since it ends the caller's session.
-const OPERATIONS: [&str; 46] = [
+const OPERATIONS: [&str; 54] = [
     "health_view",
     "health_live_view",
     "me_view",
@@ -74,6 +74,14 @@ const OPERATIONS: [&str; 46] = [
     "status_update_create",
     "incident_metrics_view",
     "event_list",
+    "webhook_list",
+    "webhook_create",
+    "webhook_view",
+    "webhook_update",
+    "webhook_delete",
+    "webhook_secret_rotate",
+    "webhook_delivery_list",
+    "webhook_redeliver",
     "incident_export",
     "attachment_create",
     "attachment_list",
@@ -94,14 +102,18 @@ fn expected(who: Who, operation: &str) -> u16 {
         "tenant_create" | "invite_create" | "service_account_create" | "api_key_create" => 201,
         "incident_create" | "timeline_event_create" | "task_create" | "status_update_create" => 201,
         "attachment_create" | "attachment_download_url_create" => 201,
-        "member_remove" | "invite_revoke" | "api_key_revoke" | "auth_logout" => 204,
+        "member_remove" | "invite_revoke" | "api_key_revoke" | "auth_logout" | "webhook_delete" => 204,
+        "webhook_create" => 201,
+        "webhook_redeliver" => 202,
         "password_forgot" => 202,
         _ => 200,
     };
     let manages = ["member_update", "member_remove", "invite_create", "invite_revoke"]
         .into_iter()
         .chain(["service_account_list", "service_account_create", "api_key_list", "api_key_create", "api_key_revoke"])
-        .chain(["usage_view", "audit_event_list", "audit_chain_verify", "incident_export"]);
+        .chain(["usage_view", "audit_event_list", "audit_chain_verify", "incident_export"])
+        .chain(["webhook_list", "webhook_create", "webhook_view", "webhook_update", "webhook_delete"])
+        .chain(["webhook_secret_rotate", "webhook_delivery_list", "webhook_redeliver"]);
     let anonymous_with_csrf = ["auth_signup", "auth_login", "password_forgot", "password_reset"];
     let incident_reads = ["incident_list", "incident_view", "timeline_event_list", "task_list", "status_update_list"]
         .into_iter()
@@ -110,7 +122,9 @@ fn expected(who: Who, operation: &str) -> u16 {
         .into_iter()
         .chain(["task_update", "status_update_create", "attachment_create"]);
     // Without an incident id in the path: they act in the caller's own tenant.
-    let in_own_tenant = ["incident_list", "incident_create", "incident_metrics_view", "event_list", "incident_export"];
+    let in_own_tenant = ["incident_list", "incident_create", "incident_metrics_view", "event_list", "incident_export"]
+        .into_iter()
+        .chain(["webhook_list", "webhook_create"]);
     match (who, operation) {
         (_, "health_view" | "health_live_view") => 200,
         // The signed URL is the only credential, and the walk's is forged.
@@ -127,6 +141,7 @@ fn expected(who: Who, operation: &str) -> u16 {
         (Nobody, _) => 401,
         (NoCsrf, "tenant_list" | "member_list" | "invite_list" | "service_account_list" | "api_key_list") => 200,
         (NoCsrf, "usage_view" | "audit_event_list" | "audit_chain_verify" | "incident_export") => 200,
+        (NoCsrf, "webhook_list" | "webhook_view" | "webhook_delivery_list") => 200,
         (NoCsrf, op) if incident_reads.clone().any(|read| read == op) => 200,
         (NoCsrf, _) => 403,
         // An existing email; an unknown one; a well-formed token no reset has.
@@ -137,7 +152,7 @@ fn expected(who: Who, operation: &str) -> u16 {
         (_, "me_view" | "tenant_list" | "tenant_create" | "password_forgot" | "auth_logout") => success,
         // Their own active tenant's.
         (Outsider, "usage_view" | "audit_event_list" | "audit_chain_verify") => success,
-        (Outsider, op) if in_own_tenant.contains(&op) => success,
+        (Outsider, op) if in_own_tenant.clone().any(|own| own == op) => success,
         (Outsider, _) => 404,
         (Owner | Admin, _) => success,
         (Responder | Viewer, op) if manages.clone().any(|managing| managing == op) => 403,
@@ -159,6 +174,17 @@ struct Fixture {
     /// Uploaded; `unscanned` (the walk's server has no scanner), so it
     /// may be downloaded.
     attachment: Uuid,
+    webhook: Uuid,
+    delivery: Uuid,
+}
+
+fn hook(url: &str) -> WebhookCreateRequest {
+    WebhookCreateRequest {
+        url: url.parse().unwrap(),
+        event_types: None,
+        enabled: true,
+        description: Default::default(),
+    }
 }
 
 async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) -> u16 {
@@ -268,6 +294,26 @@ async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) ->
         }
         "incident_metrics_view" => status(api.incident_metrics_view(None, None, None).await),
         "event_list" => status(api.event_list(None, None, None).await),
+        "webhook_list" => status(api.webhook_list().await),
+        "webhook_create" => status(api.webhook_create(&hook("http://127.0.0.1:9/created")).await),
+        "webhook_view" => status(api.webhook_view(&fixture.webhook).await),
+        "webhook_update" => {
+            let change = WebhookUpdateRequest {
+                description: Some(format!("Round {round}").parse().unwrap()),
+                url: None,
+                event_types: None,
+                enabled: None,
+            };
+            status(api.webhook_update(&fixture.webhook, &change).await)
+        }
+        "webhook_delete" => {
+            // One of its own each time, so there is always one to delete.
+            let doomed = fixture.owner.api().webhook_create(&hook("http://127.0.0.1:9/doomed")).await.unwrap();
+            status(api.webhook_delete(&doomed.webhook.id).await)
+        }
+        "webhook_secret_rotate" => status(api.webhook_secret_rotate(&fixture.webhook).await),
+        "webhook_delivery_list" => status(api.webhook_delivery_list(&fixture.webhook).await),
+        "webhook_redeliver" => status(api.webhook_redeliver(&fixture.webhook, &fixture.delivery).await),
         "incident_export" => {
             status(api.incident_export(None, None, None, None, None, None, None, None, None, None).await)
         }
@@ -334,7 +380,7 @@ async fn every_operation_answers_every_kind_of_caller_by_the_rules() {
     assert_eq!(walked, operations_in_contract(), "every operation in the contract needs a row in the walk");
 
     let database = TestDatabase::migrated().await;
-    let app = TestApp::spawn_on(&database, &[]).await;
+    let app = TestApp::spawn_on(&database, &[("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")]).await;
     let (owner, _) = user(&app, "owner").await;
     let tenant = owner.create_tenant("Acme").await;
     let (outsider, _) = user(&app, "outsider").await;
@@ -350,7 +396,23 @@ async fn every_operation_answers_every_kind_of_caller_by_the_rules() {
     let file = declared("walked.png", "image/png", PNG.len());
     let created = owner.api().attachment_create(&incident, &file).await.unwrap().into_inner();
     let attachment = upload(&owner.api(), &created.upload_url, PNG.to_vec()).await.unwrap().id;
-    let fixture = Fixture { app, database, owner, tenant, target, service_account, incident, task, attachment };
+    // A subscription that was there for a change, so it has a delivery.
+    let webhook = owner.api().webhook_create(&hook("http://127.0.0.1:9/walk")).await.unwrap().into_inner().webhook.id;
+    owner.api().incident_create(None, &new_incident("Delivered")).await.unwrap();
+    let delivery = owner.api().webhook_delivery_list(&webhook).await.unwrap().into_inner().items[0].id;
+    let fixture = Fixture {
+        app,
+        database,
+        owner,
+        tenant,
+        target,
+        service_account,
+        incident,
+        task,
+        attachment,
+        webhook,
+        delivery,
+    };
 
     let no_csrf = Client::new_with_client(&fixture.app.url(""), {
         let cookie = format!("session={}", fixture.owner.session_cookie().unwrap());

@@ -22,3 +22,4 @@ mod rls;
 mod shutdown;
 mod telemetry;
 mod tenants;
+mod webhooks;

@@ -1,0 +1,342 @@
+//! Webhook subscriptions and their deliveries. Everything but
+//! [`webhook_deliveries_due`] runs inside a transaction scoped to the
+//! tenant, and filters on `tenant_id` too.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::change_events::ChangeEvent;
+use super::schema::{change_events, webhook_deliveries, webhooks};
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = webhooks)]
+pub struct Webhook {
+    pub id: Uuid,
+    pub url: String,
+    pub event_types: Option<Vec<Option<String>>>,
+    pub enabled: bool,
+    pub description: String,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    pub failing_since: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a subscription's owner sets.
+#[derive(Clone, Debug, AsChangeset)]
+#[diesel(table_name = webhooks, treat_none_as_null = true)]
+pub struct WebhookChange {
+    pub url: String,
+    pub event_types: Option<Vec<Option<String>>>,
+    pub enabled: bool,
+    pub description: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = webhook_deliveries)]
+pub struct Delivery {
+    pub id: Uuid,
+    pub webhook_id: Uuid,
+    pub event_seq: i64,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_status_code: Option<i32>,
+    pub last_error: Option<String>,
+    pub last_latency_ms: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+pub async fn webhook_create(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    secret: &str,
+    fields: &WebhookChange,
+) -> QueryResult<Webhook> {
+    diesel::insert_into(webhooks::table)
+        .values((
+            webhooks::id.eq(id),
+            webhooks::tenant_id.eq(tenant_id),
+            webhooks::url.eq(&fields.url),
+            webhooks::event_types.eq(&fields.event_types),
+            webhooks::enabled.eq(fields.enabled),
+            webhooks::description.eq(&fields.description),
+            webhooks::secret.eq(secret),
+            webhooks::created_at.eq(fields.updated_at),
+            webhooks::updated_at.eq(fields.updated_at),
+        ))
+        .returning(Webhook::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn webhook_list(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<Vec<Webhook>> {
+    webhooks::table
+        .filter(webhooks::tenant_id.eq(tenant_id))
+        .order(webhooks::created_at.asc())
+        .select(Webhook::as_select())
+        .load(conn)
+        .await
+}
+
+/// The subscription, locked against concurrent changes until the
+/// transaction ends.
+pub async fn webhook_lock(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Webhook>> {
+    webhooks::table
+        .filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id)))
+        .select(Webhook::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn webhook_view(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Webhook>> {
+    webhooks::table
+        .filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id)))
+        .select(Webhook::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn webhook_update(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    change: &WebhookChange,
+) -> QueryResult<Webhook> {
+    diesel::update(webhooks::table.filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id))))
+        .set(change)
+        .returning(Webhook::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn webhook_delete(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<bool> {
+    let deleted = diesel::delete(webhooks::table.filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id))))
+        .execute(conn)
+        .await?;
+    Ok(deleted == 1)
+}
+
+/// The new secret signs from now on; the current one keeps signing beside
+/// it until `previous_until`.
+pub async fn webhook_rotate_secret(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    secret: &str,
+    previous_until: DateTime<Utc>,
+) -> QueryResult<Option<Webhook>> {
+    diesel::update(webhooks::table.filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id))))
+        .set((
+            webhooks::previous_secret.eq(webhooks::secret.nullable()),
+            webhooks::previous_secret_expires_at.eq(previous_until),
+            webhooks::secret.eq(secret),
+            webhooks::updated_at.eq(Utc::now()),
+        ))
+        .returning(Webhook::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// The subscription's latest deliveries, newest first.
+pub async fn webhook_delivery_list(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    webhook_id: Uuid,
+    limit: i64,
+) -> QueryResult<Vec<Delivery>> {
+    webhook_deliveries::table
+        .filter(webhook_deliveries::tenant_id.eq(tenant_id).and(webhook_deliveries::webhook_id.eq(webhook_id)))
+        .order(webhook_deliveries::event_seq.desc())
+        .limit(limit)
+        .select(Delivery::as_select())
+        .load(conn)
+        .await
+}
+
+/// Sends the delivery again, from now: it is pending once more.
+pub async fn webhook_redeliver(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    webhook_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Delivery>> {
+    diesel::update(
+        webhook_deliveries::table.filter(
+            webhook_deliveries::tenant_id
+                .eq(tenant_id)
+                .and(webhook_deliveries::webhook_id.eq(webhook_id))
+                .and(webhook_deliveries::id.eq(id)),
+        ),
+    )
+    .set((
+        webhook_deliveries::status.eq("pending"),
+        webhook_deliveries::next_attempt_at.eq(now),
+        webhook_deliveries::created_at.eq(now),
+        webhook_deliveries::claimed_until.eq(None::<DateTime<Utc>>),
+    ))
+    .returning(Delivery::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+#[derive(Debug, QueryableByName)]
+pub struct DueDelivery {
+    #[diesel(sql_type = SqlUuid)]
+    pub tenant_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+}
+
+/// Up to `most` deliveries of any tenant due by `due_by`, each the oldest
+/// pending one of its subscription and incident.
+pub async fn webhook_deliveries_due(
+    conn: &mut AsyncPgConnection,
+    due_by: DateTime<Utc>,
+    most: i64,
+) -> QueryResult<Vec<DueDelivery>> {
+    diesel::sql_query("SELECT tenant_id, id FROM webhook_deliveries_due($1, $2)")
+        .bind::<Timestamptz, _>(due_by)
+        .bind::<BigInt, _>(most)
+        .load(conn)
+        .await
+}
+
+/// Claims a due attempt until `until`, counting it: `None` when another
+/// worker holds it or it is no longer pending. With it come the
+/// subscription and the event.
+pub async fn webhook_delivery_claim(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> QueryResult<Option<(Delivery, Webhook, ChangeEvent)>> {
+    let claimed = diesel::update(
+        webhook_deliveries::table.filter(
+            webhook_deliveries::tenant_id
+                .eq(tenant_id)
+                .and(webhook_deliveries::id.eq(id))
+                .and(webhook_deliveries::status.eq("pending"))
+                .and(webhook_deliveries::claimed_until.is_null().or(webhook_deliveries::claimed_until.lt(now))),
+        ),
+    )
+    .set((
+        webhook_deliveries::claimed_until.eq(until),
+        webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
+    ))
+    .returning(Delivery::as_returning())
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some(delivery) = claimed else { return Ok(None) };
+    let webhook = webhooks::table
+        .filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(delivery.webhook_id)))
+        .select(Webhook::as_select())
+        .first(conn)
+        .await?;
+    let event = change_events::table
+        .filter(change_events::tenant_id.eq(tenant_id).and(change_events::seq.eq(delivery.event_seq)))
+        .select(ChangeEvent::as_select())
+        .first(conn)
+        .await?;
+    Ok(Some((delivery, webhook, event)))
+}
+
+/// How an attempt went.
+pub struct Attempted<'a> {
+    pub status_code: Option<i32>,
+    pub error: Option<&'a str>,
+    pub latency_ms: i32,
+    pub at: DateTime<Utc>,
+    /// `Some(next)` to try again then; `None` when it is over.
+    pub retry_at: Option<DateTime<Utc>>,
+    pub delivered: bool,
+}
+
+/// Records the attempt on the delivery, and on its subscription: a success
+/// ends its failing, a failure starts it unless it has begun already.
+pub async fn webhook_delivery_record(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    delivery: &Delivery,
+    attempted: &Attempted<'_>,
+) -> QueryResult<()> {
+    let status = match (attempted.delivered, attempted.retry_at) {
+        (true, _) => "delivered",
+        (false, Some(_)) => "pending",
+        (false, None) => "failed",
+    };
+    diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::tenant_id.eq(tenant_id).and(webhook_deliveries::id.eq(delivery.id))),
+    )
+    .set((
+        webhook_deliveries::status.eq(status),
+        webhook_deliveries::next_attempt_at.eq(attempted.retry_at.unwrap_or(attempted.at)),
+        webhook_deliveries::claimed_until.eq(None::<DateTime<Utc>>),
+        webhook_deliveries::last_status_code.eq(attempted.status_code),
+        webhook_deliveries::last_error.eq(attempted.error),
+        webhook_deliveries::last_latency_ms.eq(attempted.latency_ms),
+        webhook_deliveries::delivered_at.eq(attempted.delivered.then_some(attempted.at)),
+    ))
+    .execute(conn)
+    .await?;
+    let subscription =
+        webhooks::table.filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(delivery.webhook_id)));
+    if attempted.delivered {
+        diesel::update(subscription).set(webhooks::failing_since.eq(None::<DateTime<Utc>>)).execute(conn).await?;
+    } else {
+        diesel::update(subscription.filter(webhooks::failing_since.is_null()))
+            .set(webhooks::failing_since.eq(attempted.at))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The pending delivery that follows `delivery` for its subscription and
+/// incident, if it is due: what a worker sends next after a success.
+pub async fn webhook_delivery_following(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    delivery: &Delivery,
+    incident_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<Uuid>> {
+    let pending = webhook_deliveries::table
+        .filter(webhook_deliveries::tenant_id.eq(tenant_id))
+        .filter(webhook_deliveries::webhook_id.eq(delivery.webhook_id))
+        .filter(webhook_deliveries::status.eq("pending"))
+        .filter(webhook_deliveries::event_seq.gt(delivery.event_seq))
+        .filter(webhook_deliveries::next_attempt_at.le(now))
+        .into_boxed();
+    let pending = match incident_id {
+        Some(incident_id) => pending.filter(webhook_deliveries::incident_id.eq(incident_id)),
+        None => pending.filter(webhook_deliveries::incident_id.is_null()),
+    };
+    pending.order(webhook_deliveries::event_seq.asc()).select(webhook_deliveries::id).first(conn).await.optional()
+}
+
+/// Stops deliveries to a subscription that has failed too long.
+pub async fn webhook_disable(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<()> {
+    diesel::update(webhooks::table.filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id))))
+        .set((webhooks::enabled.eq(false), webhooks::updated_at.eq(Utc::now())))
+        .execute(conn)
+        .await
+        .map(drop)
+}

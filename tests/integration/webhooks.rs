@@ -1,0 +1,217 @@
+//! Webhooks: signed deliveries of the change feed, retried, in order per
+//! incident, never to addresses inside the network.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures::future::join_all;
+use hmac::{Hmac, Mac};
+use incident_tracker_client::Client;
+use incident_tracker_client::types::{
+    DeliveryStatus, WebhookCreateRequest, WebhookDelivery, WebhookUpdateRequest, WebhookWithSecret,
+};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::common::receiver::{Received, WebhookReceiver};
+use crate::common::redis::RedisServer;
+use crate::common::{TestApp, TestDatabase, audit_actions};
+use crate::incidents::{new_incident, note};
+use crate::tenants::{add_member, error_code, status, user};
+
+/// A Standard Webhooks verifier written from the specification, sharing no
+/// code with the server's signer: the signed content is
+/// `{webhook-id}.{webhook-timestamp}.{body}`, the key the base64 after
+/// `whsec_`, and the header a space-separated list of `v1,<base64>`.
+fn verified(secret: &str, received: &Received) -> bool {
+    let key = STANDARD.decode(secret.strip_prefix("whsec_").unwrap()).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(received.id.as_bytes());
+    mac.update(b".");
+    mac.update(received.timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(&received.body);
+    let expected = mac.finalize().into_bytes();
+    received
+        .signature
+        .split(' ')
+        .filter_map(|signature| signature.strip_prefix("v1,"))
+        .any(|signature| STANDARD.decode(signature).is_ok_and(|decoded| decoded.as_slice() == expected.as_slice()))
+}
+
+struct Setting {
+    app: TestApp,
+    database: TestDatabase,
+    api: Client,
+    tenant: Uuid,
+    _redis: RedisServer,
+}
+
+async fn setting(allow_private_targets: bool) -> (Setting, crate::common::browser::Browser) {
+    let redis = RedisServer::start().await;
+    let database = TestDatabase::migrated().await;
+    let vars = [
+        ("REDIS_URL", redis.url()),
+        ("WRITE_RATE_LIMIT", "100000/600".to_string()),
+        ("WEBHOOK_ALLOW_PRIVATE_TARGETS", allow_private_targets.to_string()),
+    ];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let app = TestApp::spawn_on(&database, &vars).await;
+    let (owner, _) = user(&app, "owner").await;
+    let tenant = owner.create_tenant("Acme").await;
+    owner.api().tenant_switch(&tenant).await.unwrap();
+    let api = owner.api();
+    (Setting { app, database, api, tenant, _redis: redis }, owner)
+}
+
+fn subscription(url: &str) -> WebhookCreateRequest {
+    WebhookCreateRequest {
+        url: url.parse().unwrap(),
+        event_types: None,
+        enabled: true,
+        description: Default::default(),
+    }
+}
+
+/// Waits until `enough` holds of what the receiver got.
+async fn received_until(receiver: &WebhookReceiver, enough: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+    for _ in 0..300 {
+        let received = receiver.received();
+        if enough(&received) {
+            return received;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the receiver got {:?}", receiver.received());
+}
+
+async fn deliveries(api: &Client, webhook: Uuid) -> Vec<WebhookDelivery> {
+    api.webhook_delivery_list(&webhook).await.unwrap().into_inner().items
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deliveries_are_signed_retried_after_failures_and_redelivered() {
+    let (setting, _owner) = setting(true).await;
+    let receiver = WebhookReceiver::start(&[500, 500]).await;
+    let WebhookWithSecret { webhook, secret } =
+        setting.api.webhook_create(&subscription(&receiver.url())).await.unwrap().into_inner();
+    assert!(secret.starts_with("whsec_"));
+    let incident = setting.api.incident_create(None, &new_incident("Checkout down")).await.unwrap().into_inner();
+
+    let received = received_until(&receiver, |received| received.len() >= 3).await;
+    assert!(received.iter().all(|attempt| verified(&secret, attempt)), "{received:?}");
+    assert!(received.iter().all(|attempt| attempt.id == received[0].id), "one event, one id");
+    let event: serde_json::Value = serde_json::from_slice(&received[2].body).unwrap();
+    assert_eq!(event["type"], "incident.created");
+    assert_eq!(event["data"]["id"], incident.id.to_string());
+    assert_eq!(event["tenantId"], setting.tenant.to_string());
+    let mut forged = received[2].clone();
+    forged.body = br#"{"type":"incident.created"}"#.to_vec();
+    assert!(!verified(&secret, &forged), "the verifier refuses an altered body");
+
+    let mut listed = deliveries(&setting.api, webhook.id).await;
+    for _ in 0..50 {
+        if listed[0].status == DeliveryStatus::Delivered {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        listed = deliveries(&setting.api, webhook.id).await;
+    }
+    assert_eq!(
+        (listed[0].status, listed[0].attempts, listed[0].last_status_code),
+        (DeliveryStatus::Delivered, 3, Some(200))
+    );
+
+    // Redelivered on request; after a rotation both secrets sign.
+    let rotated = setting.api.webhook_secret_rotate(&webhook.id).await.unwrap().into_inner().secret;
+    setting.api.webhook_redeliver(&webhook.id, &listed[0].id).await.unwrap();
+    let received = received_until(&receiver, |received| received.len() >= 4).await;
+    assert_eq!(received[3].id, received[0].id);
+    assert!(verified(&rotated, &received[3]) && verified(&secret, &received[3]));
+
+    let mut owner = setting.database.owner_connection().await;
+    let actions = audit_actions(&mut owner, setting.tenant).await;
+    for action in ["webhook.created", "webhook.secret_rotated", "webhook.redelivered"] {
+        assert!(actions.iter().any(|logged| logged == action), "{action} in {actions:?}");
+    }
+    setting.api.webhook_delete(&webhook.id).await.unwrap();
+    assert!(audit_actions(&mut owner, setting.tenant).await.contains(&"webhook.deleted".to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_concurrent_changes_arrive_in_order_per_incident() {
+    let (setting, _owner) = setting(true).await;
+    // Failures on the way keep later events of the incident waiting.
+    let receiver = WebhookReceiver::start(&[503, 500, 503]).await;
+    let webhook = setting.api.webhook_create(&subscription(&receiver.url())).await.unwrap().into_inner().webhook;
+    let incident = setting.api.incident_create(None, &new_incident("Busy")).await.unwrap().into_inner();
+    let notes = (0..50).map(|n| {
+        let api = setting.api.clone();
+        async move { api.timeline_event_create(&incident.id, None, &note(&format!("Note {n}"))).await.map(drop) }
+    });
+    for written in join_all(notes).await {
+        written.unwrap();
+    }
+    let delivered = |received: &[Received]| {
+        let mut ids: Vec<String> = Vec::new();
+        for attempt in received {
+            if ids.last() != Some(&attempt.id) {
+                ids.push(attempt.id.clone());
+            }
+        }
+        ids
+    };
+    let received = received_until(&receiver, |received| delivered(received).len() >= 51).await;
+    let feed = setting.api.event_list(None, 1000.try_into().ok(), None).await.unwrap().into_inner().items;
+    let feed_ids: Vec<String> = feed.iter().map(|event| event.id.to_string()).collect();
+    assert_eq!(delivered(&received), feed_ids, "each event once it succeeds, in the feed's order");
+    assert_eq!(webhook.event_types, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn urls_inside_the_network_are_refused_when_saved() {
+    let (setting, _owner) = setting(false).await;
+    for url in ["http://127.0.0.1:9/hook", "http://localhost:9/hook", "http://10.0.0.1/hook", "http://[::1]/hook"] {
+        let refused = setting.api.webhook_create(&subscription(url)).await;
+        assert_eq!(error_code(refused), "WEBHOOK_URL_FORBIDDEN", "{url}");
+    }
+    let (allowed, _owner) = self::setting(true).await;
+    let metadata = allowed.api.webhook_create(&subscription("http://169.254.169.254/latest/meta-data")).await;
+    assert_eq!(error_code(metadata), "WEBHOOK_URL_FORBIDDEN", "metadata, even with private targets allowed");
+    let created = allowed.api.webhook_create(&subscription("http://127.0.0.1:9/hook")).await.unwrap().into_inner();
+    let moved = WebhookUpdateRequest {
+        url: Some("http://[fd00:ec2::254]/".parse().unwrap()),
+        event_types: None,
+        enabled: None,
+        description: None,
+    };
+    assert_eq!(error_code(allowed.api.webhook_update(&created.webhook.id, &moved).await), "WEBHOOK_URL_FORBIDDEN");
+    assert_eq!(status(setting.api.webhook_list().await), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn other_tenants_and_responders_cannot_see_webhooks() {
+    let (setting, _owner) = setting(true).await;
+    let receiver = WebhookReceiver::start(&[]).await;
+    let webhook = setting.api.webhook_create(&subscription(&receiver.url())).await.unwrap().into_inner().webhook;
+    setting.api.incident_create(None, &new_incident("Seen")).await.unwrap();
+    received_until(&receiver, |received| !received.is_empty()).await;
+    let delivery = deliveries(&setting.api, webhook.id).await[0].id;
+
+    let (outsider, _) = user(&setting.app, "outsider").await;
+    let theirs = outsider.create_tenant("Elsewhere").await;
+    outsider.api().tenant_switch(&theirs).await.unwrap();
+    let api = outsider.api();
+    assert_eq!(status(api.webhook_view(&webhook.id).await), 404);
+    assert_eq!(status(api.webhook_delivery_list(&webhook.id).await), 404);
+    assert_eq!(status(api.webhook_redeliver(&webhook.id, &delivery).await), 404);
+    assert_eq!(status(api.webhook_delete(&webhook.id).await), 404);
+    assert!(api.webhook_list().await.unwrap().into_inner().items.is_empty());
+
+    let (responder, responder_id) = user(&setting.app, "responder").await;
+    add_member(&setting.database, setting.tenant, responder_id, "responder").await;
+    responder.api().tenant_switch(&setting.tenant).await.unwrap();
+    assert_eq!(status(responder.api().webhook_list().await), 403);
+    assert_eq!(status(responder.api().webhook_view(&webhook.id).await), 403);
+}
