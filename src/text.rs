@@ -50,6 +50,9 @@ pub static NON_BLANK_PATTERN: LazyLock<String> = LazyLock::new(|| {
     format!("^[^\\u0000]*[^{blank}][^\\u0000]*$")
 });
 
+/// Text without control or formatting characters; it may be empty.
+pub static NO_HIDDEN_PATTERN: LazyLock<String> = LazyLock::new(|| format!("^[^{}]*$", regex_class(is_hidden)));
+
 /// One line people read, as the contract states it: whatever the server
 /// trims, around at least one visible character, and no control or
 /// formatting characters. See [`regex_class`] for the dialect.

@@ -46,9 +46,10 @@ pub struct WebhookCreateRequest {
     pub event_types: Option<Vec<EventType>>,
     #[serde(default = "enabled")]
     pub enabled: bool,
-    /// At most 500 characters.
+    /// At most 500 characters, none of them control or formatting
+    /// characters.
     #[serde(default)]
-    #[schemars(length(max = 500), regex = "crate::text::STORABLE_PATTERN")]
+    #[schemars(length(max = 500), regex = "crate::text::NO_HIDDEN_PATTERN")]
     pub description: String,
 }
 
@@ -67,7 +68,7 @@ pub struct WebhookUpdateRequest {
     #[schemars(length(min = 1, max = 20))]
     pub event_types: Option<Option<Vec<EventType>>>,
     pub enabled: Option<bool>,
-    #[schemars(length(max = 500), regex = "crate::text::STORABLE_PATTERN")]
+    #[schemars(length(max = 500), regex = "crate::text::NO_HIDDEN_PATTERN")]
     pub description: Option<String>,
 }
 
