@@ -316,6 +316,7 @@ diesel::table! {
         attempts -> Int4,
         next_attempt_at -> Timestamptz,
         claimed_until -> Nullable<Timestamptz>,
+        claim -> Nullable<Uuid>,
         last_status_code -> Nullable<Int4>,
         last_error -> Nullable<Text>,
         last_latency_ms -> Nullable<Int4>,
@@ -336,6 +337,7 @@ diesel::table! {
         previous_secret -> Nullable<Text>,
         previous_secret_expires_at -> Nullable<Timestamptz>,
         failing_since -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
     }

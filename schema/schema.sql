@@ -673,6 +673,7 @@ CREATE TABLE public.webhook_deliveries (
     attempts integer DEFAULT 0 NOT NULL,
     next_attempt_at timestamp with time zone NOT NULL,
     claimed_until timestamp with time zone,
+    claim uuid,
     last_status_code integer,
     last_error text,
     last_latency_ms integer,
@@ -700,8 +701,10 @@ CREATE TABLE public.webhooks (
     previous_secret text,
     previous_secret_expires_at timestamp with time zone,
     failing_since timestamp with time zone,
+    deleted_at timestamp with time zone,
     created_at timestamp with time zone NOT NULL,
     updated_at timestamp with time zone NOT NULL,
+    CONSTRAINT webhooks_check CHECK (((deleted_at IS NULL) OR ((NOT enabled) AND (secret = ''::text) AND (previous_secret IS NULL)))),
     CONSTRAINT webhooks_description_check CHECK ((length(description) <= 500)),
     CONSTRAINT webhooks_url_check CHECK (((length(url) >= 1) AND (length(url) <= 2000)))
 );
@@ -1148,6 +1151,13 @@ CREATE INDEX webhook_deliveries_by_webhook ON public.webhook_deliveries USING bt
 --
 
 CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+
+--
+-- Name: webhook_deliveries_pending; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_pending ON public.webhook_deliveries USING btree (tenant_id, webhook_id, incident_id, event_seq) WHERE (status = 'pending'::text);
 
 
 --

@@ -16,6 +16,10 @@ CREATE TABLE webhooks (
     previous_secret_expires_at timestamptz,
     -- Since when every delivery has failed; NULL after any success.
     failing_since timestamptz,
+    -- Deleted subscriptions are kept, without their secrets, so a delete
+    -- never waits on the deliveries that changes are queuing for it.
+    deleted_at timestamptz,
+    CHECK (deleted_at IS NULL OR (NOT enabled AND secret = '' AND previous_secret IS NULL)),
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
     UNIQUE (tenant_id, id)
@@ -31,8 +35,10 @@ CREATE TABLE webhook_deliveries (
     status text NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
     attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
     next_attempt_at timestamptz NOT NULL,
-    -- A worker's claim on an attempt; another may take it over once past.
+    -- A worker's claim on an attempt, and the token it records the outcome
+    -- with; another worker may take the attempt over once the claim lapses.
     claimed_until timestamptz,
+    claim uuid,
     last_status_code integer,
     last_error text,
     last_latency_ms integer,
@@ -45,6 +51,8 @@ CREATE TABLE webhook_deliveries (
 SELECT enable_tenant_isolation('webhook_deliveries');
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (tenant_id, webhook_id, event_seq);
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (tenant_id, webhook_id, incident_id, event_seq)
+    WHERE status = 'pending';
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON webhooks TO incident_tracker_app;
 GRANT SELECT, INSERT, UPDATE ON webhook_deliveries TO incident_tracker_app;

@@ -639,7 +639,8 @@ pub trait IncidentTrackerApi {
     /// The answer holds the signing secret, shown this once. `400
     /// WEBHOOK_URL_FORBIDDEN` when the URL is not `https` (in production),
     /// holds credentials, or its host resolves to a loopback, private,
-    /// link-local, multicast or cloud metadata address. Audited as
+    /// link-local, multicast or cloud metadata address. `409
+    /// WEBHOOK_LIMIT_REACHED` beyond 20 per tenant. Audited as
     /// `webhook.created`.
     #[endpoint { method = POST, path = "/v1/webhooks", tags = ["webhooks"], operation_id = "webhook_create" }]
     async fn webhook_create(
@@ -701,7 +702,8 @@ pub trait IncidentTrackerApi {
     ) -> Result<Reply<HttpResponseOk<webhooks::WebhookDeliveryList>>, ApiError>;
 
     /// Send a delivery again, now (`webhooks.manage`); audited as
-    /// `webhook.redelivered`.
+    /// `webhook.redelivered`. `409 DELIVERY_IN_PROGRESS` while it is being
+    /// sent.
     #[endpoint {
         method = POST, path = "/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver", tags = ["webhooks"],
         operation_id = "webhook_redeliver"

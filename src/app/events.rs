@@ -37,24 +37,27 @@ pub async fn event_list(
     let tenant_id = op.active_tenant()?;
     operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
         Box::pin(async move {
+            // Everything up to `counted` had committed before the page was
+            // read, so a page that is not full has seen (or filtered out)
+            // all of it. The bounds are read after the page: a purge
+            // between the two then shows, and the page is refused rather
+            // than silently missing what the purge took.
+            let (_, counted) = queries::change_event_bounds(conn, tenant_id).await?;
+            let events =
+                queries::change_event_list(conn, tenant_id, after.unwrap_or(0), kinds.as_deref(), limit).await?;
             let (oldest, last) = queries::change_event_bounds(conn, tenant_id).await?;
-            let after = match after {
-                Some(after) if after > last => {
+            if let Some(after) = after {
+                if after > last {
                     return Err(Error::invalid_field("after", "This cursor is not one this feed handed out."));
                 }
-                Some(after) if after < oldest.unwrap_or(last + 1) - 1 => return Err(cursor_expired()),
-                Some(after) => after,
-                None => oldest.unwrap_or(last + 1) - 1,
-            };
-            let events = queries::change_event_list(conn, tenant_id, after, kinds.as_deref(), limit).await?;
-            // A full page continues after its last event. Otherwise every
-            // event up to `last` was read (or filtered out), so the next
-            // page starts after it; or after the last event returned, which
-            // may have committed between the two statements.
+                if after < oldest.unwrap_or(last + 1) - 1 {
+                    return Err(cursor_expired());
+                }
+            }
             let last_returned = events.last().map(|event| event.seq);
             let next_cursor = match last_returned {
                 Some(seq) if events.len() as i64 == limit => seq,
-                _ => last.max(last_returned.unwrap_or(0)),
+                _ => counted.max(last_returned.unwrap_or(0)).max(after.unwrap_or(0)),
             };
             Ok(EventPage { events, next_cursor })
         })

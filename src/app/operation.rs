@@ -105,11 +105,9 @@ impl<R> Done<R> {
         for event in self.events {
             audit::append(conn, tenant_id, actor, origin, event).await?;
         }
-        let now = Utc::now();
         for change in self.changes {
             let incident_id = Some(change.incident_id);
-            db::change_events::change_event_append(conn, tenant_id, change.kind, incident_id, now, &change.object)
-                .await?;
+            db::change_events::change_event_append(conn, tenant_id, change.kind, incident_id, &change.object).await?;
         }
         Ok(self.value)
     }

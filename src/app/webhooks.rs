@@ -2,8 +2,9 @@
 //! Standard Webhooks scheme) at least once and in order per incident, from
 //! the outbox rows every change event queues (see `db::change_events`).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -29,6 +30,14 @@ pub use queries::{Delivery, Webhook};
 
 /// How long a receiver has to answer with a 2xx.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long resolving a receiver's host may take. With the answer's time it
+/// stays well inside a claim's 30 seconds.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Subscriptions per tenant: each turns every change into one more request.
+const MAX_WEBHOOKS: i64 = 20;
+/// Deliveries in flight per tenant and server, so one tenant's slow
+/// receivers cannot take every slot.
+const IN_FLIGHT_PER_TENANT: usize = 4;
 /// How long a delivery is retried after it was queued.
 const RETRY_FOR: chrono::Duration = chrono::Duration::hours(24);
 /// A subscription whose deliveries have all failed this long is disabled.
@@ -91,6 +100,12 @@ pub async fn webhook_create(state: &AppState, op: &OpContext, fields: WebhookFie
     let secret = new_secret();
     operation::tenant_write(state, op, tenant_id, Write::new(Action::WebhooksManage), move |conn, _| {
         Box::pin(async move {
+            if queries::webhook_count(conn, tenant_id).await? >= MAX_WEBHOOKS {
+                return Err(Error::Conflict(
+                    Problem::new("WEBHOOK_LIMIT_REACHED", "A tenant has at most 20 webhooks; delete one first.")
+                        .with_detail("limit", MAX_WEBHOOKS),
+                ));
+            }
             let webhook = queries::webhook_create(conn, tenant_id, Uuid::now_v7(), &secret, &change).await?;
             let event = NewEvent::new("webhook.created", Some(Target::webhook(webhook.id)))
                 .with_metadata(json!({ "url": webhook.url, "eventTypes": change.event_types }));
@@ -133,7 +148,8 @@ pub async fn webhook_update(
                 description: patch.description.unwrap_or(current.description),
                 updated_at: Utc::now(),
             };
-            let updated = queries::webhook_update(conn, tenant_id, webhook_id, &change).await?;
+            let reenabled = change.enabled && !current.enabled;
+            let updated = queries::webhook_update(conn, tenant_id, webhook_id, &change, reenabled).await?;
             let event = NewEvent::new("webhook.updated", Some(Target::webhook(webhook_id))).with_metadata(
                 json!({ "url": updated.url, "eventTypes": updated.event_types, "enabled": updated.enabled }),
             );
@@ -193,9 +209,17 @@ pub async fn webhook_redeliver(
     let tenant_id = op.active_tenant()?;
     operation::tenant_write(state, op, tenant_id, Write::new(Action::WebhooksManage), move |conn, _| {
         Box::pin(async move {
-            let delivery = queries::webhook_redeliver(conn, tenant_id, webhook_id, delivery_id, Utc::now())
-                .await?
-                .ok_or(Error::NotFound)?;
+            let Some(delivery) =
+                queries::webhook_redeliver(conn, tenant_id, webhook_id, delivery_id, Utc::now()).await?
+            else {
+                if queries::webhook_delivery_exists(conn, tenant_id, webhook_id, delivery_id).await? {
+                    return Err(Error::Conflict(Problem::new(
+                        "DELIVERY_IN_PROGRESS",
+                        "This delivery is being sent right now; ask again once it is done.",
+                    )));
+                }
+                return Err(Error::NotFound);
+            };
             let event = NewEvent::new("webhook.redelivered", Some(Target::webhook(webhook_id)))
                 .with_metadata(json!({ "deliveryId": delivery_id }));
             Ok(Done::new(delivery).audited(event))
@@ -269,42 +293,79 @@ async fn resolve_target(url: &reqwest::Url, policy: TargetPolicy) -> Result<(Str
     let host = url.host_str().ok_or_else(|| forbidden("the URL has no host"))?.to_string();
     let port = url.port_or_known_default().ok_or_else(|| forbidden("the URL has no port"))?;
     let lookup = host.trim_start_matches('[').trim_end_matches(']').to_string();
-    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((lookup.as_str(), port))
-        .await
-        .map_err(|_| forbidden("its host does not resolve"))?
-        .collect();
+    let addresses: Vec<SocketAddr> =
+        tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((lookup.as_str(), port)))
+            .await
+            .map_err(|_| forbidden("its host did not resolve in time"))?
+            .map_err(|_| forbidden("its host does not resolve"))?
+            .collect();
     if addresses.is_empty() {
         return Err(forbidden("its host does not resolve"));
     }
-    if let Some(address) = addresses.iter().find(|address| !allowed_address(address.ip(), policy.allow_private)) {
-        return Err(forbidden(&format!("{} is not a public address", address.ip())));
+    // Which address it was is not said: that would map internal names.
+    if addresses.iter().any(|address| !allowed_address(address.ip(), policy.allow_private)) {
+        return Err(forbidden("its host resolves to an address that is not public"));
     }
     Ok((host, addresses))
 }
 
 /// Public unicast addresses; with `allow_private`, loopback and private
-/// ones too. Cloud metadata addresses never.
+/// ones too. Cloud metadata addresses never. An IPv6 address that carries
+/// an IPv4 one (mapped, compatible, NAT64, 6to4) is judged by the IPv4
+/// address it reaches; Teredo's, which hides it, is refused.
 pub fn allowed_address(ip: IpAddr, allow_private: bool) -> bool {
-    let ip = ip.to_canonical();
-    const METADATA_V4: Ipv4Addr = Ipv4Addr::new(169, 254, 169, 254);
     const METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
-    if ip == IpAddr::V4(METADATA_V4) || ip == IpAddr::V6(METADATA_V6) {
-        return false;
+    match ip {
+        IpAddr::V4(v4) => allowed_v4(v4, allow_private),
+        IpAddr::V6(v6) if v6 == METADATA_V6 => false,
+        IpAddr::V6(v6) => match embedded_v4(v6) {
+            Some(v4) => allowed_v4(v4, allow_private),
+            None => {
+                let first = v6.segments()[0];
+                let teredo = first == 0x2001 && v6.segments()[1] == 0;
+                let local_nat64 = first == 0x64 && v6.segments()[1] == 0xff9b && v6.segments()[2] == 1;
+                let never = v6.is_unspecified() || v6.is_multicast() || teredo;
+                let unique_local = (first & 0xfe00) == 0xfc00;
+                let link_local = (first & 0xffc0) == 0xfe80;
+                let private = v6.is_loopback() || unique_local || link_local || local_nat64;
+                !never && (!private || allow_private)
+            }
+        },
     }
-    let (never, private) = match ip {
-        IpAddr::V4(v4) => {
-            let shared = v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64;
-            (
-                v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast() || v4.is_documentation(),
-                v4.is_loopback() || v4.is_private() || v4.is_link_local() || shared || v4.octets()[0] == 0,
-            )
-        }
-        IpAddr::V6(v6) => {
-            let unique_local = (v6.segments()[0] & 0xfe00) == 0xfc00;
-            let link_local = (v6.segments()[0] & 0xffc0) == 0xfe80;
-            (v6.is_unspecified() || v6.is_multicast(), v6.is_loopback() || unique_local || link_local)
-        }
-    };
+}
+
+/// The IPv4 address inside an IPv4-mapped (`::ffff:a.b.c.d`), -compatible
+/// (`::a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`) or 6to4 (`2002:aabb:ccdd::`)
+/// address.
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let segments = v6.segments();
+    let low = Ipv4Addr::from(u32::from(segments[6]) << 16 | u32::from(segments[7]));
+    match segments {
+        [0, 0, 0, 0, 0, 0xffff, ..] => Some(low),
+        // `::` and `::1` are IPv6's own.
+        [0, 0, 0, 0, 0, 0, ..] if !v6.is_unspecified() && !v6.is_loopback() => Some(low),
+        [0x64, 0xff9b, 0, 0, 0, 0, ..] => Some(low),
+        [0x2002, high, low_half, ..] => Some(Ipv4Addr::from(u32::from(high) << 16 | u32::from(low_half))),
+        _ => None,
+    }
+}
+
+fn allowed_v4(v4: Ipv4Addr, allow_private: bool) -> bool {
+    const METADATA: Ipv4Addr = Ipv4Addr::new(169, 254, 169, 254);
+    let [first, second, third, _] = v4.octets();
+    let shared = first == 100 && (second & 0xc0) == 64;
+    let benchmarking = first == 198 && (second & 0xfe) == 18;
+    let protocol_assignments = first == 192 && second == 0 && third == 0;
+    let reserved = first >= 240;
+    let never = v4 == METADATA
+        || v4.is_unspecified()
+        || v4.is_multicast()
+        || v4.is_broadcast()
+        || v4.is_documentation()
+        || benchmarking
+        || protocol_assignments
+        || reserved;
+    let private = v4.is_loopback() || v4.is_private() || v4.is_link_local() || shared || first == 0;
     !never && (!private || allow_private)
 }
 
@@ -347,10 +408,12 @@ impl DeliveryWorker {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+            let per_tenant = Arc::new(Mutex::new(HashMap::new()));
             let mut in_flight = JoinSet::new();
             loop {
                 while in_flight.try_join_next().is_some() {}
-                if let Err(error) = webhook_deliveries_due(&state, render, &slots, &mut in_flight).await {
+                let sending = Sending { slots: &slots, per_tenant: &per_tenant, in_flight: &mut in_flight };
+                if let Err(error) = webhook_deliveries_due(&state, render, sending).await {
                     tracing::warn!(error = format!("{error:#}"), "finding due webhook deliveries failed");
                 }
                 tokio::select! {
@@ -370,13 +433,16 @@ impl DeliveryWorker {
     }
 }
 
-async fn webhook_deliveries_due(
-    state: &Arc<AppState>,
-    render: RenderEvent,
-    slots: &Arc<Semaphore>,
-    in_flight: &mut JoinSet<()>,
-) -> Result<(), Error> {
-    let free = slots.available_permits() as i64;
+/// A worker's deliveries in flight: its slots, how many each tenant holds,
+/// and the tasks.
+struct Sending<'a> {
+    slots: &'a Arc<Semaphore>,
+    per_tenant: &'a Arc<Mutex<HashMap<Uuid, usize>>>,
+    in_flight: &'a mut JoinSet<()>,
+}
+
+async fn webhook_deliveries_due(state: &Arc<AppState>, render: RenderEvent, sending: Sending<'_>) -> Result<(), Error> {
+    let free = sending.slots.available_permits() as i64;
     if free == 0 {
         return Ok(());
     }
@@ -385,9 +451,17 @@ async fn webhook_deliveries_due(
         queries::webhook_deliveries_due(&mut conn, Utc::now(), free).await?
     };
     for due in due {
-        let Ok(slot) = slots.clone().acquire_owned().await else { break };
-        let state = state.clone();
-        in_flight.spawn(async move {
+        {
+            let mut per_tenant = sending.per_tenant.lock().expect("the count is never left half-updated");
+            let held = per_tenant.entry(due.tenant_id).or_insert(0);
+            if *held >= IN_FLIGHT_PER_TENANT {
+                continue;
+            }
+            *held += 1;
+        }
+        let Ok(slot) = sending.slots.clone().acquire_owned().await else { break };
+        let (state, per_tenant) = (state.clone(), sending.per_tenant.clone());
+        sending.in_flight.spawn(async move {
             // After a success the incident's next event goes at once, not
             // at the next poll: in order, without waiting between them.
             let mut next = Some(due.id);
@@ -396,6 +470,10 @@ async fn webhook_deliveries_due(
                     tracing::warn!(%delivery_id, error = format!("{error:#}"), "a webhook delivery failed");
                     None
                 });
+            }
+            if let Some(held) = per_tenant.lock().expect("the count is never left half-updated").get_mut(&due.tenant_id)
+            {
+                *held -= 1;
             }
             drop(slot);
         });
@@ -412,12 +490,11 @@ async fn webhook_deliver(
     delivery_id: Uuid,
 ) -> Result<Option<Uuid>, Error> {
     let origin = Origin { request_id: format!("webhook-{}", Uuid::new_v4()), client_ip: IpAddr::from([127, 0, 0, 1]) };
+    let token = Uuid::new_v4();
     let claimed = operation::tenant_write_granted(state, Actor::System, &origin, tenant_id, move |conn| {
-        Box::pin(async move {
-            let now = Utc::now();
-            let claim_until = now + chrono::Duration::from_std(DELIVERY_TIMEOUT * 3).expect("a short duration");
-            Ok(Done::new(queries::webhook_delivery_claim(conn, tenant_id, delivery_id, now, claim_until).await?))
-        })
+        Box::pin(
+            async move { Ok(Done::new(queries::webhook_delivery_claim(conn, tenant_id, delivery_id, token).await?)) },
+        )
     })
     .await?;
     // Another server claimed it first, or it is no longer pending.
@@ -440,7 +517,10 @@ async fn webhook_deliver(
         Box::pin(async move {
             let attempted =
                 queries::Attempted { status_code, error: error_text.as_deref(), latency_ms, at, retry_at, delivered };
-            queries::webhook_delivery_record(conn, tenant_id, &delivery, &attempted).await?;
+            if !queries::webhook_delivery_record(conn, tenant_id, &delivery, token, &attempted).await? {
+                tracing::warn!(%delivery_id, "a webhook attempt outlived its claim; another worker took it over");
+                return Ok(Done::new(None));
+            }
             let following = match delivered {
                 true => queries::webhook_delivery_following(conn, tenant_id, &delivery, incident_id, at).await?,
                 false => None,
@@ -491,7 +571,9 @@ async fn send(
         secrets.push(previous);
     }
     // Exactly the addresses just checked, however the name resolves now.
+    // No proxy either: one would resolve the name itself, past the check.
     let client = reqwest::Client::builder()
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(DELIVERY_TIMEOUT)
         .resolve_to_addrs(&host, &addresses)
@@ -526,10 +608,17 @@ mod tests {
             assert!(!allowed_address(private.parse().unwrap(), false), "{private}");
             assert!(allowed_address(private.parse().unwrap(), true), "{private} with private targets allowed");
         }
-        for never in ["169.254.169.254", "fd00:ec2::254", "::ffff:169.254.169.254", "0.0.0.0", "224.0.0.1"] {
+        for never in ["169.254.169.254", "fd00:ec2::254", "::ffff:169.254.169.254", "0.0.0.0", "224.0.0.1"]
+            .into_iter()
+            .chain(["198.18.0.1", "192.0.0.8", "240.0.0.1", "2001:0:4136:e378::1", "64:ff9b::a9fe:a9fe"])
+        {
             assert!(!allowed_address(never.parse().unwrap(), true), "{never}");
         }
-        assert!(!allowed_address("::ffff:127.0.0.1".parse().unwrap(), false), "a mapped loopback address");
+        // IPv4 addresses carried inside IPv6 ones reach where the IPv4 one does.
+        for inside in ["::ffff:127.0.0.1", "::10.0.0.1", "64:ff9b::10.0.0.1", "64:ff9b:1::1", "2002:a00:1::"] {
+            assert!(!allowed_address(inside.parse().unwrap(), false), "{inside}");
+        }
+        assert!(allowed_address("64:ff9b::5db8:d822".parse().unwrap(), false), "NAT64 to a public address");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
@@ -25,13 +25,14 @@ pub struct ChangeEvent {
 
 /// Numbers the event from the tenant's counter, whose row stays locked
 /// until the transaction ends, stores it, and queues a delivery for every
-/// enabled webhook that wants its type.
+/// enabled webhook that wants its type. It is stamped with the clock once
+/// the counter is held, so the stamps rise with the numbers and purging by
+/// age removes a prefix of the feed.
 pub async fn change_event_append(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     kind: &str,
     incident_id: Option<Uuid>,
-    occurred_at: DateTime<Utc>,
     data: &Value,
 ) -> QueryResult<()> {
     let append = diesel::sql_query(
@@ -41,20 +42,20 @@ pub async fn change_event_append(
              RETURNING last_seq
          ), event AS (
              INSERT INTO change_events (tenant_id, seq, id, type, incident_id, occurred_at, data)
-             SELECT $1, last_seq, $2, $3, $4, $5, $6 FROM counter
-             RETURNING seq
+             SELECT $1, last_seq, $2, $3, $4, clock_timestamp(), $5 FROM counter
+             RETURNING seq, occurred_at
          )
          INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event_seq, incident_id, status,
                                          next_attempt_at, created_at)
-         SELECT gen_random_uuid(), $1, w.id, event.seq, $4, 'pending', $5, $5
+         SELECT gen_random_uuid(), $1, w.id, event.seq, $4, 'pending', event.occurred_at, event.occurred_at
          FROM event, webhooks w
-         WHERE w.tenant_id = $1 AND w.enabled AND (w.event_types IS NULL OR $3 = ANY (w.event_types))",
+         WHERE w.tenant_id = $1 AND w.enabled AND w.deleted_at IS NULL
+           AND (w.event_types IS NULL OR $3 = ANY (w.event_types))",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<SqlUuid, _>(Uuid::now_v7())
     .bind::<Text, _>(kind)
     .bind::<Nullable<SqlUuid>, _>(incident_id)
-    .bind::<Timestamptz, _>(occurred_at)
     .bind::<Jsonb, _>(data);
     prepared(append).execute(conn).await.map(drop)
 }

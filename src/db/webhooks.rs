@@ -4,14 +4,14 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::change_events::ChangeEvent;
 use super::schema::{change_events, webhook_deliveries, webhooks};
 
-#[derive(Clone, Debug, Queryable, Selectable)]
+#[derive(Clone, Queryable, Selectable)]
 #[diesel(table_name = webhooks)]
 pub struct Webhook {
     pub id: Uuid,
@@ -25,6 +25,13 @@ pub struct Webhook {
     pub failing_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Without its secrets, which must never reach a log.
+impl std::fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhook").field("id", &self.id).field("url", &self.url).finish_non_exhaustive()
+    }
 }
 
 /// What a subscription's owner sets.
@@ -78,13 +85,17 @@ pub async fn webhook_create(
         .await
 }
 
+/// A tenant's subscriptions, deleted ones aside.
+fn live(tenant_id: Uuid) -> webhooks::BoxedQuery<'static, diesel::pg::Pg> {
+    webhooks::table.filter(webhooks::tenant_id.eq(tenant_id)).filter(webhooks::deleted_at.is_null()).into_boxed()
+}
+
+pub async fn webhook_count(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<i64> {
+    live(tenant_id).count().get_result(conn).await
+}
+
 pub async fn webhook_list(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<Vec<Webhook>> {
-    webhooks::table
-        .filter(webhooks::tenant_id.eq(tenant_id))
-        .order(webhooks::created_at.asc())
-        .select(Webhook::as_select())
-        .load(conn)
-        .await
+    live(tenant_id).order(webhooks::created_at.asc()).select(Webhook::as_select()).load(conn).await
 }
 
 /// The subscription, locked against concurrent changes until the
@@ -92,6 +103,7 @@ pub async fn webhook_list(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> Quer
 pub async fn webhook_lock(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Webhook>> {
     webhooks::table
         .filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id)))
+        .filter(webhooks::deleted_at.is_null())
         .select(Webhook::as_select())
         .for_no_key_update()
         .first(conn)
@@ -100,31 +112,43 @@ pub async fn webhook_lock(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uui
 }
 
 pub async fn webhook_view(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Webhook>> {
-    webhooks::table
-        .filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id)))
-        .select(Webhook::as_select())
-        .first(conn)
-        .await
-        .optional()
+    live(tenant_id).filter(webhooks::id.eq(id)).select(Webhook::as_select()).first(conn).await.optional()
 }
 
+/// Applies the change; `reenabled` also forgets how long it had been
+/// failing, so it gets a fresh 5 days.
 pub async fn webhook_update(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     id: Uuid,
     change: &WebhookChange,
+    reenabled: bool,
 ) -> QueryResult<Webhook> {
-    diesel::update(webhooks::table.filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id))))
-        .set(change)
-        .returning(Webhook::as_returning())
-        .get_result(conn)
-        .await
+    let subscription = webhooks::table.filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id)));
+    if reenabled {
+        diesel::update(subscription).set(webhooks::failing_since.eq(None::<DateTime<Utc>>)).execute(conn).await?;
+    }
+    diesel::update(subscription).set(change).returning(Webhook::as_returning()).get_result(conn).await
 }
 
+/// Marks the subscription deleted and drops its secrets. An update, not a
+/// delete: a change queuing a delivery for it holds a key-share lock on the
+/// row, which an update of other columns does not wait for.
 pub async fn webhook_delete(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<bool> {
-    let deleted = diesel::delete(webhooks::table.filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id))))
-        .execute(conn)
-        .await?;
+    let now = Utc::now();
+    let deleted = diesel::update(
+        webhooks::table
+            .filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id)).and(webhooks::deleted_at.is_null())),
+    )
+    .set((
+        webhooks::deleted_at.eq(now),
+        webhooks::enabled.eq(false),
+        webhooks::secret.eq(""),
+        webhooks::previous_secret.eq(None::<String>),
+        webhooks::updated_at.eq(now),
+    ))
+    .execute(conn)
+    .await?;
     Ok(deleted == 1)
 }
 
@@ -137,17 +161,20 @@ pub async fn webhook_rotate_secret(
     secret: &str,
     previous_until: DateTime<Utc>,
 ) -> QueryResult<Option<Webhook>> {
-    diesel::update(webhooks::table.filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id))))
-        .set((
-            webhooks::previous_secret.eq(webhooks::secret.nullable()),
-            webhooks::previous_secret_expires_at.eq(previous_until),
-            webhooks::secret.eq(secret),
-            webhooks::updated_at.eq(Utc::now()),
-        ))
-        .returning(Webhook::as_returning())
-        .get_result(conn)
-        .await
-        .optional()
+    diesel::update(
+        webhooks::table
+            .filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id)).and(webhooks::deleted_at.is_null())),
+    )
+    .set((
+        webhooks::previous_secret.eq(webhooks::secret.nullable()),
+        webhooks::previous_secret_expires_at.eq(previous_until),
+        webhooks::secret.eq(secret),
+        webhooks::updated_at.eq(Utc::now()),
+    ))
+    .returning(Webhook::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// The subscription's latest deliveries, newest first.
@@ -166,7 +193,21 @@ pub async fn webhook_delivery_list(
         .await
 }
 
-/// Sends the delivery again, from now: it is pending once more.
+pub async fn webhook_delivery_exists(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    webhook_id: Uuid,
+    id: Uuid,
+) -> QueryResult<bool> {
+    let delivery = webhook_deliveries::tenant_id
+        .eq(tenant_id)
+        .and(webhook_deliveries::webhook_id.eq(webhook_id))
+        .and(webhook_deliveries::id.eq(id));
+    diesel::select(diesel::dsl::exists(webhook_deliveries::table.filter(delivery))).get_result(conn).await
+}
+
+/// Sends the delivery again, from now: it is pending once more. `None`
+/// when there is no such delivery, or a worker is sending it right now.
 pub async fn webhook_redeliver(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
@@ -174,24 +215,22 @@ pub async fn webhook_redeliver(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<Delivery>> {
-    diesel::update(
-        webhook_deliveries::table.filter(
-            webhook_deliveries::tenant_id
-                .eq(tenant_id)
-                .and(webhook_deliveries::webhook_id.eq(webhook_id))
-                .and(webhook_deliveries::id.eq(id)),
-        ),
-    )
-    .set((
-        webhook_deliveries::status.eq("pending"),
-        webhook_deliveries::next_attempt_at.eq(now),
-        webhook_deliveries::created_at.eq(now),
-        webhook_deliveries::claimed_until.eq(None::<DateTime<Utc>>),
-    ))
-    .returning(Delivery::as_returning())
-    .get_result(conn)
-    .await
-    .optional()
+    let unclaimed =
+        webhook_deliveries::claimed_until.is_null().or(webhook_deliveries::claimed_until.lt(diesel::dsl::now));
+    let delivery = webhook_deliveries::tenant_id
+        .eq(tenant_id)
+        .and(webhook_deliveries::webhook_id.eq(webhook_id))
+        .and(webhook_deliveries::id.eq(id));
+    diesel::update(webhook_deliveries::table.filter(delivery.and(unclaimed)))
+        .set((
+            webhook_deliveries::status.eq("pending"),
+            webhook_deliveries::next_attempt_at.eq(now),
+            webhook_deliveries::created_at.eq(now),
+        ))
+        .returning(Delivery::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
 }
 
 #[derive(Debug, QueryableByName)]
@@ -216,16 +255,18 @@ pub async fn webhook_deliveries_due(
         .await
 }
 
-/// Claims a due attempt until `until`, counting it: `None` when another
-/// worker holds it or it is no longer pending. With it come the
-/// subscription and the event.
+/// Claims a due attempt for 30 seconds by the database's clock, under
+/// `token`, counting it: `None` when another worker holds it or it is no
+/// longer pending. A delivery whose subscription was disabled or deleted
+/// meanwhile is marked failed instead. With it come the subscription and
+/// the event.
 pub async fn webhook_delivery_claim(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     id: Uuid,
-    now: DateTime<Utc>,
-    until: DateTime<Utc>,
+    token: Uuid,
 ) -> QueryResult<Option<(Delivery, Webhook, ChangeEvent)>> {
+    use diesel::dsl::{now, sql};
     let claimed = diesel::update(
         webhook_deliveries::table.filter(
             webhook_deliveries::tenant_id
@@ -236,7 +277,8 @@ pub async fn webhook_delivery_claim(
         ),
     )
     .set((
-        webhook_deliveries::claimed_until.eq(until),
+        webhook_deliveries::claimed_until.eq(sql::<Nullable<Timestamptz>>("now() + interval '30 seconds'")),
+        webhook_deliveries::claim.eq(token),
         webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1),
     ))
     .returning(Delivery::as_returning())
@@ -249,6 +291,18 @@ pub async fn webhook_delivery_claim(
         .select(Webhook::as_select())
         .first(conn)
         .await?;
+    if !webhook.enabled {
+        diesel::update(webhook_deliveries::table.filter(webhook_deliveries::id.eq(delivery.id)))
+            .set((
+                webhook_deliveries::status.eq("failed"),
+                webhook_deliveries::last_error.eq("the subscription is disabled or deleted"),
+                webhook_deliveries::claimed_until.eq(None::<DateTime<Utc>>),
+                webhook_deliveries::claim.eq(None::<Uuid>),
+            ))
+            .execute(conn)
+            .await?;
+        return Ok(None);
+    }
     let event = change_events::table
         .filter(change_events::tenant_id.eq(tenant_id).and(change_events::seq.eq(delivery.event_seq)))
         .select(ChangeEvent::as_select())
@@ -268,34 +322,42 @@ pub struct Attempted<'a> {
     pub delivered: bool,
 }
 
-/// Records the attempt on the delivery, and on its subscription: a success
-/// ends its failing, a failure starts it unless it has begun already.
+/// Records the attempt on the delivery, if `token` still holds its claim,
+/// and on its subscription: a success ends its failing, a failure starts
+/// it unless it has begun already. `false` when the claim was lost (it
+/// lapsed and another worker took the attempt over): nothing is recorded.
 pub async fn webhook_delivery_record(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     delivery: &Delivery,
+    token: Uuid,
     attempted: &Attempted<'_>,
-) -> QueryResult<()> {
+) -> QueryResult<bool> {
     let status = match (attempted.delivered, attempted.retry_at) {
         (true, _) => "delivered",
         (false, Some(_)) => "pending",
         (false, None) => "failed",
     };
-    diesel::update(
-        webhook_deliveries::table
-            .filter(webhook_deliveries::tenant_id.eq(tenant_id).and(webhook_deliveries::id.eq(delivery.id))),
-    )
-    .set((
-        webhook_deliveries::status.eq(status),
-        webhook_deliveries::next_attempt_at.eq(attempted.retry_at.unwrap_or(attempted.at)),
-        webhook_deliveries::claimed_until.eq(None::<DateTime<Utc>>),
-        webhook_deliveries::last_status_code.eq(attempted.status_code),
-        webhook_deliveries::last_error.eq(attempted.error),
-        webhook_deliveries::last_latency_ms.eq(attempted.latency_ms),
-        webhook_deliveries::delivered_at.eq(attempted.delivered.then_some(attempted.at)),
-    ))
-    .execute(conn)
-    .await?;
+    let claimed = webhook_deliveries::tenant_id
+        .eq(tenant_id)
+        .and(webhook_deliveries::id.eq(delivery.id))
+        .and(webhook_deliveries::claim.eq(token));
+    let recorded = diesel::update(webhook_deliveries::table.filter(claimed))
+        .set((
+            webhook_deliveries::status.eq(status),
+            webhook_deliveries::next_attempt_at.eq(attempted.retry_at.unwrap_or(attempted.at)),
+            webhook_deliveries::claimed_until.eq(None::<DateTime<Utc>>),
+            webhook_deliveries::claim.eq(None::<Uuid>),
+            webhook_deliveries::last_status_code.eq(attempted.status_code),
+            webhook_deliveries::last_error.eq(attempted.error),
+            webhook_deliveries::last_latency_ms.eq(attempted.latency_ms),
+            webhook_deliveries::delivered_at.eq(attempted.delivered.then_some(attempted.at)),
+        ))
+        .execute(conn)
+        .await?;
+    if recorded == 0 {
+        return Ok(false);
+    }
     let subscription =
         webhooks::table.filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(delivery.webhook_id)));
     if attempted.delivered {
@@ -306,7 +368,7 @@ pub async fn webhook_delivery_record(
             .execute(conn)
             .await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The pending delivery that follows `delivery` for its subscription and

@@ -215,3 +215,45 @@ async fn other_tenants_and_responders_cannot_see_webhooks() {
     assert_eq!(status(responder.api().webhook_list().await), 403);
     assert_eq!(status(responder.api().webhook_view(&webhook.id).await), 403);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disabled_and_deleted_webhooks_get_nothing_more_and_changes_never_wait_on_them() {
+    let (setting, _owner) = setting(true).await;
+    // Failing for good: every attempt is retried until the subscription stops.
+    let receiver = WebhookReceiver::start(&[500; 100]).await;
+    let webhook = setting.api.webhook_create(&subscription(&receiver.url())).await.unwrap().into_inner().webhook;
+    let incident = setting.api.incident_create(None, &new_incident("Failing")).await.unwrap().into_inner();
+    received_until(&receiver, |received| !received.is_empty()).await;
+    let off = WebhookUpdateRequest { enabled: Some(false), url: None, event_types: None, description: None };
+    setting.api.webhook_update(&webhook.id, &off).await.unwrap();
+    let mut listed = deliveries(&setting.api, webhook.id).await;
+    for _ in 0..100 {
+        if listed[0].status == DeliveryStatus::Failed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        listed = deliveries(&setting.api, webhook.id).await;
+    }
+    assert_eq!(listed[0].status, DeliveryStatus::Failed, "a disabled subscription's pending delivery is given up");
+    let attempts = receiver.received().len();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(receiver.received().len(), attempts, "nothing more was sent");
+
+    // Deleting one while changes queue deliveries for it fails none of them.
+    let live = setting.api.webhook_create(&subscription(&receiver.url())).await.unwrap().into_inner().webhook;
+    let notes = (0..20).map(|n| {
+        let api = setting.api.clone();
+        async move { api.timeline_event_create(&incident.id, None, &note(&format!("Note {n}"))).await.map(drop) }
+    });
+    let (written, deleted) = tokio::join!(join_all(notes), setting.api.webhook_delete(&live.id));
+    deleted.unwrap();
+    assert!(written.into_iter().all(|note| note.is_ok()));
+    assert_eq!(status(setting.api.webhook_view(&live.id).await), 404);
+
+    // At most 20 per tenant.
+    for _ in 1..20 {
+        setting.api.webhook_create(&subscription(&receiver.url())).await.unwrap();
+    }
+    let refused = setting.api.webhook_create(&subscription(&receiver.url())).await;
+    assert_eq!(error_code(refused), "WEBHOOK_LIMIT_REACHED");
+}
