@@ -266,7 +266,7 @@ async fn check_invite_mail_limits(sessions: &SessionStore, inviter_id: Uuid, ema
 /// User-chosen text as it goes into a plain-text mail: nothing a mail
 /// reader would turn into a link (`example.com` becomes `example[.]com`,
 /// `https://` becomes `https[:]//`).
-fn mail_safe(text: &str) -> String {
+pub(crate) fn mail_safe(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut safe = String::with_capacity(text.len());
     for (index, c) in chars.iter().enumerate() {

@@ -513,7 +513,7 @@ async fn webhook_deliver(
         (!delivered).then(|| at + backoff(delivery.attempts)).filter(|next| *next < delivery.created_at + RETRY_FOR);
     let give_up = !delivered && webhook.failing_since.is_some_and(|since| at - since > DISABLE_AFTER);
     let error_text = error.clone();
-    operation::tenant_write_granted(state, Actor::System, &origin, tenant_id, move |conn| {
+    let following = operation::tenant_write_granted(state, Actor::System, &origin, tenant_id, move |conn| {
         Box::pin(async move {
             let attempted =
                 queries::Attempted { status_code, error: error_text.as_deref(), latency_ms, at, retry_at, delivered };
@@ -528,6 +528,22 @@ async fn webhook_deliver(
             let mut done = Done::new(following);
             if give_up {
                 queries::webhook_disable(conn, tenant_id, webhook.id).await?;
+                let body = format!(
+                    "Every delivery to one of your tenant's webhooks has failed for 5 days, so it was disabled.\n\n\
+                     Webhook: {id}\nURL (as its admins set it, not checked by Incident Tracker): {url}\n\n\
+                     Fix the receiver, then enable the webhook again; its failed deliveries can be redelivered.\n",
+                    id = webhook.id,
+                    url = super::tenants::mail_safe(&webhook.url),
+                );
+                for owner in db::tenants::owner_emails(conn, tenant_id).await? {
+                    let mail = db::outbox::NewMail {
+                        recipient: &owner,
+                        subject: "A webhook was disabled after 5 days of failed deliveries",
+                        body: &body,
+                        discard_after: None,
+                    };
+                    db::outbox::enqueue(conn, mail).await?;
+                }
                 done = done.audited(
                     NewEvent::new("webhook.disabled", Some(Target::webhook(webhook.id)))
                         .with_metadata(json!({ "failingSince": webhook.failing_since })),
@@ -536,7 +552,11 @@ async fn webhook_deliver(
             Ok(done)
         })
     })
-    .await
+    .await;
+    if give_up {
+        state.mail_queued.notify();
+    }
+    following
 }
 
 /// Before attempt `attempts + 1`: 2 s doubling per attempt up to an hour,

@@ -157,6 +157,18 @@ pub async fn member_list(
     query.load(conn).await
 }
 
+/// The email addresses of the tenant's owners.
+pub async fn owner_emails(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<Vec<String>> {
+    memberships::table
+        .inner_join(users::table)
+        .filter(memberships::tenant_id.eq(tenant_id))
+        .filter(memberships::role.eq(Role::Owner.as_str()))
+        .select(users::email)
+        .order(users::email)
+        .load(conn)
+        .await
+}
+
 pub async fn member(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uuid) -> QueryResult<Option<Member>> {
     memberships::table
         .inner_join(users::table)

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use diesel_async::RunQueryDsl;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures::future::join_all;
@@ -16,7 +18,7 @@ use uuid::Uuid;
 
 use crate::common::receiver::{Received, WebhookReceiver};
 use crate::common::redis::RedisServer;
-use crate::common::{TestApp, TestDatabase, audit_actions};
+use crate::common::{TestApp, TestDatabase, audit_actions, mail_to, scratch_dir};
 use crate::incidents::{new_incident, note};
 use crate::tenants::{add_member, error_code, status, user};
 
@@ -42,6 +44,8 @@ fn verified(secret: &str, received: &Received) -> bool {
 
 struct Setting {
     app: TestApp,
+    /// Where the server writes mail, having no SMTP server.
+    mail_dir: std::path::PathBuf,
     database: TestDatabase,
     api: Client,
     tenant: Uuid,
@@ -51,8 +55,10 @@ struct Setting {
 async fn setting(allow_private_targets: bool) -> (Setting, crate::common::browser::Browser) {
     let redis = RedisServer::start().await;
     let database = TestDatabase::migrated().await;
+    let data_dir = scratch_dir("webhooks");
     let vars = [
         ("REDIS_URL", redis.url()),
+        ("DATA_DIR", data_dir.to_string_lossy().into_owned()),
         ("WRITE_RATE_LIMIT", "100000/600".to_string()),
         ("WEBHOOK_ALLOW_PRIVATE_TARGETS", allow_private_targets.to_string()),
     ];
@@ -62,7 +68,7 @@ async fn setting(allow_private_targets: bool) -> (Setting, crate::common::browse
     let tenant = owner.create_tenant("Acme").await;
     owner.api().tenant_switch(&tenant).await.unwrap();
     let api = owner.api();
-    (Setting { app, database, api, tenant, _redis: redis }, owner)
+    (Setting { app, mail_dir: data_dir.join("mail"), database, api, tenant, _redis: redis }, owner)
 }
 
 fn subscription(url: &str) -> WebhookCreateRequest {
@@ -256,4 +262,26 @@ async fn disabled_and_deleted_webhooks_get_nothing_more_and_changes_never_wait_o
     }
     let refused = setting.api.webhook_create(&subscription(&receiver.url())).await;
     assert_eq!(error_code(refused), "WEBHOOK_LIMIT_REACHED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_webhook_failing_for_five_days_is_disabled_and_its_owners_are_mailed() {
+    let (setting, _owner) = setting(true).await;
+    let receiver = WebhookReceiver::start(&[500; 100]).await;
+    let webhook = setting.api.webhook_create(&subscription(&receiver.url())).await.unwrap().into_inner().webhook;
+    setting.api.incident_create(None, &new_incident("Unheard")).await.unwrap();
+    received_until(&receiver, |received| !received.is_empty()).await;
+    // As if the first failure had been six days ago.
+    let mut owner = setting.database.owner_connection().await;
+    diesel::sql_query("UPDATE webhooks SET failing_since = now() - interval '6 days'")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+
+    let mail = mail_to(&setting.mail_dir, "owner@example.com").await;
+    assert!(mail.contains("A webhook was disabled"), "{mail}");
+    assert!(mail.contains(&webhook.id.to_string()), "{mail}");
+    let now = setting.api.webhook_view(&webhook.id).await.unwrap().into_inner();
+    assert!(!now.enabled);
+    assert!(audit_actions(&mut owner, setting.tenant).await.contains(&"webhook.disabled".to_string()));
 }
