@@ -12,14 +12,14 @@ pub mod caller;
 pub mod entry;
 pub mod error;
 mod events;
-
-pub use events::event_payload;
 mod files;
 mod incidents;
 mod platform;
 mod tenants;
 mod usage;
 mod webhooks;
+
+pub use events::event_payload;
 
 use dropshot::{
     EmptyScanParams, FreeformBody, HttpResponseAccepted, HttpResponseCreated, HttpResponseDeleted, HttpResponseOk,
