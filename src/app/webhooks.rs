@@ -471,10 +471,16 @@ async fn webhook_deliveries_due(state: &Arc<AppState>, render: RenderEvent, send
                     None
                 });
             }
-            if let Some(held) = per_tenant.lock().expect("the count is never left half-updated").get_mut(&due.tenant_id)
-            {
+            // A tenant with nothing in flight leaves the map, so it does not
+            // grow with every tenant ever served.
+            let mut per_tenant = per_tenant.lock().expect("the count is never left half-updated");
+            if let Some(held) = per_tenant.get_mut(&due.tenant_id) {
                 *held -= 1;
+                if *held == 0 {
+                    per_tenant.remove(&due.tenant_id);
+                }
             }
+            drop(per_tenant);
             drop(slot);
         });
     }
