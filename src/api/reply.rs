@@ -1,11 +1,12 @@
 //! Every response a handler gives, success or error: the headers every
-//! answer carries (no sniffing, no framing, no active content), cookies and
+//! answer carries (no sniffing, no framing, no active content, no caching),
+//! cookies and
 //! typed headers on success, `Retry-After` on a refusal. Dropshot's error
 //! path cannot set headers on a custom error type, so handlers' errors
 //! travel through the success path, with the same body as any other error.
 
 use dropshot::{ApiEndpointResponse, HttpCodedResponse, HttpError, HttpResponse, HttpResponseHeaders, NoHeaders};
-use http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
+use http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, RETRY_AFTER, X_CONTENT_TYPE_OPTIONS};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -64,10 +65,15 @@ impl<T: HttpCodedResponse, H: JsonSchema + Serialize + Send + Sync + 'static> Ht
 }
 
 /// A page's own policy (the API reference's) is kept; every other answer
-/// allows nothing.
+/// allows nothing. Answers hold secrets shown once (a new key's or
+/// webhook's), CSRF tokens and tenants' data: no cache keeps them, unless
+/// the handler says otherwise.
 fn add_security_headers(headers: &mut HeaderMap) {
     if !headers.contains_key(CONTENT_SECURITY_POLICY) {
         headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE));
+    }
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
 }
