@@ -103,13 +103,13 @@ async fn deliveries_are_signed_retried_after_failures_and_redelivered() {
     let WebhookWithSecret { webhook, secret } =
         setting.api.webhook_create(&subscription(&receiver.url())).await.unwrap().into_inner();
     assert!(secret.starts_with("whsec_"));
-    let incident = setting.api.incident_create(None, &new_incident("Checkout down")).await.unwrap().into_inner();
-
-    // The answer that shows the secret is kept by no cache.
+    // The answer that shows the secret is kept by no cache. Rotated before
+    // any event, so every delivery below is signed with the new secret.
     let shown = owner.http().post(setting.app.url(&format!("/v1/webhooks/{}/rotate-secret", webhook.id)));
     let shown = shown.header("x-csrf-token", owner.csrf_token()).send().await.unwrap();
     assert_eq!(shown.headers()["cache-control"], "no-store");
     let secret = shown.json::<serde_json::Value>().await.unwrap()["secret"].as_str().unwrap().to_string();
+    let incident = setting.api.incident_create(None, &new_incident("Checkout down")).await.unwrap().into_inner();
 
     let received = received_until(&receiver, |received| received.len() >= 3).await;
     assert!(received.iter().all(|attempt| verified(&secret, attempt)), "{received:?}");
