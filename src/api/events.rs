@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::fields::comma_separated_names;
 use super::incidents::{Incident, StatusUpdate, Task, TimelineEvent};
 
 /// What changed. `data` is the changed object: an `Incident` for
@@ -55,30 +56,8 @@ pub struct Event {
     pub data: EventData,
 }
 
-/// The `types` filter: names of [`EventType`], as its schema lists them,
-/// separated by commas.
-static EVENT_TYPES_PATTERN: LazyLock<String> = LazyLock::new(|| {
-    let schema = serde_json::to_value(schemars::schema_for!(EventType)).expect("a schema serializes");
-    let mut names = Vec::new();
-    collect_enum_names(&schema, &mut names);
-    let one = names.iter().map(|name| name.replace('.', "\\.")).collect::<Vec<_>>().join("|");
-    format!("^({one})(,({one}))*$")
-});
-
-/// Every `enum` value in a schema: documented variants each get a schema
-/// of their own, under `oneOf`.
-fn collect_enum_names(schema: &serde_json::Value, names: &mut Vec<String>) {
-    match schema {
-        serde_json::Value::Object(object) => {
-            if let Some(serde_json::Value::Array(values)) = object.get("enum") {
-                names.extend(values.iter().filter_map(|value| value.as_str().map(str::to_string)));
-            }
-            object.values().for_each(|child| collect_enum_names(child, names));
-        }
-        serde_json::Value::Array(items) => items.iter().for_each(|child| collect_enum_names(child, names)),
-        _ => {}
-    }
-}
+/// The `types` filter: names of [`EventType`], separated by commas.
+static EVENT_TYPES_PATTERN: LazyLock<String> = LazyLock::new(comma_separated_names::<EventType>);
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

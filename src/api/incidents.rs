@@ -5,9 +5,11 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
+
+use super::fields::comma_separated_names;
 
 /// Where an incident stands. Allowed moves:
 ///
@@ -31,15 +33,8 @@ pub enum IncidentStatus {
     Declined,
 }
 
-/// The `status` filter: names of [`IncidentStatus`], as its schema lists
-/// them, separated by commas.
-static STATUS_FILTER_PATTERN: LazyLock<String> = LazyLock::new(|| {
-    let schema = schemars::schema_for!(IncidentStatus).schema;
-    let names: Vec<&str> =
-        schema.enum_values.iter().flatten().map(|name| name.as_str().expect("status names are strings")).collect();
-    let one = names.join("|");
-    format!("^({one})(,({one}))*$")
-});
+/// The `status` filter: names of [`IncidentStatus`], separated by commas.
+static STATUS_FILTER_PATTERN: LazyLock<String> = LazyLock::new(comma_separated_names::<IncidentStatus>);
 
 /// How bad it is: `sev1` is the most severe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -123,18 +118,13 @@ pub struct IncidentUpdateRequest {
     pub summary: Option<String>,
     pub severity: Option<Severity>,
     /// A member of the tenant; `null` removes the commander.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::fields::present")]
     pub commander_id: Option<Option<Uuid>>,
     /// At most 20, each 1 to 64 characters; duplicates are dropped.
     #[schemars(length(max = 20), inner(length(min = 1, max = 64), regex = "crate::text::LINE_PATTERN"))]
     pub labels: Option<Vec<String>>,
     /// A move under the status machine; see `IncidentStatus`.
     pub status: Option<IncidentStatus>,
-}
-
-/// A field sent as `null` is `Some(None)`; an absent one stays `None`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -357,10 +347,10 @@ pub struct TaskUpdateRequest {
     pub description: Option<String>,
     pub status: Option<TaskStatus>,
     /// A member of the tenant; `null` unassigns.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::fields::present")]
     pub assignee_id: Option<Option<Uuid>>,
     /// `null` removes the due date.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::fields::present")]
     pub due_at: Option<Option<DateTime<Utc>>>,
 }
 

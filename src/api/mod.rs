@@ -11,6 +11,7 @@ pub mod contract;
 pub mod error;
 pub mod events;
 pub mod extract;
+mod fields;
 pub mod incidents;
 pub mod platform;
 pub mod reply;

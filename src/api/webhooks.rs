@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::events::EventType;
@@ -64,17 +64,12 @@ pub struct WebhookUpdateRequest {
     #[schemars(length(min = 1, max = 2000), regex(pattern = "^[hH][tT][tT][pP][sS]?://[^\\u0000-\\u0020]+$"))]
     pub url: Option<String>,
     /// `null` for every type.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::fields::present")]
     #[schemars(length(min = 1, max = 20))]
     pub event_types: Option<Option<Vec<EventType>>>,
     pub enabled: Option<bool>,
     #[schemars(length(max = 500), regex = "crate::text::NO_HIDDEN_PATTERN")]
     pub description: Option<String>,
-}
-
-/// A field sent as `null` is `Some(None)`; an absent one stays `None`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

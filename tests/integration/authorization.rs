@@ -11,7 +11,7 @@ use incident_tracker_client::Client;
 use incident_tracker_client::types::{
     ApiKeyCreateRequest, ApiKeyScope, IncidentUpdateRequest, InviteCreateRequest, LoginRequest, MemberUpdateRequest,
     NoteKind, PasswordForgotRequest, PasswordResetRequest, Role, ServiceAccountCreateRequest, SignupRequest,
-    TaskUpdateRequest, TenantCreateRequest, TimelineEventCreateRequest, WebhookCreateRequest, WebhookUpdateRequest,
+    TaskUpdateRequest, TenantCreateRequest, TimelineEventCreateRequest, WebhookUpdateRequest,
 };
 use uuid::Uuid;
 
@@ -20,6 +20,7 @@ use crate::common::browser::{Browser, with_api_key};
 use crate::common::{TestApp, TestDatabase};
 use crate::incidents::{new_incident, new_task, status_update};
 use crate::tenants::{PASSWORD, accept, add_member, status, user};
+use crate::webhooks::subscription;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Who {
@@ -178,15 +179,6 @@ struct Fixture {
     delivery: Uuid,
 }
 
-fn hook(url: &str) -> WebhookCreateRequest {
-    WebhookCreateRequest {
-        url: url.parse().unwrap(),
-        event_types: None,
-        enabled: true,
-        description: Default::default(),
-    }
-}
-
 async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) -> u16 {
     let tenant = &fixture.tenant;
     match operation {
@@ -295,7 +287,7 @@ async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) ->
         "incident_metrics_view" => status(api.incident_metrics_view(None, None, None).await),
         "event_list" => status(api.event_list(None, None, None).await),
         "webhook_list" => status(api.webhook_list().await),
-        "webhook_create" => status(api.webhook_create(&hook("http://127.0.0.1:9/created")).await),
+        "webhook_create" => status(api.webhook_create(&subscription("http://127.0.0.1:9/created")).await),
         "webhook_view" => status(api.webhook_view(&fixture.webhook).await),
         "webhook_update" => {
             let change = WebhookUpdateRequest {
@@ -308,7 +300,7 @@ async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) ->
         }
         "webhook_delete" => {
             // One of its own each time, so there is always one to delete.
-            let doomed = fixture.owner.api().webhook_create(&hook("http://127.0.0.1:9/doomed")).await.unwrap();
+            let doomed = fixture.owner.api().webhook_create(&subscription("http://127.0.0.1:9/doomed")).await.unwrap();
             status(api.webhook_delete(&doomed.webhook.id).await)
         }
         "webhook_secret_rotate" => status(api.webhook_secret_rotate(&fixture.webhook).await),
@@ -400,7 +392,8 @@ async fn every_operation_answers_every_kind_of_caller_by_the_rules() {
     let created = owner.api().attachment_create(&incident, &file).await.unwrap().into_inner();
     let attachment = upload(&owner.api(), &created.upload_url, PNG.to_vec()).await.unwrap().id;
     // A subscription that was there for a change, so it has a delivery.
-    let webhook = owner.api().webhook_create(&hook("http://127.0.0.1:9/walk")).await.unwrap().into_inner().webhook.id;
+    let webhook =
+        owner.api().webhook_create(&subscription("http://127.0.0.1:9/walk")).await.unwrap().into_inner().webhook.id;
     owner.api().incident_create(None, &new_incident("Delivered")).await.unwrap();
     let delivery = owner.api().webhook_delivery_list(&webhook).await.unwrap().into_inner().items[0].id;
     // Disabled, so no worker is ever sending it when the walk redelivers it.

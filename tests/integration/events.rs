@@ -10,13 +10,13 @@ use futures::future::join_all;
 use incident_tracker_client::Client;
 use incident_tracker_client::types::{
     ApiKeyCreateRequest, ApiKeyScope, Event, EventData, EventType, IncidentStatus, ServiceAccountCreateRequest,
-    TaskCreateRequest, TaskStatus, TaskUpdateRequest,
+    TaskStatus, TaskUpdateRequest,
 };
 use uuid::Uuid;
 
 use crate::common::TestApp;
 use crate::common::browser::with_api_key;
-use crate::incidents::{new_incident, note, retitled, setting, status_update};
+use crate::incidents::{new_incident, new_task, note, retitled, setting, status_update};
 use crate::tenants::{status, user};
 
 /// Every event after `after`, page by page, and the cursor after the last.
@@ -50,13 +50,7 @@ async fn every_change_is_one_event_with_the_object_and_a_refused_change_none() {
     assert_eq!(status(api.incident_create(None, &refused).await), 400);
     api.incident_update(&incident.id, None, &retitled("Checkout errors")).await.unwrap();
     api.timeline_event_create(&incident.id, None, &note("Paged the DBA")).await.unwrap();
-    let task = TaskCreateRequest {
-        title: "Roll back".parse().unwrap(),
-        description: Default::default(),
-        assignee_id: None,
-        due_at: None,
-    };
-    let task = api.task_create(&incident.id, None, &task).await.unwrap().into_inner();
+    let task = api.task_create(&incident.id, None, &new_task("Roll back", None)).await.unwrap().into_inner();
     let done = TaskUpdateRequest {
         status: Some(TaskStatus::Done),
         title: None,

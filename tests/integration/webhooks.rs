@@ -71,7 +71,7 @@ async fn setting(allow_private_targets: bool) -> (Setting, crate::common::browse
     (Setting { app, mail_dir: data_dir.join("mail"), database, api, tenant, _redis: redis }, owner)
 }
 
-fn subscription(url: &str) -> WebhookCreateRequest {
+pub(crate) fn subscription(url: &str) -> WebhookCreateRequest {
     WebhookCreateRequest {
         url: url.parse().unwrap(),
         event_types: None,
