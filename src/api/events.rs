@@ -7,12 +7,17 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::api_keys::{ApiKey, ServiceAccount};
 use super::fields::comma_separated_names;
 use super::incidents::{Incident, StatusUpdate, Task, TimelineEvent};
+use super::tenants::{Invite, Member};
+use super::webhooks::Webhook;
 
-/// What changed. `data` is the changed object: an `Incident` for
-/// `incident.*`, a `Task` for `task.*`, a `StatusUpdate` for
-/// `status_update.*` and a `TimelineEvent` for `timeline.*`.
+/// What changed. `data` is the changed object, named by the type's first
+/// part: an `Incident` for `incident.*`, a `Task`, a `StatusUpdate`, a
+/// `TimelineEvent` for `timeline.*`, a `Member`, an `Invite`, a
+/// `ServiceAccount`, an `ApiKey` or a `Webhook`. A removed member, a
+/// revoked invite and a deleted webhook are shown as they were last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum EventType {
     #[serde(rename = "incident.created")]
@@ -30,9 +35,41 @@ pub enum EventType {
     StatusUpdatePosted,
     #[serde(rename = "timeline.note_created")]
     TimelineNoteCreated,
+    /// Joined through an invite.
+    #[serde(rename = "member.joined")]
+    MemberJoined,
+    #[serde(rename = "member.role_changed")]
+    MemberRoleChanged,
+    /// Removed, or left.
+    #[serde(rename = "member.removed")]
+    MemberRemoved,
+    #[serde(rename = "invite.created")]
+    InviteCreated,
+    /// Revoked, or replaced by a new invite to the same email.
+    #[serde(rename = "invite.revoked")]
+    InviteRevoked,
+    #[serde(rename = "service_account.created")]
+    ServiceAccountCreated,
+    #[serde(rename = "api_key.created")]
+    ApiKeyCreated,
+    #[serde(rename = "api_key.revoked")]
+    ApiKeyRevoked,
+    #[serde(rename = "webhook.created")]
+    WebhookCreated,
+    /// Changed by an admin, or disabled after 5 days of failed deliveries.
+    #[serde(rename = "webhook.updated")]
+    WebhookUpdated,
+    #[serde(rename = "webhook.deleted")]
+    WebhookDeleted,
+    #[serde(rename = "webhook.secret_rotated")]
+    WebhookSecretRotated,
 }
 
 /// The changed object, as its own endpoints return it.
+///
+/// A generated client reads it by trying these in order, so none may come
+/// before one whose fields include all it requires (a `ServiceAccount`
+/// would pass for an `ApiKey`); a unit test keeps the order right.
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum EventData {
@@ -40,6 +77,11 @@ pub enum EventData {
     Task(Task),
     StatusUpdate(StatusUpdate),
     TimelineEvent(TimelineEvent),
+    Member(Member),
+    Invite(Invite),
+    ApiKey(ApiKey),
+    ServiceAccount(ServiceAccount),
+    Webhook(Webhook),
 }
 
 /// One change, as the feed and webhooks carry it.
@@ -52,7 +94,10 @@ pub struct Event {
     pub kind: EventType,
     pub occurred_at: DateTime<Utc>,
     pub tenant_id: Uuid,
-    pub incident_id: Uuid,
+    /// The incident the change was made in; absent for a change to the
+    /// tenant's members, invites, keys or webhooks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<Uuid>,
     pub data: EventData,
 }
 
@@ -87,13 +132,47 @@ pub struct EventPage {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
     use super::*;
+
+    #[test]
+    fn no_kind_of_data_passes_for_a_later_one_when_tried_in_order() {
+        let schema = serde_json::to_value(schemars::schema_for!(EventData)).unwrap();
+        let names = |value: &Value| -> BTreeSet<String> {
+            match value {
+                Value::Object(map) => map.keys().cloned().collect(),
+                Value::Array(items) => items.iter().filter_map(|item| item.as_str().map(str::to_string)).collect(),
+                _ => BTreeSet::new(),
+            }
+        };
+        let kinds: Vec<(String, BTreeSet<String>, BTreeSet<String>)> = schema["anyOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|kind| {
+                let name = kind["$ref"].as_str().unwrap().trim_start_matches("#/definitions/").to_string();
+                let definition = &schema["definitions"][&name];
+                (name, names(&definition["required"]), names(&definition["properties"]))
+            })
+            .collect();
+        assert_eq!(kinds.len(), 9);
+        for (index, (earlier, required, _)) in kinds.iter().enumerate() {
+            for (later, _, properties) in &kinds[index + 1..] {
+                assert!(!required.is_subset(properties), "a {later} would be read as a {earlier}");
+            }
+        }
+    }
 
     #[test]
     fn the_types_filter_pattern_lists_every_type() {
         let filter = regress::Regex::new(&EVENT_TYPES_PATTERN).unwrap();
         let every = "incident.created,incident.updated,incident.status_changed,task.created,task.updated,\
-                     status_update.posted,timeline.note_created";
+                     status_update.posted,timeline.note_created,member.joined,member.role_changed,member.removed,\
+                     invite.created,invite.revoked,service_account.created,api_key.created,api_key.revoked,\
+                     webhook.created,webhook.updated,webhook.deleted,webhook.secret_rotated";
         assert!(filter.find(every).is_some(), "{}", *EVENT_TYPES_PATTERN);
         for refused in ["", "incident.created,", "incident", "incidentXcreated"] {
             assert!(filter.find(refused).is_none(), "{refused:?}");

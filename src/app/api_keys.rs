@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::operation::{self, Done, Write};
+use super::operation::{self, Change, ChangeKind, Done, Write};
 use super::{AppState, Error, OpContext, Page, Problem, validate_name};
 use crate::actor::KeyHolder;
 use crate::audit::{NewEvent, Target};
@@ -73,7 +73,8 @@ pub async fn service_account_create(
             let account = api_keys::service_account_create(conn, tenant_id, &name, created_by).await?;
             let event = NewEvent::new("service_account.created", Some(Target::service_account(account.id)))
                 .with_metadata(json!({ "name": account.name }));
-            Ok(Done::new(account).audited(event))
+            let change = Change::in_tenant(ChangeKind::ServiceAccountCreated, &account)?;
+            Ok(Done::new(account).audited(event).announced(change))
         })
     })
     .await
@@ -128,7 +129,8 @@ pub async fn api_key_create(
                 "prefix": key.prefix,
                 "expiresAt": key.expires_at,
             }));
-            Ok(Done::new(key).audited(event))
+            let change = Change::in_tenant(ChangeKind::ApiKeyCreated, &key)?;
+            Ok(Done::new(key).audited(event).announced(change))
         })
     })
     .await?;
@@ -148,7 +150,7 @@ pub async fn api_key_revoke(state: &AppState, op: &OpContext, tenant_id: Uuid, k
             }
             let event = NewEvent::new("api_key.revoked", Some(Target::api_key(key.id)))
                 .with_metadata(json!({ "serviceAccountId": key.service_account_id, "prefix": key.prefix }));
-            Ok(done.audited(event))
+            Ok(done.audited(event).announced(Change::in_tenant(ChangeKind::ApiKeyRevoked, &key)?))
         })
     })
     .await

@@ -1,6 +1,7 @@
-//! The change feed: events every change to an incident announces (see
+//! The change feed: events every change to an incident or to the tenant's
+//! members, invites, keys and webhooks announces (see
 //! [`super::operation::Change`]), read back in commit order, and purged
-//! after 30 days.
+//! after 30 days. A caller sees the events of what it may read.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,10 +9,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::operation;
+use super::operation::{self, ChangeKind};
 use super::{AppState, Error, OpContext, Problem};
 use crate::db::{self, change_events as queries};
-use crate::policy::Action;
+use crate::policy::{Action, Context, Resource, authorize};
 
 pub use queries::ChangeEvent;
 
@@ -25,18 +26,26 @@ pub struct EventPage {
 }
 
 /// Up to `limit` events after `after` (from the oldest kept when `None`),
-/// of `kinds` only when given. `Gone` when events after `after` were
-/// purged already: the client missed them.
+/// of `kinds` only when given, and only of kinds the caller may read.
+/// `Gone` when events after `after` were purged already: the client missed
+/// them.
 pub async fn event_list(
     state: &AppState,
     op: &OpContext,
     after: Option<i64>,
-    kinds: Option<Vec<String>>,
+    kinds: Option<Vec<ChangeKind>>,
     limit: i64,
 ) -> Result<EventPage, Error> {
     let tenant_id = op.active_tenant()?;
-    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, ctx| {
         Box::pin(async move {
+            let kinds: Option<Vec<&str>> = match kinds {
+                None if ChangeKind::ALL.iter().all(|kind| shown_to(*kind, ctx)) => None,
+                asked => {
+                    let asked = asked.as_deref().unwrap_or(ChangeKind::ALL);
+                    Some(asked.iter().filter(|kind| shown_to(**kind, ctx)).map(|kind| kind.as_str()).collect())
+                }
+            };
             // Everything up to `counted` had committed before the page was
             // read, so a page that is not full has seen (or filtered out)
             // all of it. The bounds are read after the page: a purge
@@ -63,6 +72,28 @@ pub async fn event_list(
         })
     })
     .await
+}
+
+/// Whether `ctx` may read the object an event of `kind` carries: what the
+/// object's own list endpoint asks for.
+fn shown_to(kind: ChangeKind, ctx: Context) -> bool {
+    use ChangeKind::*;
+    let action = match kind {
+        IncidentCreated
+        | IncidentUpdated
+        | IncidentStatusChanged
+        | TaskCreated
+        | TaskUpdated
+        | StatusUpdatePosted
+        | TimelineNoteCreated => Action::IncidentsRead,
+        MemberJoined | MemberRoleChanged | MemberRemoved => Action::MembersRead,
+        // Invites are listed to members, never to keys.
+        InviteCreated | InviteRevoked if matches!(ctx, Context::ApiKey(_)) => return false,
+        InviteCreated | InviteRevoked => Action::MembersRead,
+        ServiceAccountCreated | ApiKeyCreated | ApiKeyRevoked => Action::ApiKeysManage,
+        WebhookCreated | WebhookUpdated | WebhookDeleted | WebhookSecretRotated => Action::WebhooksManage,
+    };
+    authorize(action, Resource::Tenant, ctx).is_ok()
 }
 
 fn cursor_expired() -> Error {

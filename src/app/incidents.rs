@@ -9,11 +9,11 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::operation::{self, Change, Done, IdempotencyKey, Write, Written};
+use super::operation::{self, Change, ChangeKind, Done, IdempotencyKey, Write, Written};
 use super::{Actor, AppState, Error, OpContext, Page, Problem, validate_line};
 use crate::audit::{NewEvent, Target};
 use crate::db::incidents::{
@@ -22,36 +22,6 @@ use crate::db::incidents::{
 };
 use crate::db::tenants;
 use crate::policy::Action;
-
-/// Names stored as text, and their variants.
-macro_rules! named_variants {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &[$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            /// A name as stored, which the table's CHECK constraint keeps valid.
-            pub fn from_stored(stored: &str) -> Result<$name, Error> {
-                $name::ALL.iter().copied().find(|value| value.as_str() == stored).ok_or_else(|| {
-                    Error::Internal(anyhow::anyhow!(concat!("unknown ", stringify!($name), " {:?}"), stored))
-                })
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-    };
-}
 
 named_variants! {
     /// Where an incident stands; see [`IncidentStatus::allowed_moves`].
@@ -325,7 +295,7 @@ pub async fn incident_create(
             record(conn, tenant_id, incident.id, creator, "incident_created", data, now).await?;
             let event = NewEvent::new("incident.created", Some(Target::incident(incident.id)))
                 .with_metadata(json!({ "number": number, "severity": incident.severity }));
-            let change = Change::new("incident.created", incident.id, &incident)?;
+            let change = Change::in_incident(ChangeKind::IncidentCreated, incident.id, &incident)?;
             Ok(Done::new(incident).audited(event).announced(change))
         })
     })
@@ -412,11 +382,15 @@ pub async fn incident_update(
             if !fields.is_empty() {
                 let event = NewEvent::new("incident.updated", Some(Target::incident(incident_id)))
                     .with_metadata(json!({ "fields": fields }));
-                done = done.audited(event).announced(Change::new("incident.updated", incident_id, &updated)?);
+                done = done.audited(event).announced(Change::in_incident(
+                    ChangeKind::IncidentUpdated,
+                    incident_id,
+                    &updated,
+                )?);
             }
             if let Some(to) = status_moved {
-                done = done.audited(status_changed_event(incident_id, from, to)).announced(Change::new(
-                    "incident.status_changed",
+                done = done.audited(status_changed_event(incident_id, from, to)).announced(Change::in_incident(
+                    ChangeKind::IncidentStatusChanged,
                     incident_id,
                     &updated,
                 )?);
@@ -487,7 +461,7 @@ pub async fn timeline_event_create(
             let created = queries::timeline_event_create(conn, tenant_id, event).await?;
             let audited = NewEvent::new("timeline_note.created", Some(Target::timeline_event(created.id)))
                 .with_metadata(json!({ "incidentId": incident_id }));
-            let change = Change::new("timeline.note_created", incident_id, &created)?;
+            let change = Change::in_incident(ChangeKind::TimelineNoteCreated, incident_id, &created)?;
             Ok(Done::new(created).audited(audited).announced(change))
         })
     })
@@ -545,7 +519,7 @@ pub async fn task_create(
             record(conn, tenant_id, incident_id, creator, "task_created", data, now).await?;
             let event = NewEvent::new("task.created", Some(Target::task(task.id)))
                 .with_metadata(json!({ "incidentId": incident_id }));
-            let change = Change::new("task.created", incident_id, &task)?;
+            let change = Change::in_incident(ChangeKind::TaskCreated, incident_id, &task)?;
             Ok(Done::new(task).audited(event).announced(change))
         })
     })
@@ -616,7 +590,7 @@ pub async fn task_update(
             }
             let event = NewEvent::new("task.updated", Some(Target::task(task_id)))
                 .with_metadata(json!({ "incidentId": incident_id, "fields": fields }));
-            let change = Change::new("task.updated", incident_id, &updated)?;
+            let change = Change::in_incident(ChangeKind::TaskUpdated, incident_id, &updated)?;
             Ok(Done::new(updated).audited(event).announced(change))
         })
     })
@@ -702,17 +676,17 @@ pub async fn status_update_create(
                     "status": status_moved,
                     "severity": severity_changed,
                 }));
-            let posted = Change::new("status_update.posted", incident_id, &update)?;
+            let posted = Change::in_incident(ChangeKind::StatusUpdatePosted, incident_id, &update)?;
             let mut done = Done::new(update).audited(event).announced(posted);
             if let (Some(to), Some(updated)) = (status_moved, &updated) {
-                done = done.audited(status_changed_event(incident_id, from, to)).announced(Change::new(
-                    "incident.status_changed",
+                done = done.audited(status_changed_event(incident_id, from, to)).announced(Change::in_incident(
+                    ChangeKind::IncidentStatusChanged,
                     incident_id,
                     updated,
                 )?);
             }
             if let (Some(_), Some(updated)) = (severity_changed, &updated) {
-                done = done.announced(Change::new("incident.updated", incident_id, updated)?);
+                done = done.announced(Change::in_incident(ChangeKind::IncidentUpdated, incident_id, updated)?);
             }
             Ok(done)
         })

@@ -2,6 +2,36 @@
 //! the request's [`OpContext`]; tenant-scoped ones run through the one
 //! tenant operation in [`operation`].
 
+/// Names stored as text, and their variants.
+macro_rules! named_variants {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &[$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// A name as stored, which the table's CHECK constraint keeps valid.
+            pub fn from_stored(stored: &str) -> Result<$name, $crate::error::Error> {
+                $name::ALL.iter().copied().find(|value| value.as_str() == stored).ok_or_else(|| {
+                    $crate::error::Error::Internal(::anyhow::anyhow!(concat!("unknown ", stringify!($name), " {:?}"), stored))
+                })
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod api_keys;
 pub mod attachments;
 pub mod audit_log;

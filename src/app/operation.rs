@@ -62,18 +62,49 @@ pub struct Done<R> {
     changes: Vec<Change>,
 }
 
-/// One event of the change feed: `kind` (`incident.created`) and the
-/// changed object as stored.
+named_variants! {
+    /// What a change-feed event announces: a change to an incident or to
+    /// something in it, or to the tenant's members, invites, service
+    /// accounts, keys or webhooks.
+    ChangeKind {
+        IncidentCreated => "incident.created",
+        IncidentUpdated => "incident.updated",
+        IncidentStatusChanged => "incident.status_changed",
+        TaskCreated => "task.created",
+        TaskUpdated => "task.updated",
+        StatusUpdatePosted => "status_update.posted",
+        TimelineNoteCreated => "timeline.note_created",
+        MemberJoined => "member.joined",
+        MemberRoleChanged => "member.role_changed",
+        MemberRemoved => "member.removed",
+        InviteCreated => "invite.created",
+        InviteRevoked => "invite.revoked",
+        ServiceAccountCreated => "service_account.created",
+        ApiKeyCreated => "api_key.created",
+        ApiKeyRevoked => "api_key.revoked",
+        WebhookCreated => "webhook.created",
+        WebhookUpdated => "webhook.updated",
+        WebhookDeleted => "webhook.deleted",
+        WebhookSecretRotated => "webhook.secret_rotated",
+    }
+}
+
+/// One event of the change feed: what happened, the incident it happened
+/// in (none for a tenant-level change), and the changed object as stored.
 pub struct Change {
-    kind: &'static str,
-    incident_id: Uuid,
+    kind: ChangeKind,
+    incident_id: Option<Uuid>,
     object: Value,
 }
 
 impl Change {
-    pub fn new(kind: &'static str, incident_id: Uuid, object: &impl Serialize) -> Result<Change, Error> {
+    pub fn in_incident(kind: ChangeKind, incident_id: Uuid, object: &impl Serialize) -> Result<Change, Error> {
+        Ok(Change { incident_id: Some(incident_id), ..Change::in_tenant(kind, object)? })
+    }
+
+    pub fn in_tenant(kind: ChangeKind, object: &impl Serialize) -> Result<Change, Error> {
         let object = serde_json::to_value(object).map_err(anyhow::Error::from)?;
-        Ok(Change { kind, incident_id, object })
+        Ok(Change { kind, incident_id: None, object })
     }
 }
 
@@ -106,8 +137,8 @@ impl<R> Done<R> {
             audit::append(conn, tenant_id, actor, origin, event).await?;
         }
         for change in self.changes {
-            let incident_id = Some(change.incident_id);
-            db::change_events::change_event_append(conn, tenant_id, change.kind, incident_id, &change.object).await?;
+            let kind = change.kind.as_str();
+            db::change_events::change_event_append(conn, tenant_id, kind, change.incident_id, &change.object).await?;
         }
         Ok(self.value)
     }
@@ -184,9 +215,10 @@ where
 
 /// Work in the tenant that no role authorizes, because its actor holds
 /// none: a transfer through a signed URL (whose signature the use case has
-/// checked, and which stands for the member it was handed to), or the
-/// system's own follow-up to a write (a virus scan's verdict). Its audit
-/// events name `actor`; nothing is metered.
+/// checked, and which stands for the member it was handed to), joining
+/// through an invite (which the use case has checked), or the system's own
+/// follow-up to a write (a virus scan's verdict). Its audit events name
+/// `actor`; nothing is metered.
 pub async fn tenant_write_granted<R, F>(
     state: &AppState,
     actor: Actor,

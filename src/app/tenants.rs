@@ -8,7 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::auth::{CurrentSession, SessionView, normalize_email};
-use super::operation::{self, Done, Write, check_write_rate};
+use super::operation::{self, Change, ChangeKind, Done, Write, check_write_rate};
 use super::{AppState, Error, OpContext, Page, Problem, validate_name};
 use crate::audit::{self, NewEvent, Target};
 use crate::crypto;
@@ -112,7 +112,9 @@ pub async fn member_update(
             tenants::member_update(conn, tenant_id, member_id, new_role).await?;
             let event = NewEvent::new("member.role_changed", Some(Target::user(member_id)))
                 .with_metadata(json!({ "from": member.role.as_str(), "to": new_role.as_str() }));
-            Ok(Done::new(Member { role: new_role, ..member }).audited(event))
+            let updated = Member { role: new_role, ..member };
+            let change = Change::in_tenant(ChangeKind::MemberRoleChanged, &updated)?;
+            Ok(Done::new(updated).audited(event).announced(change))
         })
     })
     .await
@@ -129,7 +131,7 @@ pub async fn member_remove(state: &AppState, op: &OpContext, tenant_id: Uuid, me
             let action = if member_id == caller_id { "member.left" } else { "member.removed" };
             let event = NewEvent::new(action, Some(Target::user(member_id)))
                 .with_metadata(json!({ "role": member.role.as_str() }));
-            Ok(Done::new(()).audited(event))
+            Ok(Done::new(()).audited(event).announced(Change::in_tenant(ChangeKind::MemberRemoved, &member)?))
         })
     })
     .await
@@ -230,16 +232,16 @@ pub async fn invite_create(
             db::outbox::enqueue(conn, mail).await?;
             let mut done = Done::new(invite.clone());
             for pending in &replaced {
-                done = done.audited(
-                    NewEvent::new("member.invite_revoked", Some(Target::invite(pending.id))).with_metadata(
+                done = done
+                    .audited(NewEvent::new("member.invite_revoked", Some(Target::invite(pending.id))).with_metadata(
                         json!({ "email": pending.email, "role": pending.role.as_str(), "replacedBy": invite.id }),
-                    ),
-                );
+                    ))
+                    .announced(Change::in_tenant(ChangeKind::InviteRevoked, pending)?);
             }
             let replaced_ids: Vec<Uuid> = replaced.iter().map(|pending| pending.id).collect();
             let event = NewEvent::new("member.invited", Some(Target::invite(invite.id)))
                 .with_metadata(json!({ "email": email, "role": role.as_str(), "replaced": replaced_ids }));
-            Ok(done.audited(event))
+            Ok(done.audited(event).announced(Change::in_tenant(ChangeKind::InviteCreated, &invite)?))
         })
     })
     .await?;
@@ -302,7 +304,7 @@ pub async fn invite_revoke(state: &AppState, op: &OpContext, tenant_id: Uuid, in
             }
             let event = NewEvent::new("member.invite_revoked", Some(Target::invite(invite_id)))
                 .with_metadata(json!({ "email": invite.email, "role": invite.role.as_str() }));
-            Ok(Done::new(()).audited(event))
+            Ok(Done::new(()).audited(event).announced(Change::in_tenant(ChangeKind::InviteRevoked, &invite)?))
         })
     })
     .await
@@ -327,8 +329,8 @@ pub async fn invite_accept(state: &AppState, op: &OpContext, token: &str) -> Res
     if user.email != found.email {
         return Err(invite_invalid());
     }
-    let (tenant_id, actor, origin) = (found.tenant_id, op.actor.clone(), op.origin.clone());
-    db::in_tenant(&state.db, TenantScope { tenant_id, actor_id: user_id }, move |conn| {
+    let tenant_id = found.tenant_id;
+    operation::tenant_write_granted(state, op.actor.clone(), &op.origin, tenant_id, move |conn| {
         Box::pin(async move {
             let claimed =
                 invites::invite_accept(conn, tenant_id, found.id, user_id).await?.ok_or_else(invite_invalid)?;
@@ -340,13 +342,14 @@ pub async fn invite_accept(state: &AppState, op: &OpContext, token: &str) -> Res
             let invite = Resource::Invitation { role: claimed.role };
             authorize(Action::MembersInvite, invite, Context::Member(inviter)).map_err(|_| invite_invalid())?;
             if let Some(role) = tenants::lock_role_of(conn, tenant_id, user_id).await? {
-                return Ok((tenant_id, role));
+                return Ok(Done::new((tenant_id, role)));
             }
             tenants::insert_membership(conn, tenant_id, user_id, claimed.role).await?;
+            let member = tenants::member(conn, tenant_id, user_id).await?.ok_or(Error::NotFound)?;
             let event = NewEvent::new("member.joined", Some(Target::user(user_id)))
                 .with_metadata(json!({ "inviteId": found.id, "role": claimed.role.as_str() }));
-            audit::append(conn, tenant_id, &actor, &origin, event).await?;
-            Ok((tenant_id, claimed.role))
+            let change = Change::in_tenant(ChangeKind::MemberJoined, &member)?;
+            Ok(Done::new((tenant_id, claimed.role)).audited(event).announced(change))
         })
     })
     .await

@@ -19,7 +19,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use uuid::Uuid;
 
 use super::events::ChangeEvent;
-use super::operation::{self, Done, Write};
+use super::operation::{self, Change, ChangeKind, Done, Write};
 use super::{AppState, Error, OpContext, Origin, Problem};
 use crate::actor::Actor;
 use crate::audit::{NewEvent, Target};
@@ -109,7 +109,8 @@ pub async fn webhook_create(state: &AppState, op: &OpContext, fields: WebhookFie
             let webhook = queries::webhook_create(conn, tenant_id, Uuid::now_v7(), &secret, &change).await?;
             let event = NewEvent::new("webhook.created", Some(Target::webhook(webhook.id)))
                 .with_metadata(json!({ "url": webhook.url, "eventTypes": change.event_types }));
-            Ok(Done::new(WithSecret { webhook, secret }).audited(event))
+            let created = Change::in_tenant(ChangeKind::WebhookCreated, &webhook)?;
+            Ok(Done::new(WithSecret { webhook, secret }).audited(event).announced(created))
         })
     })
     .await
@@ -153,7 +154,8 @@ pub async fn webhook_update(
             let event = NewEvent::new("webhook.updated", Some(Target::webhook(webhook_id))).with_metadata(
                 json!({ "url": updated.url, "eventTypes": updated.event_types, "enabled": updated.enabled }),
             );
-            Ok(Done::new(updated).audited(event))
+            let change = Change::in_tenant(ChangeKind::WebhookUpdated, &updated)?;
+            Ok(Done::new(updated).audited(event).announced(change))
         })
     })
     .await
@@ -164,10 +166,10 @@ pub async fn webhook_delete(state: &AppState, op: &OpContext, webhook_id: Uuid) 
     let write = Write::new(Action::WebhooksManage).exempt_from_quota();
     operation::tenant_write(state, op, tenant_id, write, move |conn, _| {
         Box::pin(async move {
-            if !queries::webhook_delete(conn, tenant_id, webhook_id).await? {
-                return Err(Error::NotFound);
-            }
-            Ok(Done::new(()).audited(NewEvent::new("webhook.deleted", Some(Target::webhook(webhook_id)))))
+            let deleted = queries::webhook_delete(conn, tenant_id, webhook_id).await?.ok_or(Error::NotFound)?;
+            let event = NewEvent::new("webhook.deleted", Some(Target::webhook(webhook_id)));
+            let change = Change::in_tenant(ChangeKind::WebhookDeleted, &deleted)?;
+            Ok(Done::new(()).audited(event).announced(change))
         })
     })
     .await
@@ -183,7 +185,8 @@ pub async fn webhook_secret_rotate(state: &AppState, op: &OpContext, webhook_id:
                 .await?
                 .ok_or(Error::NotFound)?;
             let event = NewEvent::new("webhook.secret_rotated", Some(Target::webhook(webhook_id)));
-            Ok(Done::new(WithSecret { webhook, secret }).audited(event))
+            let change = Change::in_tenant(ChangeKind::WebhookSecretRotated, &webhook)?;
+            Ok(Done::new(WithSecret { webhook, secret }).audited(event).announced(change))
         })
     })
     .await
@@ -533,7 +536,7 @@ async fn webhook_deliver(
             };
             let mut done = Done::new(following);
             if give_up {
-                queries::webhook_disable(conn, tenant_id, webhook.id).await?;
+                let disabled = queries::webhook_disable(conn, tenant_id, webhook.id).await?;
                 let body = format!(
                     "Every delivery to one of your tenant's webhooks has failed for 5 days, so it was disabled.\n\n\
                      Webhook: {id}\nURL (as its admins set it, not checked by Incident Tracker): {url}\n\n\
@@ -550,10 +553,12 @@ async fn webhook_deliver(
                     };
                     db::outbox::enqueue(conn, mail).await?;
                 }
-                done = done.audited(
-                    NewEvent::new("webhook.disabled", Some(Target::webhook(webhook.id)))
-                        .with_metadata(json!({ "failingSince": webhook.failing_since })),
-                );
+                done = done
+                    .audited(
+                        NewEvent::new("webhook.disabled", Some(Target::webhook(webhook.id)))
+                            .with_metadata(json!({ "failingSince": webhook.failing_since })),
+                    )
+                    .announced(Change::in_tenant(ChangeKind::WebhookUpdated, &disabled)?);
             }
             Ok(done)
         })

@@ -66,7 +66,7 @@ pub async fn change_event_list(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     after: i64,
-    kinds: Option<&[String]>,
+    kinds: Option<&[&str]>,
     limit: i64,
 ) -> QueryResult<Vec<ChangeEvent>> {
     let mut query = change_events::table

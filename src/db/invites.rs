@@ -6,13 +6,14 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Bytea, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::schema::invitations;
 use super::tenants::RoleColumn;
 use crate::policy::Role;
 
-#[derive(Clone, Debug, Queryable)]
+#[derive(Clone, Debug, Queryable, Serialize, Deserialize)]
 pub struct Invite {
     pub id: Uuid,
     pub email: String,

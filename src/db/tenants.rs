@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::schema::{memberships, tenants, users};
@@ -25,7 +26,7 @@ pub struct TenantMembership {
 }
 
 /// A member and their account.
-#[derive(Clone, Debug, Queryable)]
+#[derive(Clone, Debug, Queryable, Serialize, Deserialize)]
 pub struct Member {
     pub user_id: Uuid,
     pub email: String,

@@ -6,12 +6,15 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::change_events::ChangeEvent;
 use super::schema::{change_events, webhook_deliveries, webhooks};
 
-#[derive(Clone, Queryable, Selectable)]
+/// Serialized (for the change feed) without its secrets: they are never
+/// stored twice, and a subscription read back from an event has none.
+#[derive(Clone, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = webhooks)]
 pub struct Webhook {
     pub id: Uuid,
@@ -19,7 +22,9 @@ pub struct Webhook {
     pub event_types: Option<Vec<Option<String>>>,
     pub enabled: bool,
     pub description: String,
+    #[serde(skip)]
     pub secret: String,
+    #[serde(skip)]
     pub previous_secret: Option<String>,
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub failing_since: Option<DateTime<Utc>>,
@@ -134,9 +139,9 @@ pub async fn webhook_update(
 /// Marks the subscription deleted and drops its secrets. An update, not a
 /// delete: a change queuing a delivery for it holds a key-share lock on the
 /// row, which an update of other columns does not wait for.
-pub async fn webhook_delete(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<bool> {
+pub async fn webhook_delete(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Webhook>> {
     let now = Utc::now();
-    let deleted = diesel::update(
+    diesel::update(
         webhooks::table
             .filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id)).and(webhooks::deleted_at.is_null())),
     )
@@ -147,9 +152,10 @@ pub async fn webhook_delete(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: U
         webhooks::previous_secret.eq(None::<String>),
         webhooks::updated_at.eq(now),
     ))
-    .execute(conn)
-    .await?;
-    Ok(deleted == 1)
+    .returning(Webhook::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
 }
 
 /// The new secret signs from now on; the current one keeps signing beside
@@ -395,10 +401,10 @@ pub async fn webhook_delivery_following(
 }
 
 /// Stops deliveries to a subscription that has failed too long.
-pub async fn webhook_disable(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<()> {
+pub async fn webhook_disable(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Webhook> {
     diesel::update(webhooks::table.filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id))))
         .set((webhooks::enabled.eq(false), webhooks::updated_at.eq(Utc::now())))
-        .execute(conn)
+        .returning(Webhook::as_returning())
+        .get_result(conn)
         .await
-        .map(drop)
 }

@@ -79,11 +79,11 @@ pub async fn api_key_revoke(
     .await
 }
 
-fn service_account(found: db::api_keys::ServiceAccount) -> ServiceAccount {
+pub(super) fn service_account(found: db::api_keys::ServiceAccount) -> ServiceAccount {
     ServiceAccount { id: found.id, name: found.name, created_at: found.created_at }
 }
 
-fn api_key(found: db::api_keys::ApiKey) -> ApiKey {
+pub(super) fn api_key(found: db::api_keys::ApiKey) -> ApiKey {
     let scopes = found
         .scopes
         .iter()

@@ -508,23 +508,6 @@ pub(super) fn status_update(found: db::incidents::StatusUpdate) -> Result<Status
     })
 }
 
-/// The wire's and the application's names of the same variants, both ways.
-macro_rules! same_variants {
-    ($wire:ident, $domain:ident, [$($variant:ident),+ $(,)?]) => {
-        impl From<wire::$wire> for $domain {
-            fn from(value: wire::$wire) -> $domain {
-                match value { $(wire::$wire::$variant => $domain::$variant),+ }
-            }
-        }
-
-        impl From<$domain> for wire::$wire {
-            fn from(value: $domain) -> wire::$wire {
-                match value { $($domain::$variant => wire::$wire::$variant),+ }
-            }
-        }
-    };
-}
-
 same_variants!(IncidentStatus, IncidentStatus, [Triage, Investigating, Mitigated, Resolved, Closed, Declined]);
 same_variants!(Severity, Severity, [Sev1, Sev2, Sev3, Sev4]);
 same_variants!(TaskStatus, TaskStatus, [Open, InProgress, Done, WontDo]);

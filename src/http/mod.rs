@@ -4,6 +4,23 @@
 //! types in, one `app/` call, a view out. Each area's handlers live in their
 //! own module, named as the operations are; this impl only routes to them.
 
+/// The wire's and the application's names of the same variants, both ways.
+macro_rules! same_variants {
+    ($wire:ident, $domain:ident, [$($variant:ident),+ $(,)?]) => {
+        impl From<wire::$wire> for $domain {
+            fn from(value: wire::$wire) -> $domain {
+                match value { $(wire::$wire::$variant => $domain::$variant),+ }
+            }
+        }
+
+        impl From<$domain> for wire::$wire {
+            fn from(value: $domain) -> wire::$wire {
+                match value { $($domain::$variant => wire::$wire::$variant),+ }
+            }
+        }
+    };
+}
+
 mod api_keys;
 mod attachments;
 mod audit;

@@ -139,7 +139,7 @@ fn tenant(found: db::tenants::TenantMembership) -> Tenant {
     }
 }
 
-fn member(found: db::tenants::Member) -> Member {
+pub(super) fn member(found: db::tenants::Member) -> Member {
     Member {
         user_id: found.user_id,
         email: found.email,
@@ -149,7 +149,7 @@ fn member(found: db::tenants::Member) -> Member {
     }
 }
 
-fn invite(found: db::invites::Invite) -> Invite {
+pub(super) fn invite(found: db::invites::Invite) -> Invite {
     Invite {
         id: found.id,
         email: found.email,

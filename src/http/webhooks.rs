@@ -10,6 +10,7 @@ use crate::api::webhooks::{
     WebhookPath, WebhookUpdateRequest, WebhookWithSecret,
 };
 use crate::api::{ApiError, Reply};
+use crate::app::operation::ChangeKind;
 use crate::app::webhooks::{self, WebhookFields, WebhookPatch, WithSecret};
 use crate::error::Error;
 
@@ -108,25 +109,18 @@ pub async fn webhook_redeliver(
 }
 
 fn type_names(types: Vec<EventType>) -> Vec<String> {
-    types.into_iter().filter_map(|kind| serde_json::to_value(kind).ok()?.as_str().map(str::to_string)).collect()
+    types.into_iter().map(|kind| ChangeKind::from(kind).as_str().to_string()).collect()
 }
 
 fn with_secret(created: WithSecret) -> Result<WebhookWithSecret, Error> {
     Ok(WebhookWithSecret { webhook: webhook(created.webhook)?, secret: created.secret })
 }
 
-fn webhook(found: webhooks::Webhook) -> Result<Webhook, Error> {
+pub(super) fn webhook(found: webhooks::Webhook) -> Result<Webhook, Error> {
     let event_types = found
         .event_types
-        .map(|types| {
-            types
-                .into_iter()
-                .flatten()
-                .map(|kind| serde_json::from_value(serde_json::Value::String(kind)))
-                .collect::<Result<Vec<EventType>, _>>()
-        })
-        .transpose()
-        .map_err(|error| Error::Internal(anyhow::anyhow!("a stored event type: {error}")))?;
+        .map(|types| types.iter().flatten().map(|kind| ChangeKind::from_stored(kind).map(EventType::from)).collect())
+        .transpose()?;
     Ok(Webhook {
         id: found.id,
         url: found.url,

@@ -9,15 +9,15 @@ use diesel_async::RunQueryDsl;
 use futures::future::join_all;
 use incident_tracker_client::Client;
 use incident_tracker_client::types::{
-    ApiKeyCreateRequest, ApiKeyScope, Event, EventData, EventType, IncidentStatus, ServiceAccountCreateRequest,
-    TaskStatus, TaskUpdateRequest,
+    ApiKeyCreateRequest, ApiKeyScope, Event, EventData, EventType, IncidentStatus, MemberUpdateRequest, Role,
+    ServiceAccountCreateRequest, TaskStatus, TaskUpdateRequest,
 };
 use uuid::Uuid;
 
-use crate::common::TestApp;
 use crate::common::browser::with_api_key;
+use crate::common::{TestApp, TestDatabase, mail_to, scratch_dir};
 use crate::incidents::{new_incident, new_task, note, retitled, setting, status_update};
-use crate::tenants::{status, user};
+use crate::tenants::{accept, invite_token, status, user};
 
 /// Every event after `after`, page by page, and the cursor after the last.
 async fn read_feed(api: &Client, after: Option<String>, types: Option<&str>) -> (Vec<Event>, String) {
@@ -34,6 +34,20 @@ async fn read_feed(api: &Client, after: Option<String>, types: Option<&str>) -> 
             return (events, cursor.unwrap());
         }
     }
+}
+
+/// A client with a new read key of the tenant, made by `api`.
+async fn read_key(app: &TestApp, api: &Client, tenant: Uuid) -> Client {
+    let service_account = ServiceAccountCreateRequest { name: "Sync".parse().unwrap() };
+    let service_account = api.service_account_create(&tenant, &service_account).await.unwrap().id;
+    let key = ApiKeyCreateRequest {
+        service_account_id: service_account,
+        name: "feed".parse().unwrap(),
+        scopes: vec![ApiKeyScope::Read],
+        expires_at: None,
+    };
+    let key = api.api_key_create(&tenant, &key).await.unwrap().into_inner().secret;
+    with_api_key(&app.url(""), &key)
 }
 
 fn kinds(events: &[Event]) -> Vec<EventType> {
@@ -75,7 +89,7 @@ async fn every_change_is_one_event_with_the_object_and_a_refused_change_none() {
             EventType::IncidentStatusChanged,
         ]
     );
-    assert!(events.iter().all(|event| event.incident_id == incident.id && event.tenant_id == setting.tenant));
+    assert!(events.iter().all(|event| event.incident_id == Some(incident.id) && event.tenant_id == setting.tenant));
     assert_eq!(events.iter().map(|event| event.id).collect::<BTreeSet<_>>().len(), events.len());
     match (&events[1].data, &events[4].data, &events[6].data) {
         (EventData::Incident(retitled), EventData::Task(finished), EventData::Incident(mitigated)) => {
@@ -98,17 +112,9 @@ async fn every_change_is_one_event_with_the_object_and_a_refused_change_none() {
     let (notes, _) = read_feed(&api, None, Some("timeline.note_created,task.created")).await;
     assert_eq!(kinds(&notes), [EventType::TimelineNoteCreated, EventType::TaskCreated, EventType::TimelineNoteCreated]);
 
-    // A read key follows the feed too; another tenant's member sees none of it.
-    let service_account = ServiceAccountCreateRequest { name: "Sync".parse().unwrap() };
-    let service_account = api.service_account_create(&setting.tenant, &service_account).await.unwrap().id;
-    let key = ApiKeyCreateRequest {
-        service_account_id: service_account,
-        name: "feed".parse().unwrap(),
-        scopes: vec![ApiKeyScope::Read],
-        expires_at: None,
-    };
-    let key = api.api_key_create(&setting.tenant, &key).await.unwrap().into_inner().secret;
-    let keyed = with_api_key(&setting.app.url(""), &key);
+    // A read key follows the feed too (but not the creation of keys);
+    // another tenant's member sees none of it.
+    let keyed = read_key(&setting.app, &api, setting.tenant).await;
     assert_eq!(read_feed(&keyed, None, None).await.0.len(), 8);
     let (outsider, _) = user(&setting.app, "outsider").await;
     let theirs = outsider.create_tenant("Elsewhere").await;
@@ -116,6 +122,77 @@ async fn every_change_is_one_event_with_the_object_and_a_refused_change_none() {
     assert!(read_feed(&outsider.api(), None, None).await.0.is_empty());
     let beyond = outsider.api().event_list(Some(&"5".parse().unwrap()), None, None).await;
     assert_eq!(status(beyond), 400, "a cursor from another tenant's feed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_changes_are_events_each_caller_sees_as_far_as_it_may_read_them() {
+    use EventType::*;
+    let data_dir = scratch_dir("events-tenant");
+    let database = TestDatabase::migrated().await;
+    let app = TestApp::spawn_on(&database, &[("DATA_DIR", data_dir.to_str().unwrap())]).await;
+    let (owner, _) = user(&app, "owner").await;
+    let (grace, grace_id) = user(&app, "grace").await;
+    let tenant = owner.create_tenant("Acme").await;
+    owner.api().tenant_switch(&tenant).await.unwrap();
+    let api = owner.api();
+
+    owner.invite(tenant, "grace@example.com", Role::Viewer).await;
+    let withdrawn = owner.invite(tenant, "nobody@example.com", Role::Responder).await;
+    api.invite_revoke(&tenant, &withdrawn).await.unwrap();
+    let token = invite_token(&mail_to(&data_dir.join("mail"), "grace@example.com").await);
+    grace.api().invite_accept(&accept(&token)).await.unwrap();
+    api.member_update(&tenant, &grace_id, &MemberUpdateRequest { role: Role::Responder }).await.unwrap();
+    let keyed = read_key(&app, &api, tenant).await;
+    read_key(&app, &api, tenant).await;
+    let keys = api.api_key_list(&tenant, None, None).await.unwrap().into_inner().items;
+    api.api_key_revoke(&tenant, &keys[1].id).await.unwrap();
+
+    grace.api().tenant_switch(&tenant).await.unwrap();
+    let (seen_by_responder, _) = read_feed(&grace.api(), None, None).await;
+    assert_eq!(
+        kinds(&seen_by_responder),
+        [InviteCreated, InviteCreated, InviteRevoked, MemberJoined, MemberRoleChanged]
+    );
+    let (seen_by_key, _) = read_feed(&keyed, None, None).await;
+    assert_eq!(kinds(&seen_by_key), [MemberJoined, MemberRoleChanged], "keys list members, not invites or keys");
+    assert!(read_feed(&keyed, None, Some("api_key.created,invite.created")).await.0.is_empty());
+
+    api.member_remove(&tenant, &grace_id).await.unwrap();
+    let (events, _) = read_feed(&api, None, None).await;
+    assert_eq!(
+        kinds(&events),
+        [
+            InviteCreated,
+            InviteCreated,
+            InviteRevoked,
+            MemberJoined,
+            MemberRoleChanged,
+            ServiceAccountCreated,
+            ApiKeyCreated,
+            ServiceAccountCreated,
+            ApiKeyCreated,
+            ApiKeyRevoked,
+            MemberRemoved,
+        ]
+    );
+    assert!(events.iter().all(|event| event.incident_id.is_none() && event.tenant_id == tenant));
+    match (&events[2].data, &events[3].data, &events[4].data, &events[9].data, &events[10].data) {
+        (
+            EventData::Invite(revoked),
+            EventData::Member(joined),
+            EventData::Member(promoted),
+            EventData::ApiKey(key),
+            EventData::Member(removed),
+        ) => {
+            assert_eq!((revoked.id, revoked.email.as_str()), (withdrawn, "nobody@example.com"));
+            assert_eq!((joined.user_id, joined.role), (grace_id, Role::Viewer));
+            assert_eq!((promoted.user_id, promoted.role), (grace_id, Role::Responder));
+            assert_eq!(key.id, keys[1].id);
+            assert!(key.revoked_at.is_some());
+            assert_eq!((removed.user_id, removed.role), (grace_id, Role::Responder));
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -166,7 +243,7 @@ async fn a_reader_during_200_concurrent_writes_gets_every_event_once_in_commit_o
     assert_eq!(ids(&seen), ids(&all[4..]));
     assert_eq!(ids(&all).into_iter().collect::<BTreeSet<_>>().len(), 204);
     for incident in &incidents {
-        let notes = seen.iter().filter(|event| event.incident_id == *incident).count();
+        let notes = seen.iter().filter(|event| event.incident_id == Some(*incident)).count();
         assert_eq!(notes, 50);
     }
 }

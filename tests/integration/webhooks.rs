@@ -11,7 +11,8 @@ use futures::future::join_all;
 use hmac::{Hmac, Mac};
 use incident_tracker_client::Client;
 use incident_tracker_client::types::{
-    DeliveryStatus, WebhookCreateRequest, WebhookDelivery, WebhookUpdateRequest, WebhookWithSecret,
+    DeliveryStatus, EventData, EventType, WebhookCreateRequest, WebhookDelivery, WebhookUpdateRequest,
+    WebhookWithSecret,
 };
 use sha2::Sha256;
 use uuid::Uuid;
@@ -71,10 +72,15 @@ async fn setting(allow_private_targets: bool) -> (Setting, crate::common::browse
     (Setting { app, mail_dir: data_dir.join("mail"), database, api, tenant, _redis: redis }, owner)
 }
 
+/// A subscription to the events of incidents, which are ordered per
+/// incident; the tenant's own changes would be a second ordered stream.
 pub(crate) fn subscription(url: &str) -> WebhookCreateRequest {
+    use EventType::*;
+    let incident_events =
+        vec![IncidentCreated, IncidentUpdated, IncidentStatusChanged, TaskCreated, TaskUpdated, StatusUpdatePosted];
     WebhookCreateRequest {
         url: url.parse().unwrap(),
-        event_types: None,
+        event_types: Some([incident_events, vec![TimelineNoteCreated]].concat()),
         enabled: true,
         description: Default::default(),
     }
@@ -156,7 +162,7 @@ async fn fifty_concurrent_changes_arrive_in_order_per_incident() {
     let (setting, _owner) = setting(true).await;
     // Failures on the way keep later events of the incident waiting.
     let receiver = WebhookReceiver::start(&[503, 500, 503]).await;
-    let webhook = setting.api.webhook_create(&subscription(&receiver.url())).await.unwrap().into_inner().webhook;
+    setting.api.webhook_create(&subscription(&receiver.url())).await.unwrap();
     let incident = setting.api.incident_create(None, &new_incident("Busy")).await.unwrap().into_inner();
     let notes = (0..50).map(|n| {
         let api = setting.api.clone();
@@ -175,10 +181,68 @@ async fn fifty_concurrent_changes_arrive_in_order_per_incident() {
         ids
     };
     let received = received_until(&receiver, |received| delivered(received).len() >= 51).await;
-    let feed = setting.api.event_list(None, 1000.try_into().ok(), None).await.unwrap().into_inner().items;
+    let feed = setting
+        .api
+        .event_list(None, 1000.try_into().ok(), Some(&"incident.created,timeline.note_created".parse().unwrap()))
+        .await
+        .unwrap()
+        .into_inner()
+        .items;
     let feed_ids: Vec<String> = feed.iter().map(|event| event.id.to_string()).collect();
     assert_eq!(delivered(&received), feed_ids, "each event once it succeeds, in the feed's order");
-    assert_eq!(webhook.event_types, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changes_to_webhooks_are_events_without_their_secrets_for_admins_only() {
+    let (setting, _owner) = setting(true).await;
+    let receiver = WebhookReceiver::start(&[]).await;
+    let every_event = WebhookCreateRequest { event_types: None, ..subscription(&receiver.url()) };
+    setting.api.webhook_create(&every_event).await.unwrap();
+    let created = setting.api.webhook_create(&subscription("http://127.0.0.1:9/hook")).await.unwrap().into_inner();
+    let webhook = created.webhook.id;
+    let off = WebhookUpdateRequest { enabled: Some(false), url: None, event_types: None, description: None };
+    setting.api.webhook_update(&webhook, &off).await.unwrap();
+    let rotated = setting.api.webhook_secret_rotate(&webhook).await.unwrap().into_inner().secret;
+    setting.api.webhook_delete(&webhook).await.unwrap();
+
+    let feed = setting.api.event_list(None, None, None).await.unwrap().into_inner().items;
+    use EventType::*;
+    let kinds: Vec<EventType> = feed.iter().map(|event| event.type_).collect();
+    assert_eq!(kinds, [WebhookCreated, WebhookCreated, WebhookUpdated, WebhookSecretRotated, WebhookDeleted]);
+    // Every type includes the tenant's own changes: the first subscription
+    // got them all, its own creation first.
+    let received = received_until(&receiver, |received| received.len() >= 5).await;
+    let delivered: Vec<String> = received.iter().map(|attempt| attempt.id.clone()).collect();
+    assert_eq!(delivered, feed.iter().map(|event| event.id.to_string()).collect::<Vec<_>>());
+    match (&feed[1].data, &feed[2].data) {
+        (EventData::Webhook(first), EventData::Webhook(disabled)) => {
+            assert_eq!((first.id, first.enabled, disabled.enabled), (webhook, true, false));
+        }
+        other => panic!("{other:?}"),
+    }
+    for secret in [created.secret, rotated] {
+        let key = secret.strip_prefix("whsec_").unwrap();
+        let mut owner = setting.database.owner_connection().await;
+        let stored: i64 =
+            diesel::sql_query("SELECT count(*) AS stored FROM change_events WHERE strpos(data::text, $1) > 0")
+                .bind::<diesel::sql_types::Text, _>(key)
+                .get_result::<Stored>(&mut owner)
+                .await
+                .unwrap()
+                .stored;
+        assert_eq!(stored, 0, "a secret in a stored event");
+    }
+
+    let (responder, responder_id) = user(&setting.app, "responder").await;
+    add_member(&setting.database, setting.tenant, responder_id, "responder").await;
+    responder.api().tenant_switch(&setting.tenant).await.unwrap();
+    assert!(responder.api().event_list(None, None, None).await.unwrap().into_inner().items.is_empty());
+}
+
+#[derive(diesel::QueryableByName)]
+struct Stored {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    stored: i64,
 }
 
 #[tokio::test(flavor = "multi_thread")]
