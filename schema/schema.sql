@@ -74,6 +74,24 @@ CREATE FUNCTION public.current_tenant_id() RETURNS uuid
 
 
 --
+-- Name: deleted_webhooks_purge(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.deleted_webhooks_purge() RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    purged bigint;
+BEGIN
+    DELETE FROM public.webhooks WHERE deleted_at < now() - interval '30 days';
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN purged;
+END
+$$;
+
+
+--
 -- Name: enable_tenant_isolation(regclass); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1475,6 +1493,13 @@ CREATE POLICY cross_tenant_lookup ON public.tenants FOR SELECT TO incident_track
 
 
 --
+-- Name: webhooks deleted_purge; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY deleted_purge ON public.webhooks TO incident_tracker_lookup USING ((deleted_at < (now() - '30 days'::interval)));
+
+
+--
 -- Name: webhook_deliveries delivery_lookup; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -1752,6 +1777,14 @@ GRANT ALL ON FUNCTION public.change_events_purge() TO incident_tracker_app;
 
 
 --
+-- Name: FUNCTION deleted_webhooks_purge(); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.deleted_webhooks_purge() FROM PUBLIC;
+GRANT ALL ON FUNCTION public.deleted_webhooks_purge() TO incident_tracker_app;
+
+
+--
 -- Name: FUNCTION enable_tenant_isolation(target regclass); Type: ACL; Schema: public; Owner: -
 --
 
@@ -1969,6 +2002,7 @@ GRANT SELECT ON TABLE public.webhook_deliveries TO incident_tracker_lookup;
 --
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.webhooks TO incident_tracker_app;
+GRANT SELECT,DELETE ON TABLE public.webhooks TO incident_tracker_lookup;
 
 
 --

@@ -13,7 +13,9 @@ use super::events::EventType;
 pub struct Webhook {
     pub id: Uuid,
     pub url: String,
-    /// The types delivered; `null` for every type.
+    /// The types delivered; `null` for every type of change to incidents.
+    /// Changes to the tenant's members, invites, keys and webhooks are
+    /// delivered only when named.
     pub event_types: Option<Vec<EventType>>,
     pub enabled: bool,
     pub description: String,
@@ -40,7 +42,9 @@ pub struct WebhookCreateRequest {
     /// addresses only; otherwise `400 WEBHOOK_URL_FORBIDDEN`.
     #[schemars(length(min = 1, max = 2000), regex(pattern = "^[hH][tT][tT][pP][sS]?://[^\\u0000-\\u0020]+$"))]
     pub url: String,
-    /// The types to deliver; absent or `null` for every type.
+    /// The types to deliver; absent or `null` for every type of change to
+    /// incidents. Changes to the tenant's members, invites, keys and
+    /// webhooks are delivered only when named.
     #[serde(default)]
     #[schemars(length(min = 1, max = 20))]
     pub event_types: Option<Vec<EventType>>,
@@ -63,7 +67,7 @@ fn enabled() -> bool {
 pub struct WebhookUpdateRequest {
     #[schemars(length(min = 1, max = 2000), regex(pattern = "^[hH][tT][tT][pP][sS]?://[^\\u0000-\\u0020]+$"))]
     pub url: Option<String>,
-    /// `null` for every type.
+    /// `null` for every type of change to incidents.
     #[serde(default, deserialize_with = "super::fields::present")]
     #[schemars(length(min = 1, max = 20))]
     pub event_types: Option<Option<Vec<EventType>>>,

@@ -103,8 +103,9 @@ fn cursor_expired() -> Error {
     ))
 }
 
-/// Deletes events older than 30 days, hourly. Each server runs one; the
-/// deletes of two at once do not conflict.
+/// Deletes events older than 30 days (their webhook deliveries go with
+/// them), then webhooks deleted as long ago, hourly. Each server runs one;
+/// the deletes of two at once do not conflict.
 pub struct EventPurger {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
@@ -115,9 +116,11 @@ impl EventPurger {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             loop {
-                match change_events_purge(&state).await {
-                    Ok(0) => {}
-                    Ok(purged) => tracing::info!(purged, "purged change events older than 30 days"),
+                match purge(&state).await {
+                    Ok((0, 0)) => {}
+                    Ok((events, webhooks)) => {
+                        tracing::info!(events, webhooks, "purged change events and webhooks deleted 30 days ago")
+                    }
                     Err(error) => tracing::warn!(error = format!("{error:#}"), "purging change events failed"),
                 }
                 tokio::select! {
@@ -135,7 +138,9 @@ impl EventPurger {
     }
 }
 
-async fn change_events_purge(state: &AppState) -> Result<i64, Error> {
+/// How many events, then how many deleted webhooks, were purged.
+async fn purge(state: &AppState) -> Result<(i64, i64), Error> {
     let mut conn = db::checkout(&state.db).await?;
-    Ok(queries::change_events_purge(&mut conn).await?)
+    let events = queries::change_events_purge(&mut conn).await?;
+    Ok((events, queries::deleted_webhooks_purge(&mut conn).await?))
 }

@@ -345,7 +345,9 @@ pub async fn invite_accept(state: &AppState, op: &OpContext, token: &str) -> Res
                 return Ok(Done::new((tenant_id, role)));
             }
             tenants::insert_membership(conn, tenant_id, user_id, claimed.role).await?;
-            let member = tenants::member(conn, tenant_id, user_id).await?.ok_or(Error::NotFound)?;
+            let member = tenants::member(conn, tenant_id, user_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the membership just inserted is not there"))?;
             let event = NewEvent::new("member.joined", Some(Target::user(user_id)))
                 .with_metadata(json!({ "inviteId": found.id, "role": claimed.role.as_str() }));
             let change = Change::in_tenant(ChangeKind::MemberJoined, &member)?;

@@ -23,6 +23,7 @@ use super::operation::{self, Change, ChangeKind, Done, Write};
 use super::{AppState, Error, OpContext, Origin, Problem};
 use crate::actor::Actor;
 use crate::audit::{NewEvent, Target};
+use crate::db::webhooks::SigningKeys;
 use crate::db::{self, webhooks as queries};
 use crate::policy::Action;
 
@@ -507,10 +508,10 @@ async fn webhook_deliver(
     })
     .await?;
     // Another server claimed it first, or it is no longer pending.
-    let Some((delivery, webhook, event)) = claimed else { return Ok(None) };
+    let Some((delivery, webhook, keys, event)) = claimed else { return Ok(None) };
     let (event_id, incident_id) = (event.id.to_string(), event.incident_id);
     let started = Instant::now();
-    let outcome = send(state, render, tenant_id, &webhook, &event_id, event).await;
+    let outcome = send(state, render, tenant_id, &webhook, &keys, &event_id, event).await;
     let at = Utc::now();
     let latency_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
     let (status_code, error) = match &outcome {
@@ -535,8 +536,13 @@ async fn webhook_deliver(
                 false => None,
             };
             let mut done = Done::new(following);
-            if give_up {
-                let disabled = queries::webhook_disable(conn, tenant_id, webhook.id).await?;
+            // An admin may have disabled or deleted it meanwhile: then
+            // nobody needs telling.
+            let disabled = match give_up {
+                true => queries::webhook_disable(conn, tenant_id, webhook.id).await?,
+                false => None,
+            };
+            if let Some(disabled) = disabled {
                 let body = format!(
                     "Every delivery to one of your tenant's webhooks has failed for 5 days, so it was disabled.\n\n\
                      Webhook: {id}\nURL (as its admins set it, not checked by Incident Tracker): {url}\n\n\
@@ -585,6 +591,7 @@ async fn send(
     render: RenderEvent,
     tenant_id: Uuid,
     webhook: &Webhook,
+    keys: &SigningKeys,
     event_id: &str,
     event: ChangeEvent,
 ) -> Result<u16, String> {
@@ -595,8 +602,8 @@ async fn send(
     })?;
     let body = render(tenant_id, event).map_err(|error| format!("rendering the event: {error}"))?;
     let timestamp = Utc::now().timestamp();
-    let mut secrets = vec![webhook.secret.as_str()];
-    if let (Some(previous), Some(until)) = (&webhook.previous_secret, webhook.previous_secret_expires_at)
+    let mut secrets = vec![keys.secret.as_str()];
+    if let (Some(previous), Some(until)) = (&keys.previous_secret, keys.previous_secret_expires_at)
         && until > Utc::now()
     {
         secrets.push(previous);

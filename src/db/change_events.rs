@@ -25,7 +25,10 @@ pub struct ChangeEvent {
 
 /// Numbers the event from the tenant's counter, whose row stays locked
 /// until the transaction ends, stores it, and queues a delivery for every
-/// enabled webhook that wants its type. It is stamped with the clock once
+/// enabled webhook that wants its type: one that names it, or one that
+/// names none when it is a change in an incident. Tenant-level changes
+/// carry members' emails and other subscriptions' URLs, so they leave the
+/// tenant only where an admin asked for them by name. It is stamped with the clock once
 /// the counter is held, so the stamps rise with the numbers and purging by
 /// age removes a prefix of the feed.
 pub async fn change_event_append(
@@ -50,7 +53,7 @@ pub async fn change_event_append(
          SELECT gen_random_uuid(), $1, w.id, event.seq, $4, 'pending', event.occurred_at, event.occurred_at
          FROM event, webhooks w
          WHERE w.tenant_id = $1 AND w.enabled AND w.deleted_at IS NULL
-           AND (w.event_types IS NULL OR $3 = ANY (w.event_types))",
+           AND ((w.event_types IS NULL AND $4 IS NOT NULL) OR $3 = ANY (w.event_types))",
     )
     .bind::<SqlUuid, _>(tenant_id)
     .bind::<SqlUuid, _>(Uuid::now_v7())
@@ -99,13 +102,24 @@ pub async fn change_event_bounds(conn: &mut AsyncPgConnection, tenant_id: Uuid) 
     Ok((oldest, last.unwrap_or(0)))
 }
 
-/// Deletes every tenant's events older than 30 days; how many it deleted.
+/// Deletes every tenant's events older than 30 days, and with them their
+/// deliveries; how many events it deleted.
 pub async fn change_events_purge(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    purge(conn, "SELECT change_events_purge() AS purged").await
+}
+
+/// Deletes every tenant's webhooks deleted more than 30 days ago, whose
+/// events have gone; how many.
+pub async fn deleted_webhooks_purge(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    purge(conn, "SELECT deleted_webhooks_purge() AS purged").await
+}
+
+async fn purge(conn: &mut AsyncPgConnection, purging: &'static str) -> QueryResult<i64> {
     #[derive(QueryableByName)]
     struct Purged {
         #[diesel(sql_type = BigInt)]
         purged: i64,
     }
-    let purged: Purged = diesel::sql_query("SELECT change_events_purge() AS purged").get_result(conn).await?;
+    let purged: Purged = diesel::sql_query(purging).get_result(conn).await?;
     Ok(purged.purged)
 }

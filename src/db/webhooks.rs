@@ -12,9 +12,9 @@ use uuid::Uuid;
 use super::change_events::ChangeEvent;
 use super::schema::{change_events, webhook_deliveries, webhooks};
 
-/// Serialized (for the change feed) without its secrets: they are never
-/// stored twice, and a subscription read back from an event has none.
-#[derive(Clone, Queryable, Selectable, Serialize, Deserialize)]
+/// A subscription, without its secrets (see [`SigningKeys`]), so that it
+/// can go into a change event or a log.
+#[derive(Clone, Debug, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = webhooks)]
 pub struct Webhook {
     pub id: Uuid,
@@ -22,20 +22,25 @@ pub struct Webhook {
     pub event_types: Option<Vec<Option<String>>>,
     pub enabled: bool,
     pub description: String,
-    #[serde(skip)]
-    pub secret: String,
-    #[serde(skip)]
-    pub previous_secret: Option<String>,
-    pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub failing_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// Without its secrets, which must never reach a log.
-impl std::fmt::Debug for Webhook {
+/// What signs a subscription's deliveries: its secret, and after a
+/// rotation the previous one until it expires. Read only to sign.
+#[derive(Clone, Queryable, Selectable)]
+#[diesel(table_name = webhooks)]
+pub struct SigningKeys {
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+}
+
+/// Without the secrets, which must never reach a log.
+impl std::fmt::Debug for SigningKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Webhook").field("id", &self.id).field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("SigningKeys").finish_non_exhaustive()
     }
 }
 
@@ -264,14 +269,14 @@ pub async fn webhook_deliveries_due(
 /// Claims a due attempt for 30 seconds by the database's clock, under
 /// `token`, counting it: `None` when another worker holds it or it is no
 /// longer pending. A delivery whose subscription was disabled or deleted
-/// meanwhile is marked failed instead. With it come the subscription and
-/// the event.
+/// meanwhile is marked failed instead. With it come the subscription, its
+/// signing keys and the event.
 pub async fn webhook_delivery_claim(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     id: Uuid,
     token: Uuid,
-) -> QueryResult<Option<(Delivery, Webhook, ChangeEvent)>> {
+) -> QueryResult<Option<(Delivery, Webhook, SigningKeys, ChangeEvent)>> {
     use diesel::dsl::{now, sql};
     let claimed = diesel::update(
         webhook_deliveries::table.filter(
@@ -292,9 +297,9 @@ pub async fn webhook_delivery_claim(
     .await
     .optional()?;
     let Some(delivery) = claimed else { return Ok(None) };
-    let webhook = webhooks::table
+    let (webhook, keys) = webhooks::table
         .filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(delivery.webhook_id)))
-        .select(Webhook::as_select())
+        .select((Webhook::as_select(), SigningKeys::as_select()))
         .first(conn)
         .await?;
     if !webhook.enabled {
@@ -314,7 +319,7 @@ pub async fn webhook_delivery_claim(
         .select(ChangeEvent::as_select())
         .first(conn)
         .await?;
-    Ok(Some((delivery, webhook, event)))
+    Ok(Some((delivery, webhook, keys, event)))
 }
 
 /// How an attempt went.
@@ -400,11 +405,14 @@ pub async fn webhook_delivery_following(
     pending.order(webhook_deliveries::event_seq.asc()).select(webhook_deliveries::id).first(conn).await.optional()
 }
 
-/// Stops deliveries to a subscription that has failed too long.
-pub async fn webhook_disable(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Webhook> {
-    diesel::update(webhooks::table.filter(webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id))))
+/// Stops deliveries to a subscription that has failed too long; `None`
+/// when it was disabled or deleted meanwhile.
+pub async fn webhook_disable(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Webhook>> {
+    let enabled = webhooks::tenant_id.eq(tenant_id).and(webhooks::id.eq(id)).and(webhooks::enabled);
+    diesel::update(webhooks::table.filter(enabled.and(webhooks::deleted_at.is_null())))
         .set((webhooks::enabled.eq(false), webhooks::updated_at.eq(Utc::now())))
         .returning(Webhook::as_returning())
         .get_result(conn)
         .await
+        .optional()
 }

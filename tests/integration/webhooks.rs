@@ -11,7 +11,7 @@ use futures::future::join_all;
 use hmac::{Hmac, Mac};
 use incident_tracker_client::Client;
 use incident_tracker_client::types::{
-    DeliveryStatus, EventData, EventType, WebhookCreateRequest, WebhookDelivery, WebhookUpdateRequest,
+    DeliveryStatus, Event, EventData, EventType, WebhookCreateRequest, WebhookDelivery, WebhookUpdateRequest,
     WebhookWithSecret,
 };
 use sha2::Sha256;
@@ -194,27 +194,45 @@ async fn fifty_concurrent_changes_arrive_in_order_per_incident() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn changes_to_webhooks_are_events_without_their_secrets_for_admins_only() {
+    use EventType::*;
     let (setting, _owner) = setting(true).await;
-    let receiver = WebhookReceiver::start(&[]).await;
-    let every_event = WebhookCreateRequest { event_types: None, ..subscription(&receiver.url()) };
-    setting.api.webhook_create(&every_event).await.unwrap();
+    let (unnamed, named) = (WebhookReceiver::start(&[]).await, WebhookReceiver::start(&[]).await);
+    let every_incident_event = WebhookCreateRequest { event_types: None, ..subscription(&unnamed.url()) };
+    let unnamed_webhook = setting.api.webhook_create(&every_incident_event).await.unwrap().into_inner().webhook;
+    let webhook_events = vec![WebhookCreated, WebhookUpdated, WebhookSecretRotated, WebhookDeleted];
+    let webhook_events = WebhookCreateRequest { event_types: Some(webhook_events), ..subscription(&named.url()) };
+    setting.api.webhook_create(&webhook_events).await.unwrap();
     let created = setting.api.webhook_create(&subscription("http://127.0.0.1:9/hook")).await.unwrap().into_inner();
     let webhook = created.webhook.id;
     let off = WebhookUpdateRequest { enabled: Some(false), url: None, event_types: None, description: None };
     setting.api.webhook_update(&webhook, &off).await.unwrap();
     let rotated = setting.api.webhook_secret_rotate(&webhook).await.unwrap().into_inner().secret;
     setting.api.webhook_delete(&webhook).await.unwrap();
+    setting.api.incident_create(None, &new_incident("Seen by both")).await.unwrap();
 
     let feed = setting.api.event_list(None, None, None).await.unwrap().into_inner().items;
-    use EventType::*;
     let kinds: Vec<EventType> = feed.iter().map(|event| event.type_).collect();
-    assert_eq!(kinds, [WebhookCreated, WebhookCreated, WebhookUpdated, WebhookSecretRotated, WebhookDeleted]);
-    // Every type includes the tenant's own changes: the first subscription
-    // got them all, its own creation first.
-    let received = received_until(&receiver, |received| received.len() >= 5).await;
-    let delivered: Vec<String> = received.iter().map(|attempt| attempt.id.clone()).collect();
-    assert_eq!(delivered, feed.iter().map(|event| event.id.to_string()).collect::<Vec<_>>());
-    match (&feed[1].data, &feed[2].data) {
+    assert_eq!(
+        kinds,
+        [
+            WebhookCreated,
+            WebhookCreated,
+            WebhookCreated,
+            WebhookUpdated,
+            WebhookSecretRotated,
+            WebhookDeleted,
+            IncidentCreated
+        ]
+    );
+    let ids = |events: &[Event]| events.iter().map(|event| event.id.to_string()).collect::<Vec<_>>();
+    // Tenant-level changes go where they are named, starting with the
+    // naming subscription's own creation; `null` means changes in incidents.
+    let received = received_until(&named, |received| received.len() >= 5).await;
+    assert_eq!(received.iter().map(|attempt| attempt.id.clone()).collect::<Vec<_>>(), ids(&feed[1..6]));
+    let received = received_until(&unnamed, |received| !received.is_empty()).await;
+    assert_eq!(received[0].id, ids(&feed[6..])[0]);
+    assert_eq!(deliveries(&setting.api, unnamed_webhook.id).await.len(), 1, "no delivery of a tenant-level change");
+    match (&feed[2].data, &feed[3].data) {
         (EventData::Webhook(first), EventData::Webhook(disabled)) => {
             assert_eq!((first.id, first.enabled, disabled.enabled), (webhook, true, false));
         }
@@ -236,7 +254,31 @@ async fn changes_to_webhooks_are_events_without_their_secrets_for_admins_only() 
     let (responder, responder_id) = user(&setting.app, "responder").await;
     add_member(&setting.database, setting.tenant, responder_id, "responder").await;
     responder.api().tenant_switch(&setting.tenant).await.unwrap();
-    assert!(responder.api().event_list(None, None, None).await.unwrap().into_inner().items.is_empty());
+    let seen = responder.api().event_list(None, None, None).await.unwrap().into_inner().items;
+    assert_eq!(ids(&seen), ids(&feed[6..]), "a responder sees the incident's event, none of the webhooks'");
+
+    // A deleted subscription's row goes 30 days after: every server purges
+    // when it starts, then hourly.
+    let mut owner = setting.database.owner_connection().await;
+    let kept = |deleted: bool| {
+        let condition = if deleted { "deleted_at IS NOT NULL" } else { "deleted_at IS NULL" };
+        diesel::sql_query(format!("SELECT count(*) AS stored FROM webhooks WHERE {condition}"))
+    };
+    diesel::sql_query("UPDATE webhooks SET deleted_at = now() - interval '31 days' WHERE deleted_at IS NOT NULL")
+        .execute(&mut owner)
+        .await
+        .unwrap();
+    let _purging = TestApp::spawn_on(&setting.database, &[]).await;
+    let mut deleted = 1;
+    for _ in 0..100 {
+        deleted = kept(true).get_result::<Stored>(&mut owner).await.unwrap().stored;
+        if deleted == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(deleted, 0);
+    assert_eq!(kept(false).get_result::<Stored>(&mut owner).await.unwrap().stored, 2, "the live ones stay");
 }
 
 #[derive(diesel::QueryableByName)]
