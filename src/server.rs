@@ -22,6 +22,7 @@ use crate::app::{AppState, Limits, RateLimit};
 use crate::config::{Config, DatabaseSource, Environment, Secret};
 use crate::crypto::Signer;
 use crate::db::{self, embedded::EmbeddedPostgres, migrations};
+use crate::http::caller::SessionCookie;
 use crate::http::{ApiContext, Handlers, ServedContract};
 use crate::mail::{MailQueued, MailWorker, Transport};
 use crate::scanner::Scanner;
@@ -145,7 +146,10 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
     let document = crate::api::contract::openapi_3_0()?;
     let context = ApiContext {
         app,
-        secure_cookies: config.environment == Environment::Production,
+        session_cookie: match config.environment {
+            Environment::Production => SessionCookie::PRODUCTION,
+            Environment::Development => SessionCookie::DEVELOPMENT,
+        },
         trusted_proxies: config.trusted_proxies.clone(),
         routes: crate::api::contract::operation_routes(&document)?
             .into_iter()

@@ -18,6 +18,10 @@ pub const OPENAPI_3_1_PATH: &str = "openapi.yaml";
 const HTTP_METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 const SESSION_COOKIE_SCHEME: &str = "sessionCookie";
+/// The session cookie's name in production, as the contract documents it.
+pub const SESSION_COOKIE: &str = "__Host-session";
+/// Its name in development, over plain HTTP.
+pub const DEVELOPMENT_SESSION_COOKIE: &str = "session";
 const CSRF_TOKEN_SCHEME: &str = "csrfToken";
 const API_KEY_SCHEME: &str = "apiKey";
 
@@ -94,8 +98,11 @@ pub fn to_openapi_3_1(mut document: Value) -> anyhow::Result<Value> {
         SESSION_COOKIE_SCHEME: {
             "type": "apiKey",
             "in": "cookie",
-            "name": "session",
-            "description": "The session cookie set by the auth endpoints."
+            "name": SESSION_COOKIE,
+            "description": format!(
+                "The session cookie set by the auth endpoints: `{SESSION_COOKIE}` (`Secure`, `Path=/`, no `Domain`). \
+                 A server in development, over plain HTTP, names it `{DEVELOPMENT_SESSION_COOKIE}` instead."
+            )
         },
         CSRF_TOKEN_SCHEME: {
             "type": "apiKey",

@@ -9,21 +9,39 @@ use http::header::{COOKIE, SET_COOKIE};
 use ipnet::IpNet;
 
 use super::ApiContext;
+use crate::api::contract;
 use crate::app::auth::{CurrentSession, SessionView};
 use crate::app::{Origin, Problem};
 use crate::crypto;
 use crate::error::Error;
 use crate::sessions::SessionId;
 
-/// The session cookie's name, as documented in the contract's
-/// `sessionCookie` security scheme.
-pub const SESSION_COOKIE: &str = "session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// How the session cookie is named and sent, as the contract's
+/// `sessionCookie` security scheme documents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionCookie {
+    pub name: &'static str,
+    pub secure: bool,
+}
+
+impl SessionCookie {
+    /// Browsers take a `__Host-` cookie only with `Secure`, `Path=/` and no
+    /// `Domain`, so no sibling subdomain can plant one, and its own name is
+    /// the only one read: a planted `session` cookie is ignored.
+    pub const PRODUCTION: SessionCookie = SessionCookie { name: contract::SESSION_COOKIE, secure: true };
+    /// Plain HTTP on a developer's machine, where a `Secure` cookie would
+    /// not come back.
+    pub const DEVELOPMENT: SessionCookie =
+        SessionCookie { name: contract::DEVELOPMENT_SESSION_COOKIE, secure: false };
+}
 
 /// The session the request's cookie names: the stored one while it lives,
 /// an anonymous one under the same id otherwise.
 pub async fn current_session(rqctx: &RequestContext<ApiContext>) -> Result<Option<CurrentSession>, Error> {
-    let Some(id) = cookie(rqctx.request.headers(), SESSION_COOKIE).and_then(SessionId::parse) else {
+    let name = rqctx.context().session_cookie.name;
+    let Some(id) = cookie(rqctx.request.headers(), name).and_then(SessionId::parse) else {
         return Ok(None);
     };
     let sessions = &rqctx.context().app.sessions;
@@ -75,11 +93,7 @@ pub fn with_session_cookie<T: HttpCodedResponse>(
     let mut response = HttpResponseHeaders::new_unnamed(body);
     if view.started {
         let max_age = context.app.sessions.timeouts().absolute.as_secs();
-        set_cookie(
-            &mut response,
-            context,
-            &format!("{SESSION_COOKIE}={}; Max-Age={max_age}", view.current.id.expose()),
-        );
+        set_cookie(&mut response, context, &format!("{}; Max-Age={max_age}", view.current.id.expose()));
     }
     response
 }
@@ -87,13 +101,15 @@ pub fn with_session_cookie<T: HttpCodedResponse>(
 /// `body` with a cookie that makes the browser forget its session.
 pub fn with_cleared_session_cookie<T: HttpCodedResponse>(context: &ApiContext, body: T) -> HttpResponseHeaders<T> {
     let mut response = HttpResponseHeaders::new_unnamed(body);
-    set_cookie(&mut response, context, &format!("{SESSION_COOKIE}=; Max-Age=0"));
+    set_cookie(&mut response, context, "; Max-Age=0");
     response
 }
 
-fn set_cookie<T: HttpCodedResponse>(response: &mut HttpResponseHeaders<T>, context: &ApiContext, cookie: &str) {
-    let secure = if context.secure_cookies { "; Secure" } else { "" };
-    let value = format!("{cookie}; Path=/; HttpOnly; SameSite=Lax{secure}");
+/// Sets the session cookie to `value_and_age` (its value, then attributes).
+fn set_cookie<T: HttpCodedResponse>(response: &mut HttpResponseHeaders<T>, context: &ApiContext, value_and_age: &str) {
+    let SessionCookie { name, secure } = context.session_cookie;
+    let secure = if secure { "; Secure" } else { "" };
+    let value = format!("{name}={value_and_age}; Path=/; HttpOnly; SameSite=Lax{secure}");
     response.headers_mut().append(SET_COOKIE, value.parse().expect("session ids are header-safe"));
 }
 

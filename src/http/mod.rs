@@ -87,8 +87,7 @@ const MAX_PAGE_ITEMS: i64 = 100;
 pub struct ApiContext {
     /// Shared with streamed answers (exports), which outlive their handler.
     pub app: std::sync::Arc<AppState>,
-    /// Cookies carry `Secure` (production, behind HTTPS).
-    pub secure_cookies: bool,
+    pub session_cookie: caller::SessionCookie,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<IpNet>,
     /// Each operation's route, by operation id: what a request's span and

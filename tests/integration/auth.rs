@@ -211,7 +211,7 @@ async fn signing_out_needs_a_signed_in_session() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_session_cookie_is_http_only_lax_and_secure_in_production() {
+async fn the_session_cookie_is_http_only_lax_and_a_secure_host_cookie_in_production() {
     let app = TestApp::spawn().await;
     let response = reqwest::get(app.url("/v1/auth/me")).await.unwrap();
     let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
@@ -233,8 +233,19 @@ async fn the_session_cookie_is_http_only_lax_and_secure_in_production() {
     ])
     .await;
     let response = reqwest::get(production.url("/v1/auth/me")).await.unwrap();
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    assert!(cookie.contains("; Secure"), "{cookie}");
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("__Host-session=") && cookie.contains("; Secure"), "{cookie}");
+    assert!(cookie.contains("; Path=/") && !cookie.contains("Domain"), "{cookie}");
+
+    // Only its own name is read: a `session` cookie a sibling subdomain
+    // planted names no session here, and the server starts a new one.
+    let id = cookie.strip_prefix("__Host-session=").unwrap().split(';').next().unwrap();
+    let http = reqwest::Client::new();
+    let planted = http.get(production.url("/v1/auth/me")).header("cookie", format!("session={id}")).send().await;
+    let planted = planted.unwrap().headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(!planted.contains(id), "{planted}");
+    let own = http.get(production.url("/v1/auth/me")).header("cookie", format!("__Host-session={id}")).send().await;
+    assert!(own.unwrap().headers().get("set-cookie").is_none(), "the cookie's own name is the session");
 }
 
 async fn attempt_login(http: &reqwest::Client, url: &str, password: &str) -> reqwest::Response {
