@@ -302,6 +302,7 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        password_normalized -> Bool,
     }
 }
 

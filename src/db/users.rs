@@ -15,6 +15,8 @@ pub struct User {
     pub email: String,
     pub name: String,
     pub password_hash: String,
+    /// The hash is of the password's NFKC form; see `app::auth::password`.
+    pub password_normalized: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -30,12 +32,33 @@ pub async fn find_by_email(conn: &mut AsyncPgConnection, normalized_email: &str)
     users::table.filter(users::email.eq(normalized_email)).select(User::as_select()).first(conn).await.optional()
 }
 
+/// Sets a new password, hashed in its normalized form.
 pub async fn set_password_hash(conn: &mut AsyncPgConnection, id: Uuid, password_hash: &str) -> QueryResult<()> {
     diesel::update(users::table.find(id))
-        .set((users::password_hash.eq(password_hash), users::updated_at.eq(Utc::now())))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::password_normalized.eq(true),
+            users::updated_at.eq(Utc::now()),
+        ))
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// Replaces a hash of the password as typed with one of its normalized
+/// form, unless the password changed meanwhile; whether it did replace.
+pub async fn upgrade_password_hash(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    verified_hash: &str,
+    normalized_hash: &str,
+) -> QueryResult<bool> {
+    let unchanged = users::table.find(id).filter(users::password_hash.eq(verified_hash));
+    let upgraded = diesel::update(unchanged)
+        .set((users::password_hash.eq(normalized_hash), users::password_normalized.eq(true)))
+        .execute(conn)
+        .await?;
+    Ok(upgraded == 1)
 }
 
 pub async fn insert_reset_token(

@@ -61,7 +61,8 @@ pub async fn password_forgot(
     rqctx: RequestContext<ApiContext>,
     body: PasswordForgotRequest,
 ) -> Result<Reply<HttpResponseAccepted<PasswordResetRequested>>, ApiError> {
-    handle(&rqctx, async |app, op, _| {
+    let app = rqctx.context().app.clone();
+    handle(&rqctx, async |_, op, _| {
         auth::password_forgot(app, op, &body.email).await?;
         let link_valid_for_seconds = auth::RESET_LINK_VALIDITY.as_secs() as u32;
         Ok(HttpResponseAccepted(PasswordResetRequested { link_valid_for_seconds }))

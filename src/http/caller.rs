@@ -33,8 +33,7 @@ impl SessionCookie {
     pub const PRODUCTION: SessionCookie = SessionCookie { name: contract::SESSION_COOKIE, secure: true };
     /// Plain HTTP on a developer's machine, where a `Secure` cookie would
     /// not come back.
-    pub const DEVELOPMENT: SessionCookie =
-        SessionCookie { name: contract::DEVELOPMENT_SESSION_COOKIE, secure: false };
+    pub const DEVELOPMENT: SessionCookie = SessionCookie { name: contract::DEVELOPMENT_SESSION_COOKIE, secure: false };
 }
 
 /// The session the request's cookie names: the stored one while it lives,

@@ -124,6 +124,12 @@ impl MemoryStore {
         self.state().failures.remove(key);
     }
 
+    pub fn lift_lockout(&self, failures_key: &str, lock_key: &str) {
+        let mut state = self.state();
+        state.failures.remove(failures_key);
+        state.locks.remove(lock_key);
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock leaves consistent maps behind: each
         // operation's writes are single inserts or removals.

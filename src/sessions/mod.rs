@@ -312,6 +312,17 @@ impl SessionStore {
         Ok(())
     }
 
+    /// `subject`'s failures are forgotten and a lock on it lifted: its
+    /// owner proved who they are another way (a password reset).
+    pub async fn lift_lockout(&self, subject: &str) -> Result<(), Error> {
+        let (failures, lock) = (self.failures_key(subject), self.lock_key(subject));
+        match &self.backend {
+            Backend::Memory(memory) => memory.lift_lockout(&failures, &lock),
+            Backend::Redis(redis) => redis.delete_both(&failures, &lock).await?,
+        }
+        Ok(())
+    }
+
     fn session_key(&self, id: &SessionId) -> String {
         format!("session:{}", self.digest(&id.0))
     }

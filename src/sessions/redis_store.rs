@@ -192,6 +192,10 @@ impl RedisStore {
     pub async fn delete(&self, key: &str) -> Result<(), Error> {
         round_trip("delete", self.connection.clone().del::<_, ()>(key)).await
     }
+
+    pub async fn delete_both(&self, first: &str, second: &str) -> Result<(), Error> {
+        round_trip("delete", self.connection.clone().del::<_, ()>(&[first, second])).await
+    }
 }
 
 /// One round trip to Redis, in a client span and timed.

@@ -296,7 +296,8 @@ async fn parallel_attempts_on_two_instances_never_exceed_the_limit() {
 /// password, and a success in between starts the count again; the lock
 /// says when to come back.
 async fn lockout(vars: &[(&str, &str)]) {
-    let mut all = vec![("TRUSTED_PROXIES", "127.0.0.1")];
+    let data_dir = scratch_dir("lockout");
+    let mut all = vec![("TRUSTED_PROXIES", "127.0.0.1"), ("DATA_DIR", data_dir.to_str().unwrap())];
     all.extend_from_slice(vars);
     let database = TestDatabase::migrated().await;
     let app = TestApp::spawn_on(&database, &all).await;
@@ -329,6 +330,83 @@ async fn lockout(vars: &[(&str, &str)]) {
     let locked = actions.iter().filter(|action| *action == "auth.account_locked").count();
     assert_eq!(locked, 1, "the tenth failure locked the account: {actions:?}");
     assert_eq!(actions.iter().filter(|action| *action == "auth.login_failed").count(), 19);
+
+    // Whoever resets the password holds the mailbox: that lifts the lock.
+    let request = PasswordForgotRequest { email: "linus@example.com".parse().unwrap() };
+    browser.api().password_forgot(&request).await.unwrap();
+    let token = reset_token(&wait_for_mail(&data_dir.join("mail")).await);
+    let reset = PasswordResetRequest { token: token.parse().unwrap(), password: NEW_PASSWORD.parse().unwrap() };
+    browser.api().password_reset(&reset).await.unwrap();
+    let mut after_reset = Browser::open(&app.url("")).await;
+    assert!(after_reset.login("linus@example.com", NEW_PASSWORD).await.is_ok(), "a reset lifts the lockout");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn any_compatible_form_of_a_password_signs_in_and_old_hashes_are_upgraded_at_sign_in() {
+    use argon2::PasswordHasher;
+    use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+
+    let database = TestDatabase::migrated().await;
+    let app = TestApp::spawn_on(&database, &[]).await;
+    // A ligature, a full-width letter and a decomposed accent; and what
+    // NFKC makes of them.
+    let typed = "\u{FB01}ve \u{FF21}pples cafe\u{301} au lait";
+    let plain = "five Apples caf\u{E9} au lait";
+    let mut browser = Browser::open(&app.url("")).await;
+    browser.signup("nora@example.com", typed, "Nora").await;
+    let mut elsewhere = Browser::open(&app.url("")).await;
+    assert!(elsewhere.login("nora@example.com", plain).await.is_ok(), "the plain form is the same password");
+
+    // As an account from before normalization: a hash of the typed form.
+    let salt = argon2::password_hash::SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    let old = argon2::Argon2::default().hash_password(typed.as_bytes(), &salt).unwrap().to_string();
+    let mut owner = database.owner_connection().await;
+    owner
+        .batch_execute(&format!(
+            "UPDATE users SET password_hash = '{old}', password_normalized = false WHERE email = 'nora@example.com'"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.login("nora@example.com", plain).await.err().as_deref(), Some("AUTH_INVALID_CREDENTIALS"));
+    assert!(elsewhere.login("nora@example.com", typed).await.is_ok(), "an old hash keeps working");
+    #[derive(diesel::QueryableByName)]
+    struct Stored {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        password_hash: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        password_normalized: bool,
+    }
+    let stored: Stored =
+        diesel::sql_query("SELECT password_hash, password_normalized FROM users WHERE email = 'nora@example.com'")
+            .get_result(&mut owner)
+            .await
+            .unwrap();
+    assert!(stored.password_normalized && stored.password_hash != old, "rehashed at that sign-in");
+    assert!(elsewhere.login("nora@example.com", plain).await.is_ok(), "and now in its normalized form");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reset_link_request_is_answered_before_any_account_is_looked_up() {
+    use diesel_async::SimpleAsyncConnection;
+
+    let data_dir = scratch_dir("forgot");
+    let database = TestDatabase::migrated().await;
+    let app = TestApp::spawn_on(&database, &[("DATA_DIR", data_dir.to_str().unwrap())]).await;
+    let mut browser = Browser::open(&app.url("")).await;
+    browser.signup("known@example.com", PASSWORD, "Known").await;
+
+    // While the accounts cannot be read, the answer still comes, the same
+    // for an account and for none: nothing in it waits on the lookup.
+    let mut owner = database.owner_connection().await;
+    owner.batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    for email in ["known@example.com", "nobody@example.com"] {
+        let request = PasswordForgotRequest { email: email.parse().unwrap() };
+        let answer = tokio::time::timeout(Duration::from_secs(10), browser.api().password_forgot(&request)).await;
+        assert_eq!(answer.expect("answered while accounts were locked").unwrap().status(), 202, "{email}");
+    }
+    owner.batch_execute("COMMIT").await.unwrap();
+    let mail = readable(&wait_for_mail(&data_dir.join("mail")).await);
+    assert!(mail.contains("To: known@example.com"), "{mail}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,6 +7,7 @@
 pub mod password;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -18,7 +19,7 @@ use crate::audit::{self, NewEvent, Target};
 use crate::crypto;
 use crate::db::{self, outbox::NewMail, users::User};
 use crate::sessions::{Attempt, Lockout, Session, SessionId};
-use password::Rejection;
+use password::{Rejection, StoredHash};
 
 /// Login attempts allowed per client address and email in [`LOGIN_WINDOW`].
 const LOGIN_ATTEMPTS: u32 = 5;
@@ -81,7 +82,8 @@ pub async fn auth_signup(
     let name = super::validate_name(&signup.name)?;
     password::check_policy(&signup.password, &email).map_err(password_rejected)?;
     let password_hash = state.passwords.hash(signup.password).await?;
-    let user = User { id: Uuid::new_v4(), email, name, password_hash, created_at: Utc::now() };
+    let user =
+        User { id: Uuid::new_v4(), email, name, password_hash, password_normalized: true, created_at: Utc::now() };
     let mut conn = db::checkout(&state.db).await?;
     conn.transaction(async |conn| {
         match db::users::insert(conn, &user).await {
@@ -133,7 +135,7 @@ pub async fn auth_login(
             });
         }
     };
-    let user = match check_password(state, &email, password).await {
+    let user = match check_password(state, &email, password.clone()).await {
         Ok((Some(user), true)) => user,
         // Counted as a failure up front, but nothing was checked: the
         // store, the database or the hashing queue failed. Not the caller's
@@ -153,7 +155,7 @@ pub async fn auth_login(
         }
     };
     state.sessions.clear_failures(&email).await?;
-    let (user_id, verified_hash) = (user.id, user.password_hash.clone());
+    let (user_id, verified_hash) = (user.id, normalized_hash(state, &user, password).await);
     let view = start_user_session(state, current, user).await?;
     // A password reset that committed while this sign-in checked the old
     // password has ended the user's sessions, perhaps before this one
@@ -173,8 +175,34 @@ pub async fn auth_login(
 /// unknown email costs the same effort as a known one.
 async fn check_password(state: &AppState, email: &str, password: String) -> Result<(Option<User>, bool), Error> {
     let user = db::users::find_by_email(&mut *db::checkout(&state.db).await?, email).await?;
-    let verified = state.passwords.verify(password, user.as_ref().map(|user| user.password_hash.clone())).await?;
+    let stored =
+        user.as_ref().map(|user| StoredHash { hash: user.password_hash.clone(), normalized: user.password_normalized });
+    let verified = state.passwords.verify(password, stored).await?;
     Ok((user, verified))
+}
+
+/// The account's hash after a sign-in with `password`: rehashed in the
+/// normalized form when it was of the password as typed, unless the
+/// password changed meanwhile. Failing to rehash fails no sign-in; the
+/// next one tries again.
+async fn normalized_hash(state: &AppState, user: &User, password: String) -> String {
+    if user.password_normalized {
+        return user.password_hash.clone();
+    }
+    let upgrade = async {
+        let rehashed = state.passwords.hash(password).await?;
+        let mut conn = db::checkout(&state.db).await?;
+        let upgraded = db::users::upgrade_password_hash(&mut conn, user.id, &user.password_hash, &rehashed).await?;
+        Ok::<_, Error>(upgraded.then_some(rehashed))
+    };
+    match upgrade.await {
+        Ok(Some(rehashed)) => rehashed,
+        Ok(None) => user.password_hash.clone(),
+        Err(error) => {
+            tracing::warn!(user_id = %user.id, error = format!("{error:#}"), "rehashing a password failed");
+            user.password_hash.clone()
+        }
+    }
 }
 
 pub async fn auth_logout(state: &AppState, op: &OpContext, current: CurrentSession) -> Result<(), Error> {
@@ -183,14 +211,27 @@ pub async fn auth_logout(state: &AppState, op: &OpContext, current: CurrentSessi
     record(state, "auth.logout", Actor::User(user_id), Some(user_id), &op.origin).await
 }
 
-/// Mails a reset link if an account uses `email`; answers the same either way.
-pub async fn password_forgot(state: &AppState, op: &OpContext, email: &str) -> Result<(), Error> {
+/// Mails a reset link if an account uses `email`. Answers at once, the
+/// same either way: looking the account up and mailing happen after the
+/// answer, so its timing cannot tell whether the account exists. A failure
+/// then is logged; the user asks again.
+pub async fn password_forgot(state: Arc<AppState>, op: &OpContext, email: &str) -> Result<(), Error> {
     let email = normalize_email(email)?;
-    let caller = &op.origin;
+    let caller = op.origin.clone();
+    tokio::spawn(async move {
+        if let Err(error) = mail_reset_link(&state, &caller, &email).await {
+            let request_id = &caller.request_id;
+            tracing::error!(%request_id, error = format!("{error:#}"), "mailing a password reset link failed");
+        }
+    });
+    Ok(())
+}
+
+async fn mail_reset_link(state: &AppState, caller: &Origin, email: &str) -> Result<(), Error> {
     let mut conn = db::checkout(&state.db).await?;
-    let Some(user) = db::users::find_by_email(&mut conn, &email).await? else { return Ok(()) };
+    let Some(user) = db::users::find_by_email(&mut conn, email).await? else { return Ok(()) };
     if let Attempt::Refused { .. } =
-        state.sessions.count_attempt("password-reset-mail", &email, RESET_MAILS, RESET_MAIL_WINDOW).await?
+        state.sessions.count_attempt("password-reset-mail", email, RESET_MAILS, RESET_MAIL_WINDOW).await?
     {
         log_refusal("auth.password_reset_throttled", "RATE_LIMITED", caller);
         return Ok(());
@@ -264,6 +305,11 @@ pub async fn password_reset(
             user_id = %user.id, request_id = %caller.request_id, %error,
             "ending sessions begun during a password reset failed"
         );
+    }
+    // Whoever reset the password holds the mailbox: a lockout, which only
+    // guards against guessing, is lifted.
+    if let Err(error) = state.sessions.lift_lockout(&user.email).await {
+        tracing::error!(user_id = %user.id, request_id = %caller.request_id, %error, "lifting a lockout failed");
     }
     restart_session(state, current, None).await
 }

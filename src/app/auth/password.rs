@@ -1,4 +1,6 @@
-//! Passwords: the policy (NIST SP 800-63B) and Argon2id hashing.
+//! Passwords: the policy (NIST SP 800-63B) and Argon2id hashing, both of
+//! the password's NFKC form, as SP 800-63B asks: "ﬁ" and "fi", or a
+//! precomposed "é" and "e" with a combining accent, are the same password.
 //!
 //! Hashing costs about 19 MiB and tens of milliseconds of CPU. It runs on
 //! threads of its own, never on the async workers: one per core but one
@@ -14,6 +16,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::oneshot;
 use tracing::Instrument;
+use unicode_normalization::UnicodeNormalization;
 
 use crate::error::Error;
 
@@ -58,9 +61,16 @@ impl Rejection {
     }
 }
 
-/// Length limits, then the breached list, then the email. No composition
-/// rules: SP 800-63B advises against them.
+/// The form passwords are checked, hashed and verified in.
+fn normalized(password: &str) -> String {
+    password.nfkc().collect()
+}
+
+/// Length limits, then the breached list, then the email, all of the
+/// normalized password. No composition rules: SP 800-63B advises against
+/// them.
 pub fn check_policy(password: &str, normalized_email: &str) -> Result<(), Rejection> {
+    let password = normalized(password);
     let chars = password.chars().count();
     if chars < MIN_CHARS {
         return Err(Rejection::TooShort);
@@ -105,6 +115,12 @@ const QUEUE_PER_THREAD: usize = 64;
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// A stored hash, and whether it is of the password's normalized form.
+pub struct StoredHash {
+    pub hash: String,
+    pub normalized: bool,
+}
+
 /// Hashes and verifies passwords on a few threads of their own.
 #[derive(Clone)]
 pub struct Passwords {
@@ -141,25 +157,28 @@ impl Passwords {
         Ok(Passwords { jobs })
     }
 
+    /// A hash of the password's normalized form.
     pub async fn hash(&self, password: String) -> Result<String, Error> {
         self.run("password.hash", move || {
             let salt = SaltString::generate(&mut OsRng);
-            hasher().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
+            hasher().hash_password(normalized(&password).as_bytes(), &salt).map(|hash| hash.to_string())
         })
         .await?
         .map_err(|error| Error::Internal(anyhow::anyhow!("hashing a password: {error}")))
     }
 
-    /// Whether `password` matches `stored`; with no stored hash, spends the
-    /// same effort and answers no.
-    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, Error> {
+    /// Whether `password` matches `stored`: its normalized form, or as
+    /// typed against a hash made before passwords were normalized. With no
+    /// stored hash, spends the same effort and answers no.
+    pub async fn verify(&self, password: String, stored: Option<StoredHash>) -> Result<bool, Error> {
         let (stored, real) = match stored {
             Some(stored) => (stored, true),
-            None => (DECOY_HASH.to_string(), false),
+            None => (StoredHash { hash: DECOY_HASH.to_string(), normalized: true }, false),
         };
         let matches = self
             .run("password.verify", move || {
-                PasswordHash::new(&stored)
+                let password = if stored.normalized { normalized(&password) } else { password };
+                PasswordHash::new(&stored.hash)
                     .is_ok_and(|hash| hasher().verify_password(password.as_bytes(), &hash).is_ok())
             })
             .await?;
@@ -232,8 +251,28 @@ mod tests {
         assert!(hash.starts_with(parameters), "{hash}");
         assert!(DECOY_HASH.starts_with(parameters), "the decoy must cost what a real hash does");
         assert_eq!(DECOY_HASH.len(), hash.len());
-        assert!(passwords.verify("correct horse battery staple".to_string(), Some(hash.clone())).await.unwrap());
-        assert!(!passwords.verify("correct horse battery stapler".to_string(), Some(hash)).await.unwrap());
+        let stored = |hash: &str| Some(StoredHash { hash: hash.to_string(), normalized: true });
+        assert!(passwords.verify("correct horse battery staple".to_string(), stored(&hash)).await.unwrap());
+        assert!(!passwords.verify("correct horse battery stapler".to_string(), stored(&hash)).await.unwrap());
         assert!(!passwords.verify("correct horse battery staple".to_string(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn compatible_forms_of_a_password_are_one_password_and_old_hashes_of_the_typed_form_still_verify() {
+        let passwords = Passwords::start().unwrap();
+        // A ligature, a full-width letter and a decomposed accent, against
+        // what each normalizes to.
+        let typed = "\u{FB01}ve \u{FF21}pples cafe\u{301} au lait";
+        let plain = "five Apples caf\u{E9} au lait";
+        assert_eq!(normalized(typed), plain);
+        let hash = passwords.hash(typed.to_string()).await.unwrap();
+        let stored = |hash: &str, normalized| Some(StoredHash { hash: hash.to_string(), normalized });
+        assert!(passwords.verify(plain.to_string(), stored(&hash, true)).await.unwrap());
+        assert!(passwords.verify(typed.to_string(), stored(&hash, true)).await.unwrap());
+
+        let old = hasher().hash_password(typed.as_bytes(), &SaltString::generate(&mut OsRng)).unwrap().to_string();
+        assert!(passwords.verify(typed.to_string(), stored(&old, false)).await.unwrap());
+        assert!(!passwords.verify(plain.to_string(), stored(&old, false)).await.unwrap());
+        assert_eq!(check_policy(typed, "ann@example.com"), check_policy(plain, "ann@example.com"));
     }
 }
