@@ -60,7 +60,7 @@ pub fn artifacts() -> anyhow::Result<Vec<Artifact>> {
     let document = openapi_3_0()?;
     let mut json = serde_json::to_string_pretty(&document)?;
     json.push('\n');
-    let yaml = serde_yaml::to_string(&to_openapi_3_1(document)?)?;
+    let yaml = serde_norway::to_string(&to_openapi_3_1(document)?)?;
     Ok(vec![Artifact { path: OPENAPI_3_0_PATH, contents: json }, Artifact { path: OPENAPI_3_1_PATH, contents: yaml }])
 }
 

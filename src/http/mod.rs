@@ -110,7 +110,7 @@ impl ServedContract {
     pub fn render(document: serde_json::Value) -> anyhow::Result<ServedContract> {
         let document = crate::api::contract::to_openapi_3_1(document)?;
         Ok(ServedContract {
-            yaml: serde_yaml::to_string(&document)?.into(),
+            yaml: serde_norway::to_string(&document)?.into(),
             json: serde_json::to_vec(&document)?.into(),
         })
     }

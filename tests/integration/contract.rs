@@ -17,7 +17,7 @@ fn committed_contract_matches_the_code() {
 #[test]
 fn openapi_yaml_is_3_1_and_documents_the_error_format() {
     let yaml = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.yaml")).unwrap();
-    let document: serde_json::Value = serde_yaml::from_str(&yaml).unwrap();
+    let document: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
     assert_eq!(document["openapi"], "3.1.0");
     let error = &document["components"]["schemas"]["Error"];
     for field in ["code", "message", "traceId", "details"] {
