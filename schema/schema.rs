@@ -303,6 +303,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         password_normalized -> Bool,
+        password_version -> Int4,
     }
 }
 

@@ -14,6 +14,7 @@ use crate::audit::{self, NewEvent, Target};
 use crate::error::Error;
 
 use crate::app::attachments::{Attachments, ScanSweeper};
+use crate::app::auth::ResetRequests;
 use crate::app::auth::password::Passwords;
 use crate::app::events::EventPurger;
 use crate::app::usage::{UsageFlusher, UsageMeter};
@@ -135,6 +136,7 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
             https_only: config.environment == Environment::Production,
             allow_private: config.webhook_allow_private_targets,
         },
+        reset_requests: ResetRequests::default(),
     });
     let workers = Workers {
         mail,

@@ -1,1 +1,1 @@
-ALTER TABLE users DROP COLUMN password_normalized;
+ALTER TABLE users DROP COLUMN password_version, DROP COLUMN password_normalized;

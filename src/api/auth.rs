@@ -33,7 +33,8 @@ pub struct SignupRequest {
     /// At most 254 characters once lower-cased.
     #[schemars(email, length(min = 5, max = 254), regex = "crate::text::EMAIL_PATTERN")]
     pub email: String,
-    /// 15 to 128 characters; not a commonly breached password and not
+    /// 15 to 128 characters, counted in its NFKC form (the form it is
+    /// checked and hashed in); not a commonly breached password and not
     /// containing the email's local part.
     #[schemars(length(min = 15, max = 128), regex = "crate::text::STORABLE_PATTERN")]
     pub password: String,

@@ -133,8 +133,9 @@ pub trait IncidentTrackerApi {
     /// a wrong password both give `401 AUTH_INVALID_CREDENTIALS`. Five
     /// attempts per 15 minutes per client address and email, then `429
     /// RATE_LIMITED`; ten consecutive failures lock the account for 15
-    /// minutes, `429 AUTH_ACCOUNT_LOCKED`. Both 429s carry `Retry-After`. A
-    /// password over 128 characters, which no account can have, is `400
+    /// minutes, `429 AUTH_ACCOUNT_LOCKED` (until a password reset). Both
+    /// 429s carry `Retry-After`. A password over 512 characters, which no
+    /// account can have even before NFKC normalization, is `400
     /// AUTH_PASSWORD_REJECTED` and counts as no attempt.
     #[endpoint { method = POST, path = "/v1/auth/login", tags = ["auth"], operation_id = "auth_login" }]
     async fn auth_login(

@@ -71,6 +71,8 @@ pub struct AppState {
     pub usage: UsageMeter,
     pub attachments: attachments::Attachments,
     pub webhook_targets: webhooks::TargetPolicy,
+    /// Reset-link requests still being worked on after their answer.
+    pub reset_requests: auth::ResetRequests,
 }
 
 /// Limits on tenant-scoped writes.

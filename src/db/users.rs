@@ -17,6 +17,8 @@ pub struct User {
     pub password_hash: String,
     /// The hash is of the password's NFKC form; see `app::auth::password`.
     pub password_normalized: bool,
+    /// Goes up with every change of the password, not with a rehash.
+    pub password_version: i32,
     pub created_at: DateTime<Utc>,
 }
 
@@ -38,6 +40,7 @@ pub async fn set_password_hash(conn: &mut AsyncPgConnection, id: Uuid, password_
         .set((
             users::password_hash.eq(password_hash),
             users::password_normalized.eq(true),
+            users::password_version.eq(users::password_version + 1),
             users::updated_at.eq(Utc::now()),
         ))
         .execute(conn)
@@ -46,19 +49,19 @@ pub async fn set_password_hash(conn: &mut AsyncPgConnection, id: Uuid, password_
 }
 
 /// Replaces a hash of the password as typed with one of its normalized
-/// form, unless the password changed meanwhile; whether it did replace.
+/// form, unless the password changed or was rehashed meanwhile.
 pub async fn upgrade_password_hash(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     verified_hash: &str,
     normalized_hash: &str,
-) -> QueryResult<bool> {
+) -> QueryResult<()> {
     let unchanged = users::table.find(id).filter(users::password_hash.eq(verified_hash));
-    let upgraded = diesel::update(unchanged)
+    diesel::update(unchanged)
         .set((users::password_hash.eq(normalized_hash), users::password_normalized.eq(true)))
         .execute(conn)
-        .await?;
-    Ok(upgraded == 1)
+        .await
+        .map(drop)
 }
 
 pub async fn insert_reset_token(

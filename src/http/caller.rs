@@ -112,14 +112,19 @@ fn set_cookie<T: HttpCodedResponse>(response: &mut HttpResponseHeaders<T>, conte
     response.headers_mut().append(SET_COOKIE, value.parse().expect("session ids are header-safe"));
 }
 
+/// The cookie's value, when the request sends it once. Sent twice, one of
+/// them was planted (a browser sends a cookie with a longer path first), so
+/// neither is trusted.
 fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
+    let mut sent = headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(key, value)| (key == name).then_some(value))
+        .filter_map(|(key, value)| (key == name).then_some(value));
+    let first = sent.next();
+    if sent.next().is_some() { None } else { first }
 }
 
 fn forwarded_for(headers: &HeaderMap) -> String {
@@ -174,5 +179,14 @@ mod tests {
         headers.append(COOKIE, "theme=dark; session=abc".parse().unwrap());
         assert_eq!(cookie(&headers, "session"), Some("abc"));
         assert_eq!(cookie(&headers, "sess"), None);
+    }
+
+    #[test]
+    fn a_cookie_sent_twice_is_not_trusted() {
+        let mut headers = HeaderMap::new();
+        headers.append(COOKIE, "__Host-session=planted; theme=dark".parse().unwrap());
+        headers.append(COOKIE, "__Host-session=own".parse().unwrap());
+        assert_eq!(cookie(&headers, "__Host-session"), None);
+        assert_eq!(cookie(&headers, "theme"), Some("dark"));
     }
 }

@@ -394,19 +394,31 @@ async fn a_reset_link_request_is_answered_before_any_account_is_looked_up() {
     let app = TestApp::spawn_on(&database, &[("DATA_DIR", data_dir.to_str().unwrap())]).await;
     let mut browser = Browser::open(&app.url("")).await;
     browser.signup("known@example.com", PASSWORD, "Known").await;
+    let http = browser.http();
+    let forgot = |email: &str| {
+        let asked = http.post(app.url("/v1/auth/password/forgot")).json(&json!({ "email": email })).send();
+        async { tokio::time::timeout(Duration::from_secs(10), asked).await.expect("answered").unwrap().status() }
+    };
 
     // While the accounts cannot be read, the answer still comes, the same
-    // for an account and for none: nothing in it waits on the lookup.
+    // for an account and for none: nothing in it waits on the lookup. Four
+    // are worked on at once; a fifth is turned away before any lookup.
     let mut owner = database.owner_connection().await;
     owner.batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE").await.unwrap();
-    for email in ["known@example.com", "nobody@example.com"] {
-        let request = PasswordForgotRequest { email: email.parse().unwrap() };
-        let answer = tokio::time::timeout(Duration::from_secs(10), browser.api().password_forgot(&request)).await;
-        assert_eq!(answer.expect("answered while accounts were locked").unwrap().status(), 202, "{email}");
+    for email in ["known@example.com", "nobody@example.com", "noone@example.com", "none@example.com"] {
+        assert_eq!(forgot(email).await, StatusCode::ACCEPTED, "{email}");
     }
+    assert_eq!(forgot("known@example.com").await, StatusCode::SERVICE_UNAVAILABLE);
     owner.batch_execute("COMMIT").await.unwrap();
     let mail = readable(&wait_for_mail(&data_dir.join("mail")).await);
     assert!(mail.contains("To: known@example.com"), "{mail}");
+
+    // Ten requests per client address in 15 minutes, whatever the email.
+    for _ in 5..10 {
+        let answered = forgot("nobody@example.com").await;
+        assert!([StatusCode::ACCEPTED, StatusCode::SERVICE_UNAVAILABLE].contains(&answered), "{answered}");
+    }
+    assert_eq!(forgot("known@example.com").await, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -469,9 +481,14 @@ async fn passwords_are_checked_against_the_policy_and_huge_ones_refused_unread()
             (Some("AUTH_PASSWORD_REJECTED"), Some(reason))
         );
     }
-    let login = json!({ "email": "mary@example.com", "password": "x".repeat(129) });
+    // At sign-in only what no password can be, even before normalizing, is
+    // refused unread.
+    let login = json!({ "email": "mary@example.com", "password": "x".repeat(513) });
     let response = browser.http().post(app.url("/v1/auth/login")).json(&login).send().await.unwrap();
     assert_eq!(error_code(response).await, (StatusCode::BAD_REQUEST, "AUTH_PASSWORD_REJECTED".into()));
+    let login = json!({ "email": "mary@example.com", "password": "e\u{301}".repeat(100) });
+    let response = browser.http().post(app.url("/v1/auth/login")).json(&login).send().await.unwrap();
+    assert_eq!(error_code(response).await, (StatusCode::UNAUTHORIZED, "AUTH_INVALID_CREDENTIALS".into()));
     let (status, code) = error_code(signup("x".repeat(1024 * 1024)).await.unwrap()).await;
     assert_eq!((status, code.as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"));
     let login = json!({ "email": "mary@example.com", "password": "x".repeat(1024 * 1024) });

@@ -60,6 +60,8 @@ EXCUSED = [
     ("webhook_update", "WEBHOOK_URL_FORBIDDEN", "", "where a URL's host resolves to is outside the schema"),
     ("webhook_create", "VALIDATION_FAILED", "absolute http(s) URL", "URL syntax is more than a pattern says"),
     ("webhook_update", "VALIDATION_FAILED", "absolute http(s) URL", "URL syntax is more than a pattern says"),
+    ("password_forgot", "RATE_LIMITED", "", "ten reset-link requests per client address in 15 minutes"),
+    ("password_forgot", "SERVICE_UNAVAILABLE", "", "four reset-link requests are worked on at once"),
     ("usage_view", "VALIDATION_FAILED", "must not be after `to`", "`from` precedes `to` by at most 366 days"),
     ("incident_metrics_view", "VALIDATION_FAILED", "from lies before to", "`from` precedes `to` by at most 366 days"),
 ]

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use diesel_async::AsyncConnection;
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use super::{Actor, AppState, Error, OpContext, Origin, Problem};
@@ -31,6 +32,14 @@ const LOCKOUT: Duration = Duration::from_secs(15 * 60);
 /// so nobody can flood a mailbox through us.
 const RESET_MAILS: u32 = 3;
 const RESET_MAIL_WINDOW: Duration = Duration::from_secs(60 * 60);
+/// Reset-link requests per client address in [`RESET_REQUEST_WINDOW`],
+/// whatever the email: counted before anything else, so the limit says
+/// nothing about accounts.
+const RESET_REQUESTS: u32 = 10;
+const RESET_REQUEST_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Reset-link requests worked on at once, after their answer: fewer than
+/// the pool's connections, so a flood of them cannot take the pool.
+const RESET_REQUESTS_AT_ONCE: usize = 4;
 pub const RESET_LINK_VALIDITY: Duration = Duration::from_secs(30 * 60);
 const MAX_EMAIL_CHARS: usize = 254;
 
@@ -82,8 +91,15 @@ pub async fn auth_signup(
     let name = super::validate_name(&signup.name)?;
     password::check_policy(&signup.password, &email).map_err(password_rejected)?;
     let password_hash = state.passwords.hash(signup.password).await?;
-    let user =
-        User { id: Uuid::new_v4(), email, name, password_hash, password_normalized: true, created_at: Utc::now() };
+    let user = User {
+        id: Uuid::new_v4(),
+        email,
+        name,
+        password_hash,
+        password_normalized: true,
+        password_version: 0,
+        created_at: Utc::now(),
+    };
     let mut conn = db::checkout(&state.db).await?;
     conn.transaction(async |conn| {
         match db::users::insert(conn, &user).await {
@@ -112,7 +128,7 @@ pub async fn auth_login(
     // No password this long can match (sign-up refuses them), and no
     // account has a malformed email: refused before anything is counted
     // or hashed.
-    if password.chars().count() > password::MAX_CHARS {
+    if password::too_long_to_read(&password) {
         return Err(password_rejected(Rejection::TooLong));
     }
     let email = normalize_email(email)?;
@@ -155,14 +171,15 @@ pub async fn auth_login(
         }
     };
     state.sessions.clear_failures(&email).await?;
-    let (user_id, verified_hash) = (user.id, normalized_hash(state, &user, password).await);
+    let (user_id, verified_version) = (user.id, user.password_version);
+    upgrade_hash(state, &user, password).await;
     let view = start_user_session(state, current, user).await?;
     // A password reset that committed while this sign-in checked the old
     // password has ended the user's sessions, perhaps before this one
     // began: it must not outlive the reset.
     let changed = db::users::find(&mut *db::checkout(&state.db).await?, user_id)
         .await?
-        .is_none_or(|user| user.password_hash != verified_hash);
+        .is_none_or(|user| user.password_version != verified_version);
     if changed {
         state.sessions.delete(&view.current.id, &view.current.session).await?;
         return Err(invalid_credentials());
@@ -181,27 +198,20 @@ async fn check_password(state: &AppState, email: &str, password: String) -> Resu
     Ok((user, verified))
 }
 
-/// The account's hash after a sign-in with `password`: rehashed in the
-/// normalized form when it was of the password as typed, unless the
-/// password changed meanwhile. Failing to rehash fails no sign-in; the
-/// next one tries again.
-async fn normalized_hash(state: &AppState, user: &User, password: String) -> String {
+/// After a sign-in with `password`, rehashes a hash of the password as
+/// typed in the normalized form. Failing to fails no sign-in: the next one
+/// tries again.
+async fn upgrade_hash(state: &AppState, user: &User, password: String) {
     if user.password_normalized {
-        return user.password_hash.clone();
+        return;
     }
     let upgrade = async {
         let rehashed = state.passwords.hash(password).await?;
         let mut conn = db::checkout(&state.db).await?;
-        let upgraded = db::users::upgrade_password_hash(&mut conn, user.id, &user.password_hash, &rehashed).await?;
-        Ok::<_, Error>(upgraded.then_some(rehashed))
+        Ok::<_, Error>(db::users::upgrade_password_hash(&mut conn, user.id, &user.password_hash, &rehashed).await?)
     };
-    match upgrade.await {
-        Ok(Some(rehashed)) => rehashed,
-        Ok(None) => user.password_hash.clone(),
-        Err(error) => {
-            tracing::warn!(user_id = %user.id, error = format!("{error:#}"), "rehashing a password failed");
-            user.password_hash.clone()
-        }
+    if let Err(error) = upgrade.await {
+        tracing::warn!(user_id = %user.id, error = format!("{error:#}"), "rehashing a password failed");
     }
 }
 
@@ -211,18 +221,40 @@ pub async fn auth_logout(state: &AppState, op: &OpContext, current: CurrentSessi
     record(state, "auth.logout", Actor::User(user_id), Some(user_id), &op.origin).await
 }
 
+/// The reset-link requests being worked on after their answer.
+pub struct ResetRequests {
+    slots: Arc<Semaphore>,
+}
+
+impl Default for ResetRequests {
+    fn default() -> ResetRequests {
+        ResetRequests { slots: Arc::new(Semaphore::new(RESET_REQUESTS_AT_ONCE)) }
+    }
+}
+
 /// Mails a reset link if an account uses `email`. Answers at once, the
 /// same either way: looking the account up and mailing happen after the
 /// answer, so its timing cannot tell whether the account exists. A failure
-/// then is logged; the user asks again.
+/// then is logged; the user asks again. Limited per client address, and
+/// `503` while [`RESET_REQUESTS_AT_ONCE`] are being worked on: decided
+/// before any lookup, so neither tells anything about the account.
 pub async fn password_forgot(state: Arc<AppState>, op: &OpContext, email: &str) -> Result<(), Error> {
     let email = normalize_email(email)?;
     let caller = op.origin.clone();
+    let address = rate_limit_address(caller.client_ip);
+    if let Attempt::Refused { retry_after } =
+        state.sessions.count_attempt("password-forgot", &address, RESET_REQUESTS, RESET_REQUEST_WINDOW).await?
+    {
+        return Err(Error::rate_limited(retry_after));
+    }
+    let slot = state.reset_requests.slots.clone().try_acquire_owned();
+    let slot = slot.map_err(|_| Error::Unavailable { dependencies: vec!["passwordReset"] })?;
     tokio::spawn(async move {
         if let Err(error) = mail_reset_link(&state, &caller, &email).await {
             let request_id = &caller.request_id;
             tracing::error!(%request_id, error = format!("{error:#}"), "mailing a password reset link failed");
         }
+        drop(slot);
     });
     Ok(())
 }

@@ -66,10 +66,20 @@ fn normalized(password: &str) -> String {
     password.nfkc().collect()
 }
 
+/// Longer than any password whose normalized form is short enough: NFKC
+/// composes at most four code points into one. Checked before normalizing,
+/// which may also make a string 18 times longer.
+pub fn too_long_to_read(password: &str) -> bool {
+    password.chars().count() > 4 * MAX_CHARS
+}
+
 /// Length limits, then the breached list, then the email, all of the
 /// normalized password. No composition rules: SP 800-63B advises against
 /// them.
 pub fn check_policy(password: &str, normalized_email: &str) -> Result<(), Rejection> {
+    if too_long_to_read(password) {
+        return Err(Rejection::TooLong);
+    }
     let password = normalized(password);
     let chars = password.chars().count();
     if chars < MIN_CHARS {
@@ -241,6 +251,12 @@ mod tests {
         // Length counts characters, not bytes, and needs no digits or symbols.
         assert_eq!(check_policy("ünïcödé ïs fïnë hêrê", email), Ok(()));
         assert_eq!(check_policy(&"é".repeat(MAX_CHARS), email), Ok(()));
+        // Lengths count the normalized form: a decomposed accent is one
+        // character, a ligature of many is many, and input too long to be
+        // worth normalizing is refused unread.
+        assert_eq!(check_policy(&"e\u{301}".repeat(MAX_CHARS), email), Ok(()));
+        assert_eq!(check_policy(&"\u{FDFA}".repeat(8), email), Err(Rejection::TooLong));
+        assert!(too_long_to_read(&"x".repeat(4 * MAX_CHARS + 1)) && !too_long_to_read(&"e\u{301}".repeat(MAX_CHARS)));
     }
 
     #[tokio::test]
