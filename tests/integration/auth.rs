@@ -732,8 +732,16 @@ async fn undelivered_reset_mail_is_discarded_once_its_link_expires() {
     let mut browser = Browser::open(&app.url("")).await;
     browser.signup("hedy@example.com", PASSWORD, "Hedy").await;
     browser.api().password_forgot(&PasswordForgotRequest { email: "hedy@example.com".parse().unwrap() }).await.unwrap();
+    // Queued after the answer, in the background.
     let mut owner = database.owner_connection().await;
-    let queued: i64 = mail_outbox::table.select(count_star()).get_result(&mut owner).await.unwrap();
+    let mut queued: i64 = 0;
+    for _ in 0..100 {
+        queued = mail_outbox::table.select(count_star()).get_result(&mut owner).await.unwrap();
+        if queued > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(queued, 1);
     diesel::update(mail_outbox::table)
         .set(mail_outbox::discard_after.eq(chrono::Utc::now() - chrono::Duration::seconds(1)))
