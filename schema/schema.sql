@@ -673,6 +673,7 @@ CREATE TABLE public.users (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     password_normalized boolean DEFAULT false NOT NULL,
+    password_version integer DEFAULT 0 NOT NULL,
     CONSTRAINT users_email_check CHECK (((email = lower(btrim(email))) AND ((length(email) >= 3) AND (length(email) <= 254)))),
     CONSTRAINT users_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100)))
 );
