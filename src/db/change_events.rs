@@ -28,9 +28,9 @@ pub struct ChangeEvent {
 /// enabled webhook that wants its type: one that names it, or one that
 /// names none when it is a change in an incident. Tenant-level changes
 /// carry members' emails and other subscriptions' URLs, so they leave the
-/// tenant only where an admin asked for them by name. It is stamped with the clock once
-/// the counter is held, so the stamps rise with the numbers and purging by
-/// age removes a prefix of the feed.
+/// tenant only where an admin asked for them by name. It is stamped with
+/// the clock once the counter is held, so the stamps rise with the numbers
+/// and purging by age removes a prefix of the feed.
 pub async fn change_event_append(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,

@@ -199,8 +199,8 @@ async fn check_password(state: &AppState, email: &str, password: String) -> Resu
 }
 
 /// After a sign-in with `password`, rehashes a hash of the password as
-/// typed in the normalized form. Failing to fails no sign-in: the next one
-/// tries again.
+/// typed in the normalized form. A failed rehash fails no sign-in: the next
+/// one tries again.
 async fn upgrade_hash(state: &AppState, user: &User, password: String) {
     if user.password_normalized {
         return;
