@@ -324,6 +324,7 @@ diesel::table! {
         last_latency_ms -> Nullable<Int4>,
         created_at -> Timestamptz,
         delivered_at -> Nullable<Timestamptz>,
+        event_id -> Uuid,
     }
 }
 

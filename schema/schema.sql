@@ -699,6 +699,7 @@ CREATE TABLE public.webhook_deliveries (
     last_latency_ms integer,
     created_at timestamp with time zone NOT NULL,
     delivered_at timestamp with time zone,
+    event_id uuid NOT NULL,
     CONSTRAINT webhook_deliveries_attempts_check CHECK ((attempts >= 0)),
     CONSTRAINT webhook_deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text])))
 );

@@ -1,3 +1,4 @@
+ALTER TABLE webhook_deliveries DROP COLUMN event_id;
 COMMENT ON COLUMN webhooks.event_types IS NULL;
 DROP FUNCTION deleted_webhooks_purge();
 DROP POLICY deleted_purge ON webhooks;

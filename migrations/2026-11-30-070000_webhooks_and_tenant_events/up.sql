@@ -28,3 +28,16 @@ REVOKE incident_tracker_lookup FROM CURRENT_USER;
 
 COMMENT ON COLUMN webhooks.event_types IS
     'The event types delivered. NULL: every type of change in an incident; tenant-level types only when named.';
+
+-- A delivery names its event by the id its receiver sees (`webhook-id`),
+-- beside the number it is ordered by. The owner is bound by the tables'
+-- row-level security too, and the backfill crosses tenants: it is lifted
+-- for this migration's transaction only.
+ALTER TABLE webhook_deliveries ADD COLUMN event_id uuid;
+ALTER TABLE webhook_deliveries NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE change_events NO FORCE ROW LEVEL SECURITY;
+UPDATE webhook_deliveries d SET event_id = e.id
+    FROM change_events e WHERE e.tenant_id = d.tenant_id AND e.seq = d.event_seq;
+ALTER TABLE change_events FORCE ROW LEVEL SECURITY;
+ALTER TABLE webhook_deliveries FORCE ROW LEVEL SECURITY;
+ALTER TABLE webhook_deliveries ALTER COLUMN event_id SET NOT NULL;

@@ -106,6 +106,8 @@ pub enum DeliveryStatus {
 #[serde(rename_all = "camelCase")]
 pub struct WebhookDelivery {
     pub id: Uuid,
+    /// The event delivered: its `id` on the feed, sent as `webhook-id`.
+    pub event_id: Uuid,
     pub status: DeliveryStatus,
     pub attempts: i32,
     /// When the next attempt is due, while `pending`.

@@ -48,9 +48,9 @@ pub async fn change_event_append(
              SELECT $1, last_seq, $2, $3, $4, clock_timestamp(), $5 FROM counter
              RETURNING seq, occurred_at
          )
-         INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event_seq, incident_id, status,
+         INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event_seq, event_id, incident_id, status,
                                          next_attempt_at, created_at)
-         SELECT gen_random_uuid(), $1, w.id, event.seq, $4, 'pending', event.occurred_at, event.occurred_at
+         SELECT gen_random_uuid(), $1, w.id, event.seq, $2, $4, 'pending', event.occurred_at, event.occurred_at
          FROM event, webhooks w
          WHERE w.tenant_id = $1 AND w.enabled AND w.deleted_at IS NULL
            AND ((w.event_types IS NULL AND $4 IS NOT NULL) OR $3 = ANY (w.event_types))",

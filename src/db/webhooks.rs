@@ -61,6 +61,7 @@ pub struct Delivery {
     pub id: Uuid,
     pub webhook_id: Uuid,
     pub event_seq: i64,
+    pub event_id: Uuid,
     pub status: String,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,

@@ -142,6 +142,7 @@ fn delivery(found: webhooks::Delivery) -> Result<WebhookDelivery, Error> {
     };
     Ok(WebhookDelivery {
         id: found.id,
+        event_id: found.event_id,
         status,
         attempts: found.attempts,
         next_attempt_at: (status == DeliveryStatus::Pending).then_some(found.next_attempt_at),

@@ -46,6 +46,22 @@ async fn every_migration_goes_up_down_and_up_again() {
     assert!(migrations::run_pending(&database.owner_url).await.unwrap().is_empty(), "nothing left to apply");
 }
 
+/// A role that owns `database` with no more than CREATEROLE, as on managed
+/// PostgreSQL; its URL.
+async fn owner_without_superuser(database: &TestDatabase) -> String {
+    let mut admin = database.owner_connection().await;
+    let role = format!("migrator_{}", uuid::Uuid::new_v4().simple());
+    let (_, host_and_database) = database.owner_url.split_once('@').unwrap();
+    let database_name = host_and_database.rsplit('/').next().unwrap();
+    for statement in [
+        format!("CREATE ROLE {role} LOGIN CREATEROLE PASSWORD 'migrator-password'"),
+        format!("ALTER DATABASE {database_name} OWNER TO {role}"),
+    ] {
+        sql_query(statement).execute(&mut admin).await.unwrap();
+    }
+    format!("postgres://{role}:migrator-password@{host_and_database}")
+}
+
 /// Managed PostgreSQL has no superuser to spare: the migrations run as an
 /// owner that only has CREATEROLE, and leave it bound by row-level security
 /// rather than a member of the role that reads across tenants.
@@ -62,16 +78,7 @@ async fn migrations_run_as_an_owner_that_is_not_a_superuser() {
     }
     let database = TestDatabase::empty().await;
     let mut admin = database.owner_connection().await;
-    let role = format!("migrator_{}", uuid::Uuid::new_v4().simple());
-    let (_, host_and_database) = database.owner_url.split_once('@').unwrap();
-    let database_name = host_and_database.rsplit('/').next().unwrap();
-    for statement in [
-        format!("CREATE ROLE {role} LOGIN CREATEROLE PASSWORD 'migrator-password'"),
-        format!("ALTER DATABASE {database_name} OWNER TO {role}"),
-    ] {
-        sql_query(statement).execute(&mut admin).await.unwrap();
-    }
-    let migrator_url = format!("postgres://{role}:migrator-password@{host_and_database}");
+    let migrator_url = owner_without_superuser(&database).await;
     assert!(!migrations::run_pending(&migrator_url).await.unwrap().is_empty());
 
     sql_query("INSERT INTO tenants (id, name) VALUES (gen_random_uuid(), 'Acme')").execute(&mut admin).await.unwrap();
@@ -108,4 +115,68 @@ async fn migrations_run_as_an_owner_that_is_not_a_superuser() {
         .unwrap();
         assert_eq!(callers, Callers { public: false, server: true }, "{function}");
     }
+}
+
+/// Deliveries queued before they named their event are given its id when
+/// the migration that adds it runs, across tenants, although the owner (no
+/// superuser) is bound by row-level security.
+#[tokio::test(flavor = "multi_thread")]
+async fn deliveries_queued_before_an_upgrade_name_their_event_after_it() {
+    use diesel::Connection;
+    use diesel_async::SimpleAsyncConnection;
+    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+    use diesel_migrations::MigrationHarness;
+
+    let database = TestDatabase::empty().await;
+    let owner_url = owner_without_superuser(&database).await;
+    migrations::run_pending(&owner_url).await.unwrap();
+    let migrator_url = owner_url.clone();
+    let reverted = tokio::task::spawn_blocking(move || {
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&owner_url).unwrap();
+        let mut reverted = Vec::new();
+        while !reverted.iter().any(|version: &String| version.contains("070000")) {
+            reverted.push(conn.revert_last_migration(migrations::MIGRATIONS).unwrap().to_string());
+        }
+        reverted
+    })
+    .await
+    .unwrap();
+    assert!(reverted.len() >= 2, "{reverted:?}");
+
+    let (tenant, event) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let mut owner = database.owner_connection().await;
+    owner
+        .batch_execute(&format!(
+            "BEGIN;
+             SELECT set_config('app.tenant_id', '{tenant}', true);
+             INSERT INTO tenants (id, name) VALUES ('{tenant}', 'Acme');
+             INSERT INTO change_events (tenant_id, seq, id, type, occurred_at, data)
+                 VALUES ('{tenant}', 1, '{event}', 'incident.created', now(), '{{}}');
+             INSERT INTO webhooks (id, tenant_id, url, enabled, description, secret, created_at, updated_at)
+                 VALUES (gen_random_uuid(), '{tenant}', 'https://example.com/hook', true, '', 'whsec_x', now(), now());
+             INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event_seq, status, next_attempt_at, created_at)
+                 SELECT gen_random_uuid(), '{tenant}', id, 1, 'pending', now(), now() FROM webhooks;
+             COMMIT;"
+        ))
+        .await
+        .unwrap();
+
+    migrations::run_pending(&migrator_url).await.unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Named {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        event_id: uuid::Uuid,
+    }
+    owner.batch_execute(&format!("BEGIN; SELECT set_config('app.tenant_id', '{tenant}', true)")).await.unwrap();
+    let named: Vec<Named> = sql_query("SELECT event_id FROM webhook_deliveries").load(&mut owner).await.unwrap();
+    owner.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(named.iter().map(|delivery| delivery.event_id).collect::<Vec<_>>(), [event]);
+    let forced: Count = sql_query(
+        "SELECT count(*) AS count FROM pg_class WHERE relname IN ('webhook_deliveries', 'change_events') \
+           AND relforcerowsecurity",
+    )
+    .get_result(&mut owner)
+    .await
+    .unwrap();
+    assert_eq!(forced.count, 2, "row-level security is forced again");
 }

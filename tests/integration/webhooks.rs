@@ -140,6 +140,7 @@ async fn deliveries_are_signed_retried_after_failures_and_redelivered() {
         (listed[0].status, listed[0].attempts, listed[0].last_status_code),
         (DeliveryStatus::Delivered, 3, Some(200))
     );
+    assert_eq!(listed[0].event_id.to_string(), received[0].id, "a delivery names its event as its receiver sees it");
 
     // Redelivered on request; after a rotation both secrets sign.
     let rotated = setting.api.webhook_secret_rotate(&webhook.id).await.unwrap().into_inner().secret;
