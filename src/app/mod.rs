@@ -16,9 +16,13 @@ macro_rules! named_variants {
                 match self { $($name::$variant => $text),+ }
             }
 
+            pub fn named(name: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|value| value.as_str() == name)
+            }
+
             /// A name as stored, which the table's CHECK constraint keeps valid.
             pub fn from_stored(stored: &str) -> Result<$name, $crate::error::Error> {
-                $name::ALL.iter().copied().find(|value| value.as_str() == stored).ok_or_else(|| {
+                $name::named(stored).ok_or_else(|| {
                     $crate::error::Error::Internal(::anyhow::anyhow!(concat!("unknown ", stringify!($name), " {:?}"), stored))
                 })
             }

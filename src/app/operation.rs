@@ -22,7 +22,6 @@ use crate::audit::{self, NewEvent};
 use crate::db::idempotency::{KeyScope, idempotency_find, idempotency_store, idempotency_try_lock};
 use crate::db::{self, BoxFuture, TenantScope, tenants, usage::WriteCount};
 use crate::policy::{Action, Context, Resource, authorize};
-use crate::sessions::Attempt;
 
 /// What a tenant-scoped write needs beyond its work.
 #[derive(Clone, Copy, Debug)]
@@ -396,10 +395,7 @@ async fn replay<R>(
 pub(crate) async fn check_write_rate(state: &AppState, principal: Principal) -> Result<(), Error> {
     let limit = state.limits.write_rate;
     let subject = format!("{}:{}", principal.kind, principal.id);
-    match state.sessions.count_attempt("write", &subject, limit.count, limit.window).await? {
-        Attempt::Allowed => Ok(()),
-        Attempt::Refused { retry_after } => Err(Error::rate_limited(retry_after)),
-    }
+    state.sessions.count_attempt("write", &subject, limit.count, limit.window).await?.or_rate_limited()
 }
 
 fn scope(actor: &Actor, tenant_id: Uuid) -> TenantScope {

@@ -16,7 +16,7 @@ use crate::db::invites::{self, Invite, NewInvite};
 use crate::db::tenants::{self, Member, TenantMembership};
 use crate::db::{self, TenantScope, outbox::NewMail, users};
 use crate::policy::{Action, Context, MembershipChange, Resource, Role, authorize};
-use crate::sessions::{Attempt, SessionStore};
+use crate::sessions::SessionStore;
 
 pub const INVITE_VALIDITY: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 /// Invite mails one person may send, and one address may receive, per
@@ -256,11 +256,7 @@ async fn check_invite_mail_limits(sessions: &SessionStore, inviter_id: Uuid, ema
         ("invite-mail-recipient", email.to_string(), INVITE_MAILS_PER_RECIPIENT),
     ];
     for (action, subject, limit) in limits {
-        if let Attempt::Refused { retry_after } =
-            sessions.count_attempt(action, &subject, limit, INVITE_MAIL_WINDOW).await?
-        {
-            return Err(Error::rate_limited(retry_after));
-        }
+        sessions.count_attempt(action, &subject, limit, INVITE_MAIL_WINDOW).await?.or_rate_limited()?;
     }
     Ok(())
 }

@@ -44,7 +44,7 @@ fn change_kinds(names: &str) -> Result<Vec<ChangeKind>, Error> {
         .split(',')
         .map(|name| {
             let name = name.trim();
-            ChangeKind::ALL.iter().copied().find(|kind| kind.as_str() == name).ok_or_else(|| {
+            ChangeKind::named(name).ok_or_else(|| {
                 Error::invalid_field("types", "Event types are names this API documents, separated by commas.")
             })
         })

@@ -120,6 +120,17 @@ pub enum Attempt {
     },
 }
 
+impl Attempt {
+    /// As the caller is answered: refused is `429 RATE_LIMITED`, saying
+    /// when to come back.
+    pub fn or_rate_limited(self) -> Result<(), Error> {
+        match self {
+            Attempt::Allowed => Ok(()),
+            Attempt::Refused { retry_after } => Err(Error::rate_limited(retry_after)),
+        }
+    }
+}
+
 impl SessionStore {
     /// Connects to Redis when a URL is given. `key_secret` keys the HMAC
     /// under which ids and emails are stored.

@@ -134,11 +134,7 @@ pub async fn auth_login(
     let email = normalize_email(email)?;
     let caller = &op.origin;
     let attempt_subject = format!("{}|{email}", rate_limit_address(caller.client_ip));
-    if let Attempt::Refused { retry_after } =
-        state.sessions.count_attempt("login", &attempt_subject, LOGIN_ATTEMPTS, LOGIN_WINDOW).await?
-    {
-        return Err(Error::rate_limited(retry_after));
-    }
+    state.sessions.count_attempt("login", &attempt_subject, LOGIN_ATTEMPTS, LOGIN_WINDOW).await?.or_rate_limited()?;
     let failures = match state.sessions.begin_guarded_attempt(&email, LOCKOUT_FAILURES, LOCKOUT).await? {
         Lockout::Open { failures } => failures,
         Lockout::Locked { retry_after } => {
@@ -242,11 +238,8 @@ pub async fn password_forgot(state: Arc<AppState>, op: &OpContext, email: &str) 
     let email = normalize_email(email)?;
     let caller = op.origin.clone();
     let address = rate_limit_address(caller.client_ip);
-    if let Attempt::Refused { retry_after } =
-        state.sessions.count_attempt("password-forgot", &address, RESET_REQUESTS, RESET_REQUEST_WINDOW).await?
-    {
-        return Err(Error::rate_limited(retry_after));
-    }
+    let attempt = state.sessions.count_attempt("password-forgot", &address, RESET_REQUESTS, RESET_REQUEST_WINDOW);
+    attempt.await?.or_rate_limited()?;
     let slot = state.reset_requests.slots.clone().try_acquire_owned();
     let slot = slot.map_err(|_| Error::Unavailable { dependencies: vec!["passwordReset"] })?;
     tokio::spawn(async move {
