@@ -102,6 +102,19 @@ async fn deliveries(api: &Client, webhook: Uuid) -> Vec<WebhookDelivery> {
     api.webhook_delivery_list(&webhook).await.unwrap().into_inner().items
 }
 
+/// The deliveries, once the newest has `status` or 10 s have passed.
+async fn deliveries_once_newest_is(api: &Client, webhook: Uuid, status: DeliveryStatus) -> Vec<WebhookDelivery> {
+    let mut listed = deliveries(api, webhook).await;
+    for _ in 0..100 {
+        if listed[0].status == status {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        listed = deliveries(api, webhook).await;
+    }
+    listed
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn deliveries_are_signed_retried_after_failures_and_redelivered() {
     let (setting, owner) = setting(true).await;
@@ -128,14 +141,7 @@ async fn deliveries_are_signed_retried_after_failures_and_redelivered() {
     forged.body = br#"{"type":"incident.created"}"#.to_vec();
     assert!(!verified(&secret, &forged), "the verifier refuses an altered body");
 
-    let mut listed = deliveries(&setting.api, webhook.id).await;
-    for _ in 0..50 {
-        if listed[0].status == DeliveryStatus::Delivered {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        listed = deliveries(&setting.api, webhook.id).await;
-    }
+    let listed = deliveries_once_newest_is(&setting.api, webhook.id, DeliveryStatus::Delivered).await;
     assert_eq!(
         (listed[0].status, listed[0].attempts, listed[0].last_status_code),
         (DeliveryStatus::Delivered, 3, Some(200))
@@ -345,14 +351,7 @@ async fn disabled_and_deleted_webhooks_get_nothing_more_and_changes_never_wait_o
     received_until(&receiver, |received| !received.is_empty()).await;
     let off = WebhookUpdateRequest { enabled: Some(false), url: None, event_types: None, description: None };
     setting.api.webhook_update(&webhook.id, &off).await.unwrap();
-    let mut listed = deliveries(&setting.api, webhook.id).await;
-    for _ in 0..100 {
-        if listed[0].status == DeliveryStatus::Failed {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        listed = deliveries(&setting.api, webhook.id).await;
-    }
+    let listed = deliveries_once_newest_is(&setting.api, webhook.id, DeliveryStatus::Failed).await;
     assert_eq!(listed[0].status, DeliveryStatus::Failed, "a disabled subscription's pending delivery is given up");
     let attempts = receiver.received().len();
     tokio::time::sleep(Duration::from_secs(3)).await;
