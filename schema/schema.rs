@@ -213,11 +213,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    mfa_challenges (token_hash) {
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        password_version -> Int4,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     password_reset_tokens (id) {
         id -> Uuid,
         user_id -> Uuid,
         token_hash -> Bytea,
         expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    recovery_codes (user_id, code_hash) {
+        user_id -> Uuid,
+        code_hash -> Bytea,
         used_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
     }
@@ -271,6 +291,16 @@ diesel::table! {
         actor_id -> Uuid,
         occurred_at -> Timestamptz,
         recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    totp_factors (user_id) {
+        user_id -> Uuid,
+        secret -> Bytea,
+        confirmed_at -> Nullable<Timestamptz>,
+        last_used_step -> Int8,
+        created_at -> Timestamptz,
     }
 }
 
@@ -357,9 +387,12 @@ diesel::joinable!(incidents -> users (commander_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(memberships -> tenants (tenant_id));
 diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(mfa_challenges -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(service_accounts -> tenants (tenant_id));
 diesel::joinable!(service_accounts -> users (created_by));
+diesel::joinable!(totp_factors -> users (user_id));
 diesel::joinable!(usage_counts -> tenants (tenant_id));
 diesel::joinable!(usage_write_days -> tenants (tenant_id));
 diesel::joinable!(webhooks -> tenants (tenant_id));
@@ -379,11 +412,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     invitations,
     mail_outbox,
     memberships,
+    mfa_challenges,
     password_reset_tokens,
+    recovery_codes,
     service_accounts,
     status_updates,
     tenants,
     timeline_events,
+    totp_factors,
     usage_counts,
     usage_write_days,
     users,

@@ -532,6 +532,21 @@ ALTER TABLE ONLY public.memberships FORCE ROW LEVEL SECURITY;
 
 
 --
+-- Name: mfa_challenges; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.mfa_challenges (
+    token_hash bytea NOT NULL,
+    user_id uuid NOT NULL,
+    password_version integer NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT mfa_challenges_token_hash_check CHECK ((length(token_hash) = 32))
+);
+
+
+--
 -- Name: password_reset_tokens; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -543,6 +558,19 @@ CREATE TABLE public.password_reset_tokens (
     used_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT password_reset_tokens_token_hash_check CHECK ((length(token_hash) = 32))
+);
+
+
+--
+-- Name: recovery_codes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.recovery_codes (
+    user_id uuid NOT NULL,
+    code_hash bytea NOT NULL,
+    used_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT recovery_codes_code_hash_check CHECK ((length(code_hash) = 32))
 );
 
 
@@ -624,6 +652,20 @@ CREATE TABLE public.timeline_events (
 );
 
 ALTER TABLE ONLY public.timeline_events FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: totp_factors; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.totp_factors (
+    user_id uuid NOT NULL,
+    secret bytea NOT NULL,
+    confirmed_at timestamp with time zone,
+    last_used_step bigint DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT totp_factors_secret_check CHECK ((length(secret) = 20))
+);
 
 
 --
@@ -902,6 +944,14 @@ ALTER TABLE ONLY public.memberships
 
 
 --
+-- Name: mfa_challenges mfa_challenges_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mfa_challenges
+    ADD CONSTRAINT mfa_challenges_pkey PRIMARY KEY (token_hash);
+
+
+--
 -- Name: password_reset_tokens password_reset_tokens_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -915,6 +965,14 @@ ALTER TABLE ONLY public.password_reset_tokens
 
 ALTER TABLE ONLY public.password_reset_tokens
     ADD CONSTRAINT password_reset_tokens_token_hash_key UNIQUE (token_hash);
+
+
+--
+-- Name: recovery_codes recovery_codes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.recovery_codes
+    ADD CONSTRAINT recovery_codes_pkey PRIMARY KEY (user_id, code_hash);
 
 
 --
@@ -955,6 +1013,14 @@ ALTER TABLE ONLY public.tenants
 
 ALTER TABLE ONLY public.timeline_events
     ADD CONSTRAINT timeline_events_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: totp_factors totp_factors_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.totp_factors
+    ADD CONSTRAINT totp_factors_pkey PRIMARY KEY (user_id);
 
 
 --
@@ -1137,6 +1203,13 @@ CREATE INDEX mail_outbox_due ON public.mail_outbox USING btree (next_attempt_at)
 --
 
 CREATE INDEX memberships_user_id ON public.memberships USING btree (user_id);
+
+
+--
+-- Name: mfa_challenges_user_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mfa_challenges_user_id ON public.mfa_challenges USING btree (user_id);
 
 
 --
@@ -1339,11 +1412,27 @@ ALTER TABLE ONLY public.memberships
 
 
 --
+-- Name: mfa_challenges mfa_challenges_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.mfa_challenges
+    ADD CONSTRAINT mfa_challenges_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
 -- Name: password_reset_tokens password_reset_tokens_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.password_reset_tokens
     ADD CONSTRAINT password_reset_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+
+--
+-- Name: recovery_codes recovery_codes_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.recovery_codes
+    ADD CONSTRAINT recovery_codes_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 
 --
@@ -1376,6 +1465,14 @@ ALTER TABLE ONLY public.status_updates
 
 ALTER TABLE ONLY public.timeline_events
     ADD CONSTRAINT timeline_events_tenant_id_incident_id_fkey FOREIGN KEY (tenant_id, incident_id) REFERENCES public.incidents(tenant_id, id) ON DELETE CASCADE;
+
+
+--
+-- Name: totp_factors totp_factors_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.totp_factors
+    ADD CONSTRAINT totp_factors_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 
 --
@@ -1936,10 +2033,24 @@ GRANT SELECT ON TABLE public.memberships TO incident_tracker_lookup;
 
 
 --
+-- Name: TABLE mfa_challenges; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.mfa_challenges TO incident_tracker_app;
+
+
+--
 -- Name: TABLE password_reset_tokens; Type: ACL; Schema: public; Owner: -
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.password_reset_tokens TO incident_tracker_app;
+
+
+--
+-- Name: TABLE recovery_codes; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.recovery_codes TO incident_tracker_app;
 
 
 --
@@ -1969,6 +2080,13 @@ GRANT SELECT ON TABLE public.tenants TO incident_tracker_lookup;
 --
 
 GRANT SELECT,INSERT ON TABLE public.timeline_events TO incident_tracker_app;
+
+
+--
+-- Name: TABLE totp_factors; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.totp_factors TO incident_tracker_app;
 
 
 --

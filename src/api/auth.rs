@@ -24,6 +24,8 @@ pub struct User {
     /// Normalized: trimmed and lower-case.
     pub email: String,
     pub name: String,
+    /// Signing in asks for a code from an authenticator app as well.
+    pub two_factor_enabled: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -77,4 +79,64 @@ pub struct PasswordResetRequest {
     pub token: String,
     #[schemars(length(min = 15, max = 128), regex = "crate::text::STORABLE_PATTERN")]
     pub password: String,
+}
+
+/// The second step of signing in to an account with two-factor sign-in.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginMfaRequest {
+    /// `details.challenge` of the password step's `401 AUTH_MFA_REQUIRED`.
+    #[schemars(length(min = 43, max = 43), regex(pattern = "^[A-Za-z0-9_-]{43}$"))]
+    pub challenge: String,
+    /// The six-digit code the authenticator app shows, or an unused
+    /// recovery code (any case; hyphens and spaces are ignored).
+    #[schemars(length(min = 6, max = 40), regex(pattern = "^[0-9A-Za-z -]+$"))]
+    pub code: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TotpEnrolRequest {
+    /// The account's password, asked again for a change to how it signs in.
+    #[schemars(length(max = 128), regex = "crate::text::STORABLE_PATTERN")]
+    pub password: String,
+}
+
+/// A new TOTP secret, for an authenticator app: scan the QR code or type
+/// the secret, then confirm with a code.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TotpEnrolment {
+    /// Base32 (RFC 4648), without padding.
+    pub secret: String,
+    /// `otpauth://totp/...`: SHA-1, six digits, 30-second steps.
+    pub otpauth_uri: String,
+    /// The URI as a QR code, an SVG image.
+    pub qr_code_svg: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TotpConfirmRequest {
+    /// The code the authenticator app shows now.
+    #[schemars(length(min = 6, max = 6), regex(pattern = "^[0-9]{6}$"))]
+    pub code: String,
+}
+
+/// Codes that each stand in for an authenticator code once. Shown only
+/// now: only their digests are kept.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryCodes {
+    pub recovery_codes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TotpDisableRequest {
+    #[schemars(length(max = 128), regex = "crate::text::STORABLE_PATTERN")]
+    pub password: String,
+    /// A code from the authenticator app, or an unused recovery code.
+    #[schemars(length(min = 6, max = 40), regex(pattern = "^[0-9A-Za-z -]+$"))]
+    pub code: String,
 }

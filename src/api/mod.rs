@@ -137,11 +137,68 @@ pub trait IncidentTrackerApi {
     /// 429s carry `Retry-After`. A password over 512 characters, which no
     /// account can have even before NFKC normalization, is `400
     /// AUTH_PASSWORD_REJECTED` and counts as no attempt.
+    ///
+    /// For an account with two-factor sign-in, the right password is `401
+    /// AUTH_MFA_REQUIRED`, with `details.challenge` to send with a code to
+    /// `auth_login_mfa` and `details.expiresInSeconds`. The attempt counts
+    /// toward the lockout until a code completes it.
     #[endpoint { method = POST, path = "/v1/auth/login", tags = ["auth"], operation_id = "auth_login" }]
     async fn auth_login(
         rqctx: RequestContext<Self::Context>,
         body: JsonBody<auth::LoginRequest>,
     ) -> Result<Reply<HttpResponseOk<auth::Me>>, ApiError>;
+
+    /// Sign in, second step: a code for an account with two-factor sign-in.
+    ///
+    /// Answers the challenge of the password step's `401 AUTH_MFA_REQUIRED`
+    /// (valid for 5 minutes) with a code from the authenticator app, or with
+    /// a recovery code, each accepted once. Starts a new session, like
+    /// `auth_login`. A wrong code is `401 AUTH_MFA_CODE_INVALID` and counts
+    /// toward the account's lockout; the challenge stays usable until it
+    /// expires. An expired, answered or unknown challenge, or one from
+    /// before a password change, is `401 AUTH_MFA_CHALLENGE_INVALID`: sign
+    /// in with the password again.
+    #[endpoint { method = POST, path = "/v1/auth/login/mfa", tags = ["auth"], operation_id = "auth_login_mfa" }]
+    async fn auth_login_mfa(
+        rqctx: RequestContext<Self::Context>,
+        body: JsonBody<auth::LoginMfaRequest>,
+    ) -> Result<Reply<HttpResponseOk<auth::Me>>, ApiError>;
+
+    /// Start enrolling an authenticator app for two-factor sign-in.
+    ///
+    /// Takes the password again (`403 AUTH_REAUTHENTICATION_FAILED` when
+    /// wrong; it counts toward the lockout). Answers a new secret, which
+    /// asks nothing at sign-in until `totp_confirm` proves the app has it;
+    /// enrolling again replaces an unconfirmed secret. `409
+    /// AUTH_MFA_ALREADY_ENABLED` once confirmed.
+    #[endpoint { method = POST, path = "/v1/auth/totp", tags = ["auth"], operation_id = "totp_enrol" }]
+    async fn totp_enrol(
+        rqctx: RequestContext<Self::Context>,
+        body: JsonBody<auth::TotpEnrolRequest>,
+    ) -> Result<Reply<HttpResponseCreated<auth::TotpEnrolment>>, ApiError>;
+
+    /// Confirm the enrolment with a code: two-factor sign-in is on.
+    ///
+    /// Answers 10 recovery codes, shown this once. `400
+    /// AUTH_MFA_CODE_INVALID` for a wrong code; `409 AUTH_MFA_NOT_ENROLLING`
+    /// without an enrolment to confirm.
+    #[endpoint { method = POST, path = "/v1/auth/totp/confirm", tags = ["auth"], operation_id = "totp_confirm" }]
+    async fn totp_confirm(
+        rqctx: RequestContext<Self::Context>,
+        body: JsonBody<auth::TotpConfirmRequest>,
+    ) -> Result<Reply<HttpResponseOk<auth::RecoveryCodes>>, ApiError>;
+
+    /// Turn two-factor sign-in off.
+    ///
+    /// Takes the password and a code (or a recovery code); either wrong is
+    /// `403 AUTH_REAUTHENTICATION_FAILED` and counts toward the lockout.
+    /// The secret and the recovery codes are deleted. `409
+    /// AUTH_MFA_NOT_ENABLED` when it is off.
+    #[endpoint { method = POST, path = "/v1/auth/totp/disable", tags = ["auth"], operation_id = "totp_disable" }]
+    async fn totp_disable(
+        rqctx: RequestContext<Self::Context>,
+        body: JsonBody<auth::TotpDisableRequest>,
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError>;
 
     /// Sign out: the session ends on the server and the cookie is cleared.
     #[endpoint { method = POST, path = "/v1/auth/logout", tags = ["auth"], operation_id = "auth_logout" }]
@@ -784,7 +841,7 @@ pub fn authentication(operation_id: &str) -> Option<Authentication> {
         "health_view" | "health_live_view" | "attachment_upload" | "attachment_download" => Public,
         "contract_yaml_view" | "contract_json_view" | "docs_view" | "docs_script_view" => Public,
         "me_view" => AnySession,
-        "auth_signup" | "auth_login" | "password_forgot" | "password_reset" => AnySessionWithCsrf,
+        "auth_signup" | "auth_login" | "auth_login_mfa" | "password_forgot" | "password_reset" => AnySessionWithCsrf,
         "member_list"
         | "incident_list"
         | "incident_view"
@@ -816,6 +873,9 @@ pub fn authentication(operation_id: &str) -> Option<Authentication> {
         | "webhook_view"
         | "webhook_delivery_list" => Session,
         "auth_logout"
+        | "totp_enrol"
+        | "totp_confirm"
+        | "totp_disable"
         | "tenant_create"
         | "tenant_switch"
         | "member_update"

@@ -73,15 +73,14 @@ pub async fn tenant_switch(
     mut current: CurrentSession,
     tenant_id: Uuid,
 ) -> Result<SessionView, Error> {
-    let user_id = op.user_id()?;
+    op.user_id()?;
     operation::tenant_read(state, op, tenant_id, Action::TenantRead, |_, _| Box::pin(async { Ok(()) })).await?;
     current.session.active_tenant_id = Some(tenant_id);
     if !state.sessions.update(&current.id, &current.session).await? {
         // Signed out (or reset) while switching.
         return Err(Error::auth_required());
     }
-    let user = users::find(&mut *db::checkout(&state.db).await?, user_id).await?;
-    Ok(SessionView { current, user, started: false })
+    super::auth::me_view(state, Some(current)).await
 }
 
 pub async fn member_list(state: &AppState, op: &OpContext, tenant_id: Uuid, page: Page) -> Result<Vec<Member>, Error> {

@@ -12,6 +12,7 @@ pub mod migrations;
 pub mod outbox;
 pub mod schema_artifacts;
 pub mod tenants;
+pub mod two_factor;
 pub mod usage;
 pub mod users;
 pub mod webhooks;

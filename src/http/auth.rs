@@ -8,11 +8,12 @@ use super::ApiContext;
 use super::caller::{with_cleared_session_cookie, with_session_cookie};
 use super::entry::{handle, handle_with_headers};
 use crate::api::auth::{
-    LoginRequest, Me, PasswordForgotRequest, PasswordResetRequest, PasswordResetRequested, SignupRequest, User,
+    LoginMfaRequest, LoginRequest, Me, PasswordForgotRequest, PasswordResetRequest, PasswordResetRequested,
+    RecoveryCodes, SignupRequest, TotpConfirmRequest, TotpDisableRequest, TotpEnrolRequest, TotpEnrolment, User,
 };
 use crate::api::{ApiError, Reply};
 use crate::app::Error;
-use crate::app::auth::{self, CurrentSession, SessionView, Signup};
+use crate::app::auth::{self, CurrentSession, SessionView, Signup, two_factor};
 
 pub async fn me_view(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {
     let context = rqctx.context();
@@ -44,6 +45,53 @@ pub async fn auth_login(
     handle_with_headers(&rqctx, async |app, op, session| {
         let view = auth::auth_login(app, op, browser_session(session)?, &body.email, body.password).await?;
         Ok(with_session_cookie(context, &view, HttpResponseOk(me(&view))))
+    })
+    .await
+}
+
+pub async fn auth_login_mfa(
+    rqctx: RequestContext<ApiContext>,
+    body: LoginMfaRequest,
+) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {
+    let context = rqctx.context();
+    handle_with_headers(&rqctx, async |app, op, session| {
+        let session = browser_session(session)?;
+        let view = two_factor::auth_login_mfa(app, op, session, &body.challenge, &body.code).await?;
+        Ok(with_session_cookie(context, &view, HttpResponseOk(me(&view))))
+    })
+    .await
+}
+
+pub async fn totp_enrol(
+    rqctx: RequestContext<ApiContext>,
+    body: TotpEnrolRequest,
+) -> Result<Reply<HttpResponseCreated<TotpEnrolment>>, ApiError> {
+    handle(&rqctx, async |app, op, _| {
+        let enrolment = two_factor::totp_enrol(app, op, body.password).await?;
+        let two_factor::TotpEnrolment { secret, otpauth_uri, qr_code_svg } = enrolment;
+        Ok(HttpResponseCreated(TotpEnrolment { secret, otpauth_uri, qr_code_svg }))
+    })
+    .await
+}
+
+pub async fn totp_confirm(
+    rqctx: RequestContext<ApiContext>,
+    body: TotpConfirmRequest,
+) -> Result<Reply<HttpResponseOk<RecoveryCodes>>, ApiError> {
+    handle(&rqctx, async |app, op, _| {
+        let recovery_codes = two_factor::totp_confirm(app, op, &body.code).await?;
+        Ok(HttpResponseOk(RecoveryCodes { recovery_codes }))
+    })
+    .await
+}
+
+pub async fn totp_disable(
+    rqctx: RequestContext<ApiContext>,
+    body: TotpDisableRequest,
+) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
+    handle(&rqctx, async |app, op, _| {
+        two_factor::totp_disable(app, op, body.password, &body.code).await?;
+        Ok(HttpResponseUpdatedNoContent())
     })
     .await
 }
@@ -94,6 +142,7 @@ pub(super) fn me(view: &SessionView) -> Me {
             id: user.id,
             email: user.email.clone(),
             name: user.name.clone(),
+            two_factor_enabled: view.two_factor,
             created_at: user.created_at,
         }),
         active_tenant_id: view.current.session.active_tenant_id,

@@ -56,7 +56,8 @@ use crate::api::attachments::{
 };
 use crate::api::audit::{AuditChainVerification, AuditEvent, AuditEventFilter, AuditEventPage};
 use crate::api::auth::{
-    LoginRequest, Me, PasswordForgotRequest, PasswordResetRequest, PasswordResetRequested, SignupRequest,
+    LoginMfaRequest, LoginRequest, Me, PasswordForgotRequest, PasswordResetRequest, PasswordResetRequested,
+    RecoveryCodes, SignupRequest, TotpConfirmRequest, TotpDisableRequest, TotpEnrolRequest, TotpEnrolment,
 };
 use crate::api::events::{EventPage, EventQuery};
 use crate::api::extract::{HeaderParams, JsonBody, PathParams, QueryParams};
@@ -185,6 +186,34 @@ impl IncidentTrackerApi for Handlers {
         body: JsonBody<LoginRequest>,
     ) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {
         auth::auth_login(rqctx, body.0).await
+    }
+
+    async fn auth_login_mfa(
+        rqctx: RequestContext<ApiContext>,
+        body: JsonBody<LoginMfaRequest>,
+    ) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {
+        auth::auth_login_mfa(rqctx, body.0).await
+    }
+
+    async fn totp_enrol(
+        rqctx: RequestContext<ApiContext>,
+        body: JsonBody<TotpEnrolRequest>,
+    ) -> Result<Reply<HttpResponseCreated<TotpEnrolment>>, ApiError> {
+        auth::totp_enrol(rqctx, body.0).await
+    }
+
+    async fn totp_confirm(
+        rqctx: RequestContext<ApiContext>,
+        body: JsonBody<TotpConfirmRequest>,
+    ) -> Result<Reply<HttpResponseOk<RecoveryCodes>>, ApiError> {
+        auth::totp_confirm(rqctx, body.0).await
+    }
+
+    async fn totp_disable(
+        rqctx: RequestContext<ApiContext>,
+        body: JsonBody<TotpDisableRequest>,
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
+        auth::totp_disable(rqctx, body.0).await
     }
 
     async fn auth_logout(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {

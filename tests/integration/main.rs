@@ -22,4 +22,5 @@ mod rls;
 mod shutdown;
 mod telemetry;
 mod tenants;
+mod two_factor;
 mod webhooks;

@@ -5,6 +5,7 @@
 //! lockouts) are only logged, under target `audit`.
 
 pub mod password;
+pub mod two_factor;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -55,6 +56,8 @@ pub struct CurrentSession {
 pub struct SessionView {
     pub current: CurrentSession,
     pub user: Option<User>,
+    /// Signing in as the user asks for a second factor.
+    pub two_factor: bool,
     /// The session is new: the caller needs its cookie.
     pub started: bool,
 }
@@ -72,13 +75,17 @@ pub struct Signup {
 /// [`SessionStore::anonymous`]: crate::sessions::SessionStore::anonymous
 pub async fn me_view(state: &AppState, current: Option<CurrentSession>) -> Result<SessionView, Error> {
     let Some(current) = current else {
-        return Ok(SessionView { current: new_anonymous_session(state), user: None, started: true });
+        return Ok(SessionView { current: new_anonymous_session(state), user: None, two_factor: false, started: true });
     };
     let user = match current.session.user_id {
         Some(user_id) => db::users::find(&mut *db::checkout(&state.db).await?, user_id).await?,
         None => None,
     };
-    Ok(SessionView { current, user, started: false })
+    let two_factor = match &user {
+        Some(user) => db::two_factor::is_enabled(&mut *db::checkout(&state.db).await?, user.id).await?,
+        None => false,
+    };
+    Ok(SessionView { current, user, two_factor, started: false })
 }
 
 pub async fn auth_signup(
@@ -115,7 +122,7 @@ pub async fn auth_signup(
         audit::record_account_event(conn, Some(user.id), &Actor::User(user.id), &op.origin, event).await
     })
     .await?;
-    start_user_session(state, current, user).await
+    start_user_session(state, current, user, false).await
 }
 
 pub async fn auth_login(
@@ -135,18 +142,7 @@ pub async fn auth_login(
     let caller = &op.origin;
     let attempt_subject = format!("{}|{email}", rate_limit_address(caller.client_ip));
     state.sessions.count_attempt("login", &attempt_subject, LOGIN_ATTEMPTS, LOGIN_WINDOW).await?.or_rate_limited()?;
-    let failures = match state.sessions.begin_guarded_attempt(&email, LOCKOUT_FAILURES, LOCKOUT).await? {
-        Lockout::Open { failures } => failures,
-        Lockout::Locked { retry_after } => {
-            return Err(Error::Limited {
-                problem: Problem::new(
-                    "AUTH_ACCOUNT_LOCKED",
-                    "Too many failed sign-ins: this account is locked for a while.",
-                ),
-                retry_after,
-            });
-        }
-    };
+    let failures = begin_guarded_attempt(state, &email).await?;
     let user = match check_password(state, &email, password.clone()).await {
         Ok((Some(user), true)) => user,
         // Counted as a failure up front, but nothing was checked: the
@@ -157,19 +153,33 @@ pub async fn auth_login(
             return Err(error);
         }
         Ok((user, _)) => {
-            let user_id = user.map(|user| user.id);
-            record(state, "auth.login_failed", Actor::Anonymous, user_id, caller).await?;
-            if state.sessions.confirm_failure(&email, failures, LOCKOUT_FAILURES, LOCKOUT).await? {
-                record(state, "auth.account_locked", Actor::Anonymous, user_id, caller).await?;
-                log_refusal("auth.account_locked", "AUTH_ACCOUNT_LOCKED", caller);
-            }
+            let guess = FailedGuess { action: "auth.login_failed", actor: Actor::Anonymous, email: &email, failures };
+            guess.count(state, user.map(|user| user.id), caller).await?;
             return Err(invalid_credentials());
         }
     };
-    state.sessions.clear_failures(&email).await?;
-    let (user_id, verified_version) = (user.id, user.password_version);
     upgrade_hash(state, &user, password).await;
-    let view = start_user_session(state, current, user).await?;
+    // With a second factor the attempt is not over: it stays counted as a
+    // failure until a code completes it, so a known password does not
+    // clear the failures of guessed codes.
+    if db::two_factor::is_enabled(&mut *db::checkout(&state.db).await?, user.id).await? {
+        return Err(two_factor::challenge(state, op, &user).await?);
+    }
+    state.sessions.clear_failures(&email).await?;
+    finish_sign_in(state, op, current, user, false).await
+}
+
+/// Starts the session of a user who has proved who they are, unless their
+/// password changed meanwhile.
+async fn finish_sign_in(
+    state: &AppState,
+    op: &OpContext,
+    current: CurrentSession,
+    user: User,
+    two_factor: bool,
+) -> Result<SessionView, Error> {
+    let (user_id, verified_version) = (user.id, user.password_version);
+    let view = start_user_session(state, current, user, two_factor).await?;
     // A password reset that committed while this sign-in checked the old
     // password has ended the user's sessions, perhaps before this one
     // began: it must not outlive the reset.
@@ -180,8 +190,46 @@ pub async fn auth_login(
         state.sessions.delete(&view.current.id, &view.current.session).await?;
         return Err(invalid_credentials());
     }
-    record(state, "auth.login_succeeded", Actor::User(user_id), Some(user_id), caller).await?;
+    record(state, "auth.login_succeeded", Actor::User(user_id), Some(user_id), &op.origin).await?;
     Ok(view)
+}
+
+/// Begins an attempt at the account of `email` that the lockout guards,
+/// counted as a failed one until it succeeds; answers how many failed in a
+/// row, counting this one.
+async fn begin_guarded_attempt(state: &AppState, email: &str) -> Result<u32, Error> {
+    match state.sessions.begin_guarded_attempt(email, LOCKOUT_FAILURES, LOCKOUT).await? {
+        Lockout::Open { failures } => Ok(failures),
+        Lockout::Locked { retry_after } => Err(Error::Limited {
+            problem: Problem::new(
+                "AUTH_ACCOUNT_LOCKED",
+                "Too many failed sign-ins: this account is locked for a while.",
+            ),
+            retry_after,
+        }),
+    }
+}
+
+/// A guarded attempt that failed: a wrong password or code.
+struct FailedGuess<'a> {
+    /// What the audit log calls it.
+    action: &'static str,
+    actor: Actor,
+    email: &'a str,
+    /// From [`begin_guarded_attempt`].
+    failures: u32,
+}
+
+impl FailedGuess<'_> {
+    /// Audits the failure and locks the account at the threshold.
+    async fn count(self, state: &AppState, user_id: Option<Uuid>, caller: &Origin) -> Result<(), Error> {
+        record(state, self.action, self.actor, user_id, caller).await?;
+        if state.sessions.confirm_failure(self.email, self.failures, LOCKOUT_FAILURES, LOCKOUT).await? {
+            record(state, "auth.account_locked", Actor::Anonymous, user_id, caller).await?;
+            log_refusal("auth.account_locked", "AUTH_ACCOUNT_LOCKED", caller);
+        }
+        Ok(())
+    }
 }
 
 /// The account of `email` and whether `password` is its password; an
@@ -339,9 +387,15 @@ pub async fn password_reset(
     restart_session(state, current, None).await
 }
 
-async fn start_user_session(state: &AppState, current: CurrentSession, user: User) -> Result<SessionView, Error> {
+async fn start_user_session(
+    state: &AppState,
+    current: CurrentSession,
+    user: User,
+    two_factor: bool,
+) -> Result<SessionView, Error> {
     let mut view = restart_session(state, current, Some(user.id)).await?;
     view.user = Some(user);
+    view.two_factor = two_factor;
     Ok(view)
 }
 
@@ -361,7 +415,7 @@ async fn restart_session(
         }
         None => new_anonymous_session(state),
     };
-    Ok(SessionView { current, user: None, started: true })
+    Ok(SessionView { current, user: None, two_factor: false, started: true })
 }
 
 fn new_anonymous_session(state: &AppState) -> CurrentSession {

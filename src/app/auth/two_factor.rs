@@ -1,0 +1,399 @@
+//! Two-factor sign-in with TOTP (RFC 6238: HMAC-SHA-1, six digits, 30-second
+//! steps, one step of clock drift either way), and recovery codes for a lost
+//! authenticator.
+//!
+//! Enrolling and disabling take the password again, so a borrowed session
+//! can neither lock its owner out nor take the second factor away. Wrong
+//! passwords and codes count toward the account's lockout like wrong
+//! passwords at sign-in, and a code is accepted once: only for a time step
+//! later than the last one accepted.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use chrono::Utc;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use qrcodegen::{QrCode, QrCodeEcc};
+use totp_rs::{Builder, Totp};
+
+use super::password::StoredHash;
+use super::{CurrentSession, FailedGuess, SessionView, begin_guarded_attempt, finish_sign_in};
+use crate::app::{Actor, AppState, Error, OpContext, Problem};
+use crate::audit::{self, NewEvent, Target};
+use crate::crypto;
+use crate::db::{self, two_factor::TotpFactor, users::User};
+
+/// The name authenticator apps list the account under.
+const ISSUER: &str = "Incident Tracker";
+/// 160 bits, as RFC 4226 recommends.
+const SECRET_BYTES: usize = 20;
+const RECOVERY_CODES: usize = 10;
+/// Lower-case RFC 4648 base32: no 0/O or 1/l to confuse when typed.
+const RECOVERY_ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+/// 80 bits: 16 letters of [`RECOVERY_ALPHABET`], shown in groups of four.
+const RECOVERY_CODE_CHARS: usize = 16;
+pub const CHALLENGE_VALIDITY: Duration = Duration::from_secs(5 * 60);
+
+/// What an authenticator app needs to start producing codes.
+pub struct TotpEnrolment {
+    /// The secret in base32, for typing in by hand.
+    pub secret: String,
+    pub otpauth_uri: String,
+    pub qr_code_svg: String,
+}
+
+/// What the caller typed as a second factor.
+enum SecondFactor {
+    Code(String),
+    /// Canonical: lower-case, without separators.
+    RecoveryCode(String),
+}
+
+/// Starts (or restarts) an enrolment: a new secret, which asks nothing at
+/// sign-in until [`totp_confirm`] proves the app has it.
+pub async fn totp_enrol(state: &AppState, op: &OpContext, password: String) -> Result<TotpEnrolment, Error> {
+    let user = signed_in_user(state, op).await?;
+    guarded(state, op, &user, async || Ok(password_matches(state, &user, password).await?.then_some(()))).await?;
+    let mut secret = [0u8; SECRET_BYTES];
+    OsRng.fill_bytes(&mut secret);
+    let totp = totp(&secret, &user.email)?;
+    let mut conn = db::checkout(&state.db).await?;
+    conn.transaction(async |conn| {
+        if !db::two_factor::totp_enrol(conn, user.id, &secret).await? {
+            return Err(already_enabled());
+        }
+        audit_event(conn, op, &user, "auth.mfa_enrolment_started").await
+    })
+    .await?;
+    let otpauth_uri = totp.to_url().map_err(|error| anyhow::anyhow!("otpauth URI: {error}"))?;
+    Ok(TotpEnrolment { secret: totp.secret().to_base32(), qr_code_svg: qr_code_svg(&otpauth_uri)?, otpauth_uri })
+}
+
+/// Confirms the enrolment with a code from the app; answers the recovery
+/// codes, shown this once.
+pub async fn totp_confirm(state: &AppState, op: &OpContext, code: &str) -> Result<Vec<String>, Error> {
+    let user = signed_in_user(state, op).await?;
+    let mut conn = db::checkout(&state.db).await?;
+    let factor = db::two_factor::totp_factor(&mut conn, user.id).await?;
+    let Some(factor) = factor.filter(|factor| factor.confirmed_at.is_none()) else {
+        return Err(Error::Conflict(Problem::new(
+            "AUTH_MFA_NOT_ENROLLING",
+            "There is no enrolment to confirm: start one first.",
+        )));
+    };
+    let step = totp(&factor.secret, &user.email)?.check_current(code.trim()).ok_or_else(code_invalid)?;
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
+    let digests: Vec<Vec<u8>> = codes.iter().map(|code| recovery_code_digest(code)).collect();
+    conn.transaction(async |conn| {
+        if !db::two_factor::totp_confirm(conn, user.id, &factor.secret, step_number(step)).await? {
+            return Err(code_invalid());
+        }
+        db::two_factor::recovery_codes_replace(conn, user.id, &digests).await?;
+        audit_event(conn, op, &user, "auth.mfa_enabled").await
+    })
+    .await?;
+    Ok(codes)
+}
+
+/// Removes the second factor; takes the password and a code (or a recovery
+/// code).
+pub async fn totp_disable(state: &AppState, op: &OpContext, password: String, code: &str) -> Result<(), Error> {
+    let user = signed_in_user(state, op).await?;
+    let second_factor = parse_second_factor(code)?;
+    let mut conn = db::checkout(&state.db).await?;
+    let factor = db::two_factor::totp_factor(&mut conn, user.id).await?;
+    let Some(factor) = factor.filter(|factor| factor.confirmed_at.is_some()) else {
+        return Err(Error::Conflict(Problem::new("AUTH_MFA_NOT_ENABLED", "Two-factor sign-in is not enabled.")));
+    };
+    guarded(state, op, &user, async || {
+        if !password_matches(state, &user, password).await? {
+            return Ok(None);
+        }
+        conn.transaction(async |conn| {
+            if !second_factor_accepted(conn, &user, &factor, &second_factor).await? {
+                return Ok(None);
+            }
+            db::two_factor::totp_disable(conn, user.id).await?;
+            audit_event(conn, op, &user, "auth.mfa_disabled").await.map(Some)
+        })
+        .await
+    })
+    .await
+}
+
+/// The answer to a right password for an account with a second factor:
+/// `401 AUTH_MFA_REQUIRED`, with a challenge that [`auth_login_mfa`] answers
+/// with a code.
+pub(super) async fn challenge(state: &AppState, op: &OpContext, user: &User) -> Result<Error, Error> {
+    let token = crypto::random_token();
+    let mut conn = db::checkout(&state.db).await?;
+    conn.transaction(async |conn| {
+        let expires_at = Utc::now() + CHALLENGE_VALIDITY;
+        db::two_factor::mfa_challenge_insert(conn, &crypto::token_digest(&token), user, expires_at).await?;
+        let event = NewEvent::new("auth.mfa_challenged", Some(Target::user(user.id)));
+        audit::record_account_event(conn, Some(user.id), &Actor::Anonymous, &op.origin, event).await
+    })
+    .await?;
+    let problem = Problem::new("AUTH_MFA_REQUIRED", "Enter a code from your authenticator app, or a recovery code.")
+        .with_detail("challenge", token)
+        .with_detail("expiresInSeconds", CHALLENGE_VALIDITY.as_secs());
+    Ok(Error::Unauthenticated(problem))
+}
+
+/// The second step of signing in: a code (or a recovery code) for the
+/// challenge the password step answered with.
+pub async fn auth_login_mfa(
+    state: &AppState,
+    op: &OpContext,
+    current: CurrentSession,
+    challenge: &str,
+    code: &str,
+) -> Result<SessionView, Error> {
+    if !crypto::is_random_token(challenge) {
+        return Err(challenge_invalid());
+    }
+    let second_factor = parse_second_factor(code)?;
+    let digest = crypto::token_digest(challenge);
+    let mut conn = db::checkout(&state.db).await?;
+    let user = db::two_factor::mfa_challenge_user(&mut conn, &digest).await?.ok_or_else(challenge_invalid)?;
+    let factor = db::two_factor::totp_factor(&mut conn, user.id).await?;
+    let factor = factor.filter(|factor| factor.confirmed_at.is_some()).ok_or_else(challenge_invalid)?;
+    let attempt = async || {
+        conn.transaction(async |conn| {
+            if !second_factor_accepted(conn, &user, &factor, &second_factor).await? {
+                return Ok(None);
+            }
+            if !db::two_factor::mfa_challenge_use(conn, &digest, &user).await? {
+                return Err(challenge_invalid());
+            }
+            if let SecondFactor::RecoveryCode(_) = second_factor {
+                let left = db::two_factor::recovery_codes_left(conn, user.id).await?;
+                let event = NewEvent::new("auth.recovery_code_used", Some(Target::user(user.id)))
+                    .with_metadata(serde_json::json!({ "recoveryCodesLeft": left }));
+                audit::record_account_event(conn, Some(user.id), &Actor::User(user.id), &op.origin, event).await?;
+            }
+            Ok(Some(()))
+        })
+        .await
+    };
+    let guess = Guess { failed: "auth.mfa_failed", actor: Actor::Anonymous, refusal: code_refused };
+    guess.check(state, op, &user, attempt).await?;
+    finish_sign_in(state, op, current, user, true).await
+}
+
+/// A check of credentials the lockout guards.
+struct Guess {
+    /// What the audit log calls a failed one.
+    failed: &'static str,
+    actor: Actor,
+    refusal: fn() -> Error,
+}
+
+impl Guess {
+    /// Runs `attempt`, which answers `None` for wrong credentials, counted
+    /// as a failure until it succeeds; one that could not be checked (an
+    /// error) does not count.
+    async fn check<T>(
+        self,
+        state: &AppState,
+        op: &OpContext,
+        user: &User,
+        attempt: impl AsyncFnOnce() -> Result<Option<T>, Error>,
+    ) -> Result<T, Error> {
+        let failures = begin_guarded_attempt(state, &user.email).await?;
+        match attempt().await {
+            Ok(Some(checked)) => {
+                state.sessions.clear_failures(&user.email).await?;
+                Ok(checked)
+            }
+            Ok(None) => {
+                let guess = FailedGuess { action: self.failed, actor: self.actor, email: &user.email, failures };
+                guess.count(state, Some(user.id), &op.origin).await?;
+                Err((self.refusal)())
+            }
+            Err(error) => {
+                state.sessions.forget_attempt(&user.email).await?;
+                Err(error)
+            }
+        }
+    }
+}
+
+/// A signed-in user proving it is them again, for a change to how they
+/// sign in.
+async fn guarded<T>(
+    state: &AppState,
+    op: &OpContext,
+    user: &User,
+    attempt: impl AsyncFnOnce() -> Result<Option<T>, Error>,
+) -> Result<T, Error> {
+    let guess =
+        Guess { failed: "auth.reauthentication_failed", actor: Actor::User(user.id), refusal: reauthentication_failed };
+    guess.check(state, op, user, attempt).await
+}
+
+async fn signed_in_user(state: &AppState, op: &OpContext) -> Result<User, Error> {
+    let user_id = op.user_id()?;
+    db::users::find(&mut *db::checkout(&state.db).await?, user_id).await?.ok_or_else(Error::auth_required)
+}
+
+async fn password_matches(state: &AppState, user: &User, password: String) -> Result<bool, Error> {
+    if super::password::too_long_to_read(&password) {
+        return Ok(false);
+    }
+    let stored = StoredHash { hash: user.password_hash.clone(), normalized: user.password_normalized };
+    state.passwords.verify(password, Some(stored)).await
+}
+
+/// Whether the code is right and unused, using it up if so.
+async fn second_factor_accepted(
+    conn: &mut AsyncPgConnection,
+    user: &User,
+    factor: &TotpFactor,
+    second_factor: &SecondFactor,
+) -> Result<bool, Error> {
+    Ok(match second_factor {
+        SecondFactor::Code(code) => match totp(&factor.secret, &user.email)?.check_current(code) {
+            Some(step) => db::two_factor::totp_claim_step(conn, user.id, step_number(step)).await?,
+            None => false,
+        },
+        SecondFactor::RecoveryCode(code) => {
+            db::two_factor::recovery_code_use(conn, user.id, &recovery_code_digest(code)).await?
+        }
+    })
+}
+
+async fn audit_event(
+    conn: &mut AsyncPgConnection,
+    op: &OpContext,
+    user: &User,
+    action: &'static str,
+) -> Result<(), Error> {
+    let event = NewEvent::new(action, Some(Target::user(user.id)));
+    audit::record_account_event(conn, Some(user.id), &op.actor, &op.origin, event).await
+}
+
+fn totp(secret: &[u8], email: &str) -> Result<Totp, Error> {
+    // A colon separates issuer from account in the URI's label; it is only
+    // a label, so one in an email's local part is dropped.
+    let builder =
+        Builder::new().with_secret(secret).with_issuer(Some(ISSUER)).with_account_name(email.replace(':', ""));
+    builder.build().map_err(|error| Error::Internal(anyhow::anyhow!("TOTP parameters: {error}")))
+}
+
+/// Time steps since 1970 fit an `i64` for billions of years.
+fn step_number(step: u64) -> i64 {
+    i64::try_from(step).unwrap_or(i64::MAX)
+}
+
+fn parse_second_factor(raw: &str) -> Result<SecondFactor, Error> {
+    let compact: String = raw.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_lowercase();
+    if compact.len() == 6 && compact.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(SecondFactor::Code(compact));
+    }
+    if compact.len() == RECOVERY_CODE_CHARS && compact.bytes().all(|b| RECOVERY_ALPHABET.contains(&b)) {
+        return Ok(SecondFactor::RecoveryCode(compact));
+    }
+    Err(Error::invalid_field("code", "Expected a six-digit code or a recovery code like abcd-efgh-ijkl-mnop."))
+}
+
+/// A new recovery code, as shown: `abcd-efgh-ijkl-mnop`.
+fn recovery_code() -> String {
+    let mut bytes = [0u8; RECOVERY_CODE_CHARS];
+    OsRng.fill_bytes(&mut bytes);
+    let mut code = String::with_capacity(RECOVERY_CODE_CHARS + 3);
+    for (i, byte) in bytes.iter().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            code.push('-');
+        }
+        // 256 is a multiple of 32, so every letter is equally likely.
+        code.push(RECOVERY_ALPHABET[usize::from(byte % 32)] as char);
+    }
+    code
+}
+
+/// The stored form of a recovery code, shown or typed in any grouping.
+fn recovery_code_digest(code: &str) -> Vec<u8> {
+    crypto::token_digest(&code.replace('-', ""))
+}
+
+/// The QR code of `text` as an SVG image: one square path per dark module,
+/// inside the four-module quiet zone scanners need.
+fn qr_code_svg(text: &str) -> Result<String, Error> {
+    const QUIET_ZONE: i32 = 4;
+    let qr = QrCode::encode_text(text, QrCodeEcc::Medium)
+        .map_err(|error| Error::Internal(anyhow::anyhow!("QR code: {error:?}")))?;
+    let side = qr.size() + 2 * QUIET_ZONE;
+    let mut path = String::new();
+    for y in 0..qr.size() {
+        for x in 0..qr.size() {
+            if qr.get_module(x, y) {
+                write!(path, "M{},{}h1v1h-1z", x + QUIET_ZONE, y + QUIET_ZONE).expect("writing to a String");
+            }
+        }
+    }
+    Ok(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" shape-rendering=\"crispEdges\">\
+         <rect width=\"{side}\" height=\"{side}\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
+    ))
+}
+
+fn already_enabled() -> Error {
+    Error::Conflict(Problem::new("AUTH_MFA_ALREADY_ENABLED", "Two-factor sign-in is already enabled."))
+}
+
+/// A wrong code while enrolling, from a signed-in caller.
+fn code_invalid() -> Error {
+    Error::Invalid(code_wrong())
+}
+
+/// A wrong code at sign-in: the sign-in is refused.
+fn code_refused() -> Error {
+    Error::Unauthenticated(code_wrong())
+}
+
+fn code_wrong() -> Problem {
+    Problem::new("AUTH_MFA_CODE_INVALID", "This code is wrong or used; enter the current one.")
+}
+
+fn challenge_invalid() -> Error {
+    Error::Unauthenticated(Problem::new(
+        "AUTH_MFA_CHALLENGE_INVALID",
+        "This sign-in has expired or was completed: sign in with your password again.",
+    ))
+}
+
+fn reauthentication_failed() -> Error {
+    Error::Forbidden(Problem::new("AUTH_REAUTHENTICATION_FAILED", "Wrong password or code."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_codes_are_read_in_any_case_and_grouping_and_other_input_is_refused() {
+        let code = recovery_code();
+        assert_eq!(code.len(), 19);
+        let SecondFactor::RecoveryCode(canonical) =
+            parse_second_factor(&code.to_uppercase().replace('-', " ")).unwrap()
+        else {
+            panic!("{code} read as a TOTP code");
+        };
+        assert_eq!(recovery_code_digest(&canonical), recovery_code_digest(&code));
+        assert!(matches!(parse_second_factor(" 123 456 "), Ok(SecondFactor::Code(code)) if code == "123456"));
+        for malformed in ["", "12345", "1234567", "abcd-efgh-ijkl-mno1", "abcd-efgh-ijkl-mnopq"] {
+            assert!(parse_second_factor(malformed).is_err(), "{malformed:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn the_qr_code_is_an_svg_with_a_quiet_zone() {
+        let svg = qr_code_svg("otpauth://totp/Incident%20Tracker:ada%40example.com?secret=JBSWY3DPEHPK3PXP").unwrap();
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "), "{svg}");
+        let finder_top_row = (4..=10).map(|x| format!("M{x},4h1v1h-1z")).collect::<String>();
+        assert!(svg.contains(&finder_top_row), "the finder pattern's top row starts after the quiet zone");
+        assert!(!svg.contains("M3,") && !svg.contains(",3h"), "nothing is drawn in the quiet zone");
+    }
+}
