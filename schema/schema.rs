@@ -217,6 +217,7 @@ diesel::table! {
         token_hash -> Bytea,
         user_id -> Uuid,
         password_version -> Int4,
+        failed_codes -> Int4,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,

@@ -539,6 +539,7 @@ CREATE TABLE public.mfa_challenges (
     token_hash bytea NOT NULL,
     user_id uuid NOT NULL,
     password_version integer NOT NULL,
+    failed_codes integer DEFAULT 0 NOT NULL,
     expires_at timestamp with time zone NOT NULL,
     used_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,

@@ -81,6 +81,10 @@ pub struct PasswordResetRequest {
     pub password: String,
 }
 
+/// Six digits, or a recovery code's 16 letters and digits 2 to 7, with
+/// any spaces and hyphens between them.
+const SECOND_FACTOR_PATTERN: &str = "^(?:[ -]*[0-9]){6}[ -]*$|^(?:[ -]*[A-Za-z2-7]){16}[ -]*$";
+
 /// The second step of signing in to an account with two-factor sign-in.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -90,7 +94,7 @@ pub struct LoginMfaRequest {
     pub challenge: String,
     /// The six-digit code the authenticator app shows, or an unused
     /// recovery code (any case; hyphens and spaces are ignored).
-    #[schemars(length(min = 6, max = 40), regex(pattern = "^[0-9A-Za-z -]+$"))]
+    #[schemars(length(min = 6, max = 40), regex = "SECOND_FACTOR_PATTERN")]
     pub code: String,
 }
 
@@ -137,6 +141,6 @@ pub struct TotpDisableRequest {
     #[schemars(length(max = 128), regex = "crate::text::STORABLE_PATTERN")]
     pub password: String,
     /// A code from the authenticator app, or an unused recovery code.
-    #[schemars(length(min = 6, max = 40), regex(pattern = "^[0-9A-Za-z -]+$"))]
+    #[schemars(length(min = 6, max = 40), regex = "SECOND_FACTOR_PATTERN")]
     pub code: String,
 }

@@ -154,10 +154,10 @@ pub trait IncidentTrackerApi {
     /// (valid for 5 minutes) with a code from the authenticator app, or with
     /// a recovery code, each accepted once. Starts a new session, like
     /// `auth_login`. A wrong code is `401 AUTH_MFA_CODE_INVALID` and counts
-    /// toward the account's lockout; the challenge stays usable until it
-    /// expires. An expired, answered or unknown challenge, or one from
-    /// before a password change, is `401 AUTH_MFA_CHALLENGE_INVALID`: sign
-    /// in with the password again.
+    /// toward the account's lockout. An expired, answered or unknown
+    /// challenge, one that took 3 wrong codes, or one from before a password
+    /// change, is `401 AUTH_MFA_CHALLENGE_INVALID`: sign in with the
+    /// password again.
     #[endpoint { method = POST, path = "/v1/auth/login/mfa", tags = ["auth"], operation_id = "auth_login_mfa" }]
     async fn auth_login_mfa(
         rqctx: RequestContext<Self::Context>,
@@ -180,8 +180,9 @@ pub trait IncidentTrackerApi {
     /// Confirm the enrolment with a code: two-factor sign-in is on.
     ///
     /// Answers 10 recovery codes, shown this once. `400
-    /// AUTH_MFA_CODE_INVALID` for a wrong code; `409 AUTH_MFA_NOT_ENROLLING`
-    /// without an enrolment to confirm.
+    /// AUTH_MFA_CODE_INVALID` for a wrong code, which counts toward the
+    /// lockout; `409 AUTH_MFA_NOT_ENROLLING` without an enrolment to
+    /// confirm, or one started over 10 minutes ago.
     #[endpoint { method = POST, path = "/v1/auth/totp/confirm", tags = ["auth"], operation_id = "totp_confirm" }]
     async fn totp_confirm(
         rqctx: RequestContext<Self::Context>,

@@ -14,6 +14,7 @@ use super::users::User;
 pub struct TotpFactor {
     pub secret: Vec<u8>,
     pub confirmed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
 }
 
 impl std::fmt::Debug for TotpFactor {
@@ -45,13 +46,21 @@ pub async fn totp_enrol(conn: &mut AsyncPgConnection, user_id: Uuid, secret: &[u
     Ok(started == 1)
 }
 
-/// Confirms the enrolment of `secret`, the code of `step` having proved
-/// it; `false` when it was replaced or confirmed meanwhile.
-pub async fn totp_confirm(conn: &mut AsyncPgConnection, user_id: Uuid, secret: &[u8], step: i64) -> QueryResult<bool> {
+/// Confirms the enrolment of `secret` begun after `started_after`, the code
+/// of `step` having proved it; `false` when it was replaced or confirmed
+/// meanwhile, or began earlier.
+pub async fn totp_confirm(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    secret: &[u8],
+    started_after: DateTime<Utc>,
+    step: i64,
+) -> QueryResult<bool> {
     let pending = totp_factors::table
         .find(user_id)
         .filter(totp_factors::confirmed_at.is_null())
-        .filter(totp_factors::secret.eq(secret));
+        .filter(totp_factors::secret.eq(secret))
+        .filter(totp_factors::created_at.gt(started_after));
     let confirmed = diesel::update(pending)
         .set((totp_factors::confirmed_at.eq(Utc::now()), totp_factors::last_used_step.eq(step)))
         .execute(conn)
@@ -133,11 +142,17 @@ pub async fn mfa_challenge_insert(
 }
 
 /// The user an unused, unexpired challenge waits for, if the password it
-/// proved is still theirs.
-pub async fn mfa_challenge_user(conn: &mut AsyncPgConnection, token_digest: &[u8]) -> QueryResult<Option<User>> {
+/// proved is still theirs and fewer than `failed_codes_allowed` wrong codes
+/// were tried on it.
+pub async fn mfa_challenge_user(
+    conn: &mut AsyncPgConnection,
+    token_digest: &[u8],
+    failed_codes_allowed: i32,
+) -> QueryResult<Option<User>> {
     mfa_challenges::table
         .inner_join(users::table)
         .filter(mfa_challenges::token_hash.eq(token_digest))
+        .filter(mfa_challenges::failed_codes.lt(failed_codes_allowed))
         .filter(mfa_challenges::used_at.is_null())
         .filter(mfa_challenges::expires_at.gt(Utc::now()))
         .filter(mfa_challenges::password_version.eq(users::password_version))
@@ -158,4 +173,13 @@ pub async fn mfa_challenge_use(conn: &mut AsyncPgConnection, token_digest: &[u8]
         .filter(mfa_challenges::expires_at.gt(Utc::now()));
     let used = diesel::update(waiting).set(mfa_challenges::used_at.eq(Utc::now())).execute(conn).await?;
     Ok(used == 1)
+}
+
+/// Counts a wrong code tried on the challenge.
+pub async fn mfa_challenge_failed(conn: &mut AsyncPgConnection, token_digest: &[u8]) -> QueryResult<()> {
+    diesel::update(mfa_challenges::table.find(token_digest))
+        .set(mfa_challenges::failed_codes.eq(mfa_challenges::failed_codes + 1))
+        .execute(conn)
+        .await
+        .map(drop)
 }

@@ -162,6 +162,8 @@ fn security_event_of(code: &str) -> Option<&'static str> {
     Some(match code {
         "AUTH_INVALID_CREDENTIALS" => "auth.login_failed",
         "AUTH_ACCOUNT_LOCKED" => "auth.locked_out",
+        "AUTH_MFA_CODE_INVALID" => "auth.mfa_failed",
+        "AUTH_REAUTHENTICATION_FAILED" => "auth.reauthentication_failed",
         "CSRF_TOKEN_INVALID" | "CROSS_SITE_REQUEST" => "csrf.refused",
         "RATE_LIMITED" => "rate_limit.denied",
         "QUOTA_EXCEEDED" => "quota.denied",

@@ -35,10 +35,10 @@ fn unix_seconds() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
-/// The current time step, waited for until at least 4 s remain in it, so a
+/// The current time step, waited for until at least 10 s remain in it, so a
 /// code meant for "one step from now" is still that when the server checks.
 async fn steady_step() -> u64 {
-    while unix_seconds() % STEP >= STEP - 4 {
+    while unix_seconds() % STEP >= STEP - 10 {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     unix_seconds() / STEP
@@ -134,7 +134,8 @@ async fn enable_two_factor(browser: &mut Browser, email: &str) -> (Vec<u8>, Vec<
 
 #[tokio::test(flavor = "multi_thread")]
 async fn enrolment_gives_an_authenticator_what_it_needs_and_confirming_it_turns_codes_on() {
-    let app = TestApp::spawn_with(&[("TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let database = TestDatabase::migrated().await;
+    let app = TestApp::spawn_on(&database, &[("TRUSTED_PROXIES", "127.0.0.1")]).await;
     let mut browser = Browser::open(&app.url("")).await;
     browser.signup("grace@example.com", PASSWORD, "Grace").await;
     let enrol_url = app.url("/v1/auth/totp");
@@ -144,6 +145,13 @@ async fn enrolment_gives_an_authenticator_what_it_needs_and_confirming_it_turns_
 
     let enrol = TotpEnrolRequest { password: PASSWORD.parse().unwrap() };
     let first = browser.api().totp_enrol(&enrol).await.unwrap().into_inner();
+    // An enrolment left unconfirmed for 10 minutes can no longer be.
+    let mut owner_db = database.owner_connection().await;
+    let aged = diesel::sql_query("UPDATE totp_factors SET created_at = now() - interval '11 minutes'");
+    diesel_async::RunQueryDsl::execute(aged, &mut owner_db).await.unwrap();
+    let late = json!({ "code": code_at(&base32_decode(&first.secret), steady_step().await) });
+    let (status, body) = post_status(&browser, &app.url("/v1/auth/totp/confirm"), late).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("AUTH_MFA_NOT_ENROLLING")));
     let enrolment = browser.api().totp_enrol(&enrol).await.unwrap().into_inner();
     assert_ne!(first.secret, enrolment.secret, "enrolling again replaces an unconfirmed secret");
     let secret = base32_decode(&enrolment.secret);
@@ -219,6 +227,7 @@ async fn codes_are_accepted_one_step_either_side_of_now_once_each_and_recovery_c
     let mut browser = Browser::open(&app.url("")).await;
     let challenge = account.password_step(&browser, PASSWORD).await.unwrap();
     assert_eq!(code_step(&app, &mut browser, &challenge, &edge_code).await, refused(), "replayed");
+    assert_eq!(unix_seconds() / STEP, now, "still inside the window the replayed code was accepted in");
 
     // Two sign-ins racing with the same fresh code: one gets in.
     let mut racers = [Browser::open(&app.url("")).await, Browser::open(&app.url("")).await];
@@ -293,9 +302,19 @@ async fn wrong_codes_lock_the_account_and_a_reset_voids_waiting_challenges() {
 
     let mut browser = Browser::open(&app.url("")).await;
     let waiting = account.password_step(&browser, PASSWORD).await.unwrap();
+    // Three wrong codes void a challenge: guessing on goes back through the
+    // password step.
+    let challenge = account.password_step(&browser, PASSWORD).await.unwrap();
+    for _ in 0..3 {
+        let wrong = code_step(&app, &mut browser, &challenge, "000000").await;
+        assert_eq!(wrong, Err((StatusCode::UNAUTHORIZED, "AUTH_MFA_CODE_INVALID".into())));
+    }
+    let now = steady_step().await;
+    let voided = code_step(&app, &mut browser, &challenge, &code_at(&secret, now + 1)).await;
+    assert_eq!(voided, Err((StatusCode::UNAUTHORIZED, "AUTH_MFA_CHALLENGE_INVALID".into())));
     // Each round counts twice: the password step, which only a code
     // completes, and the wrong code.
-    for round in 0..4 {
+    for round in 0..2 {
         let challenge = account.password_step(&browser, PASSWORD).await.unwrap();
         let wrong = code_step(&app, &mut browser, &challenge, "000000").await;
         assert_eq!(wrong, Err((StatusCode::UNAUTHORIZED, "AUTH_MFA_CODE_INVALID".into())), "round {round}");

@@ -34,6 +34,11 @@ const RECOVERY_ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 /// 80 bits: 16 letters of [`RECOVERY_ALPHABET`], shown in groups of four.
 const RECOVERY_CODE_CHARS: usize = 16;
 pub const CHALLENGE_VALIDITY: Duration = Duration::from_secs(5 * 60);
+/// Wrong codes a challenge takes; then the password step starts again.
+const CHALLENGE_FAILED_CODES: i32 = 3;
+/// How long an enrolment waits for its confirming code: a session left
+/// signed in cannot be used to guess it later.
+const ENROLMENT_VALIDITY: Duration = Duration::from_secs(10 * 60);
 
 /// What an authenticator app needs to start producing codes.
 pub struct TotpEnrolment {
@@ -54,6 +59,11 @@ enum SecondFactor {
 /// sign-in until [`totp_confirm`] proves the app has it.
 pub async fn totp_enrol(state: &AppState, op: &OpContext, password: String) -> Result<TotpEnrolment, Error> {
     let user = signed_in_user(state, op).await?;
+    // Before the password is checked: a right one would clear the
+    // account's failures, and must not when nothing is going to change.
+    if db::two_factor::is_enabled(&mut *db::checkout(&state.db).await?, user.id).await? {
+        return Err(already_enabled());
+    }
     guarded(state, op, &user, async || Ok(password_matches(state, &user, password).await?.then_some(()))).await?;
     let mut secret = [0u8; SECRET_BYTES];
     OsRng.fill_bytes(&mut secret);
@@ -71,28 +81,35 @@ pub async fn totp_enrol(state: &AppState, op: &OpContext, password: String) -> R
 }
 
 /// Confirms the enrolment with a code from the app; answers the recovery
-/// codes, shown this once.
+/// codes, shown this once. Wrong codes count toward the lockout.
 pub async fn totp_confirm(state: &AppState, op: &OpContext, code: &str) -> Result<Vec<String>, Error> {
     let user = signed_in_user(state, op).await?;
     let mut conn = db::checkout(&state.db).await?;
+    let started_after = Utc::now() - ENROLMENT_VALIDITY;
     let factor = db::two_factor::totp_factor(&mut conn, user.id).await?;
-    let Some(factor) = factor.filter(|factor| factor.confirmed_at.is_none()) else {
+    let Some(factor) = factor.filter(|factor| factor.confirmed_at.is_none() && factor.created_at > started_after)
+    else {
         return Err(Error::Conflict(Problem::new(
             "AUTH_MFA_NOT_ENROLLING",
-            "There is no enrolment to confirm: start one first.",
+            "There is no enrolment to confirm, or it has expired: start one.",
         )));
     };
-    let step = totp(&factor.secret, &user.email)?.check_current(code.trim()).ok_or_else(code_invalid)?;
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
     let digests: Vec<Vec<u8>> = codes.iter().map(|code| recovery_code_digest(code)).collect();
-    conn.transaction(async |conn| {
-        if !db::two_factor::totp_confirm(conn, user.id, &factor.secret, step_number(step)).await? {
-            return Err(code_invalid());
-        }
-        db::two_factor::recovery_codes_replace(conn, user.id, &digests).await?;
-        audit_event(conn, op, &user, "auth.mfa_enabled").await
-    })
-    .await?;
+    let attempt = async || {
+        let Some(step) = totp(&factor.secret, &user.email)?.check_current(code.trim()) else { return Ok(None) };
+        conn.transaction(async |conn| {
+            let step = step_number(step);
+            if !db::two_factor::totp_confirm(conn, user.id, &factor.secret, started_after, step).await? {
+                return Ok(None);
+            }
+            db::two_factor::recovery_codes_replace(conn, user.id, &digests).await?;
+            audit_event(conn, op, &user, "auth.mfa_enabled").await.map(Some)
+        })
+        .await
+    };
+    let guess = Guess { failed: "auth.mfa_failed", actor: Actor::User(user.id), refusal: code_invalid };
+    guess.check(state, op, &user, attempt).await?;
     Ok(codes)
 }
 
@@ -156,12 +173,14 @@ pub async fn auth_login_mfa(
     let second_factor = parse_second_factor(code)?;
     let digest = crypto::token_digest(challenge);
     let mut conn = db::checkout(&state.db).await?;
-    let user = db::two_factor::mfa_challenge_user(&mut conn, &digest).await?.ok_or_else(challenge_invalid)?;
+    let user = db::two_factor::mfa_challenge_user(&mut conn, &digest, CHALLENGE_FAILED_CODES).await?;
+    let user = user.ok_or_else(challenge_invalid)?;
     let factor = db::two_factor::totp_factor(&mut conn, user.id).await?;
     let factor = factor.filter(|factor| factor.confirmed_at.is_some()).ok_or_else(challenge_invalid)?;
     let attempt = async || {
         conn.transaction(async |conn| {
             if !second_factor_accepted(conn, &user, &factor, &second_factor).await? {
+                db::two_factor::mfa_challenge_failed(conn, &digest).await?;
                 return Ok(None);
             }
             if !db::two_factor::mfa_challenge_use(conn, &digest, &user).await? {
