@@ -9,9 +9,10 @@ use std::path::Path;
 
 use incident_tracker_client::Client;
 use incident_tracker_client::types::{
-    ApiKeyCreateRequest, ApiKeyScope, IncidentUpdateRequest, InviteCreateRequest, LoginRequest, MemberUpdateRequest,
-    NoteKind, PasswordForgotRequest, PasswordResetRequest, Role, ServiceAccountCreateRequest, SignupRequest,
-    TaskUpdateRequest, TenantCreateRequest, TimelineEventCreateRequest, WebhookUpdateRequest,
+    ApiKeyCreateRequest, ApiKeyScope, IncidentUpdateRequest, InviteCreateRequest, LoginMfaRequest, LoginRequest,
+    MemberUpdateRequest, NoteKind, PasswordForgotRequest, PasswordResetRequest, Role, ServiceAccountCreateRequest,
+    SignupRequest, TaskUpdateRequest, TenantCreateRequest, TimelineEventCreateRequest, TotpConfirmRequest,
+    TotpDisableRequest, TotpEnrolRequest, WebhookUpdateRequest,
 };
 use uuid::Uuid;
 
@@ -39,12 +40,13 @@ enum Who {
 
 /// Every operation of the contract, in the order the walk calls them:
 /// sign-out last, since it ends the caller's session.
-const OPERATIONS: [&str; 54] = [
+const OPERATIONS: [&str; 58] = [
     "health_view",
     "health_live_view",
     "me_view",
     "auth_signup",
     "auth_login",
+    "auth_login_mfa",
     "password_forgot",
     "password_reset",
     "tenant_list",
@@ -93,6 +95,9 @@ const OPERATIONS: [&str; 54] = [
     "usage_view",
     "audit_event_list",
     "audit_chain_verify",
+    "totp_enrol",
+    "totp_confirm",
+    "totp_disable",
     "auth_logout",
 ];
 
@@ -104,7 +109,7 @@ fn expected(who: Who, operation: &str) -> u16 {
         "incident_create" | "timeline_event_create" | "task_create" | "status_update_create" => 201,
         "attachment_create" | "attachment_download_url_create" => 201,
         "member_remove" | "invite_revoke" | "api_key_revoke" | "auth_logout" | "webhook_delete" => 204,
-        "webhook_create" => 201,
+        "webhook_create" | "totp_enrol" => 201,
         "webhook_redeliver" => 202,
         "password_forgot" => 202,
         _ => 200,
@@ -115,7 +120,7 @@ fn expected(who: Who, operation: &str) -> u16 {
         .chain(["usage_view", "audit_event_list", "audit_chain_verify", "incident_export"])
         .chain(["webhook_list", "webhook_create", "webhook_view", "webhook_update", "webhook_delete"])
         .chain(["webhook_secret_rotate", "webhook_delivery_list", "webhook_redeliver"]);
-    let anonymous_with_csrf = ["auth_signup", "auth_login", "password_forgot", "password_reset"];
+    let anonymous_with_csrf = ["auth_signup", "auth_login", "auth_login_mfa", "password_forgot", "password_reset"];
     let incident_reads = ["incident_list", "incident_view", "timeline_event_list", "task_list", "status_update_list"]
         .into_iter()
         .chain(["incident_metrics_view", "event_list", "attachment_list", "attachment_view"]);
@@ -149,6 +154,12 @@ fn expected(who: Who, operation: &str) -> u16 {
         (_, "auth_signup") => 409,
         (_, "auth_login") => 401,
         (_, "password_reset") => 400,
+        // A well-formed challenge no sign-in has; the account's own second
+        // factor: enrolled with the right password, a wrong code, not on.
+        (_, "auth_login_mfa") => 401,
+        (_, "totp_enrol") => success,
+        (_, "totp_confirm") => 400,
+        (_, "totp_disable") => 409,
         (_, "invite_accept") => 400,
         (_, "me_view" | "tenant_list" | "tenant_create" | "password_forgot" | "auth_logout") => success,
         // Their own active tenant's.
@@ -201,6 +212,17 @@ async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) ->
             )
         }
         "auth_logout" => status(api.auth_logout().await),
+        "auth_login_mfa" => {
+            let request =
+                LoginMfaRequest { challenge: "A".repeat(43).parse().unwrap(), code: "123456".parse().unwrap() };
+            status(api.auth_login_mfa(&request).await)
+        }
+        "totp_enrol" => status(api.totp_enrol(&TotpEnrolRequest { password: PASSWORD.parse().unwrap() }).await),
+        "totp_confirm" => status(api.totp_confirm(&TotpConfirmRequest { code: "000000".parse().unwrap() }).await),
+        "totp_disable" => {
+            let request = TotpDisableRequest { password: PASSWORD.parse().unwrap(), code: "123456".parse().unwrap() };
+            status(api.totp_disable(&request).await)
+        }
         "password_forgot" => {
             status(api.password_forgot(&PasswordForgotRequest { email: "nobody@example.com".parse().unwrap() }).await)
         }
