@@ -179,7 +179,9 @@ pub trait IncidentTrackerApi {
 
     /// Confirm the enrolment with a code: two-factor sign-in is on.
     ///
-    /// Answers 10 recovery codes, shown this once. `400
+    /// Answers 10 recovery codes, shown this once. Every other session of
+    /// the account ends; this one goes on under a new cookie and CSRF token
+    /// (call `me_view` for it). `400
     /// AUTH_MFA_CODE_INVALID` for a wrong code, which counts toward the
     /// lockout; `409 AUTH_MFA_NOT_ENROLLING` without an enrolment to
     /// confirm, or one started over 10 minutes ago.

@@ -78,9 +78,10 @@ pub async fn totp_confirm(
     rqctx: RequestContext<ApiContext>,
     body: TotpConfirmRequest,
 ) -> Result<Reply<HttpResponseOk<RecoveryCodes>>, ApiError> {
-    handle(&rqctx, async |app, op, _| {
-        let recovery_codes = two_factor::totp_confirm(app, op, &body.code).await?;
-        Ok(HttpResponseOk(RecoveryCodes { recovery_codes }))
+    let context = rqctx.context();
+    handle_with_headers(&rqctx, async |app, op, session| {
+        let (recovery_codes, view) = two_factor::totp_confirm(app, op, browser_session(session)?, &body.code).await?;
+        Ok(with_session_cookie(context, &view, HttpResponseOk(RecoveryCodes { recovery_codes })))
     })
     .await
 }

@@ -177,8 +177,12 @@ async fn enrolment_gives_an_authenticator_what_it_needs_and_confirming_it_turns_
     let stale = code_at(&base32_decode(&first.secret), step);
     let (status, body) = post_status(&browser, &confirm_url, json!({ "code": stale })).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("AUTH_MFA_CODE_INVALID")));
+    let mut elsewhere = Browser::open(&app.url("")).await;
+    elsewhere.login("grace@example.com", PASSWORD).await.unwrap();
     let confirm = TotpConfirmRequest { code: code_at(&secret, step).parse().unwrap() };
     let codes = browser.api().totp_confirm(&confirm).await.unwrap().into_inner().recovery_codes;
+    assert!(elsewhere.me().await.user.is_none(), "turning two-factor on ends the account's other sessions");
+    assert!(browser.me().await.user.is_some(), "the confirming browser goes on in a new session");
     assert_eq!(codes.len(), 10);
     assert_eq!(codes.iter().collect::<std::collections::HashSet<_>>().len(), 10);
     assert!(codes.iter().all(|code| code.len() == 19 && code.matches('-').count() == 3), "{codes:?}");

@@ -18,7 +18,7 @@ use qrcodegen::{QrCode, QrCodeEcc};
 use totp_rs::{Builder, Totp};
 
 use super::password::StoredHash;
-use super::{CurrentSession, FailedGuess, SessionView, begin_guarded_attempt, finish_sign_in};
+use super::{CurrentSession, FailedGuess, SessionView, begin_guarded_attempt, finish_sign_in, start_user_session};
 use crate::app::{Actor, AppState, Error, OpContext, Problem};
 use crate::audit::{self, NewEvent, Target};
 use crate::crypto;
@@ -81,8 +81,15 @@ pub async fn totp_enrol(state: &AppState, op: &OpContext, password: String) -> R
 }
 
 /// Confirms the enrolment with a code from the app; answers the recovery
-/// codes, shown this once. Wrong codes count toward the lockout.
-pub async fn totp_confirm(state: &AppState, op: &OpContext, code: &str) -> Result<Vec<String>, Error> {
+/// codes, shown this once. Wrong codes count toward the lockout. Every
+/// session of the account ends, whoever began it with the password alone;
+/// the caller goes on in a new one.
+pub async fn totp_confirm(
+    state: &AppState,
+    op: &OpContext,
+    current: CurrentSession,
+    code: &str,
+) -> Result<(Vec<String>, SessionView), Error> {
     let user = signed_in_user(state, op).await?;
     let mut conn = db::checkout(&state.db).await?;
     let started_after = Utc::now() - ENROLMENT_VALIDITY;
@@ -104,13 +111,17 @@ pub async fn totp_confirm(state: &AppState, op: &OpContext, code: &str) -> Resul
                 return Ok(None);
             }
             db::two_factor::recovery_codes_replace(conn, user.id, &digests).await?;
-            audit_event(conn, op, &user, "auth.mfa_enabled").await.map(Some)
+            audit_event(conn, op, &user, "auth.mfa_enabled").await?;
+            // Before the commit, so that with the session store down the
+            // second factor stays off rather than leave those sessions on.
+            state.sessions.delete_all_of_user(user.id).await.map(Some)
         })
         .await
     };
     let guess = Guess { failed: "auth.mfa_failed", actor: Actor::User(user.id), refusal: code_invalid };
     guess.check(state, op, &user, attempt).await?;
-    Ok(codes)
+    let view = start_user_session(state, current, user, true).await?;
+    Ok((codes, view))
 }
 
 /// Removes the second factor; takes the password and a code (or a recovery
