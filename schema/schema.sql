@@ -149,6 +149,64 @@ $$;
 
 
 --
+-- Name: retention_purge_attachment_urls(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.retention_purge_attachment_urls(finished_before timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    purged bigint;
+BEGIN
+    DELETE FROM public.attachment_urls WHERE coalesce(used_at, expires_at) < finished_before;
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN purged;
+END
+$$;
+
+
+--
+-- Name: retention_purge_invitations(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.retention_purge_invitations(finished_before timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    purged bigint;
+BEGIN
+    DELETE FROM public.invitations
+        WHERE accepted_at IS NULL AND coalesce(revoked_at, expires_at) < finished_before;
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN purged;
+END
+$$;
+
+
+--
+-- Name: retention_purge_usage(date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.retention_purge_usage(first_kept date) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    counts bigint;
+    days bigint;
+BEGIN
+    DELETE FROM public.usage_counts WHERE day < first_kept;
+    GET DIAGNOSTICS counts = ROW_COUNT;
+    DELETE FROM public.usage_write_days WHERE day < first_kept;
+    GET DIAGNOSTICS days = ROW_COUNT;
+    RETURN counts + days;
+END
+$$;
+
+
+--
 -- Name: usable_invitation(bytea); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1644,10 +1702,38 @@ ALTER TABLE public.invitations ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.memberships ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: attachment_urls retention_purge; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY retention_purge ON public.attachment_urls TO incident_tracker_lookup USING (((used_at IS NOT NULL) OR (expires_at < now())));
+
+
+--
 -- Name: change_events retention_purge; Type: POLICY; Schema: public; Owner: -
 --
 
 CREATE POLICY retention_purge ON public.change_events TO incident_tracker_lookup USING ((occurred_at < (now() - '30 days'::interval)));
+
+
+--
+-- Name: invitations retention_purge; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY retention_purge ON public.invitations FOR DELETE TO incident_tracker_lookup USING (((accepted_at IS NULL) AND ((revoked_at IS NOT NULL) OR (expires_at < now()))));
+
+
+--
+-- Name: usage_counts retention_purge; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY retention_purge ON public.usage_counts TO incident_tracker_lookup USING ((day < CURRENT_DATE));
+
+
+--
+-- Name: usage_write_days retention_purge; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY retention_purge ON public.usage_write_days TO incident_tracker_lookup USING ((day < CURRENT_DATE));
 
 
 --
@@ -1907,6 +1993,30 @@ REVOKE ALL ON FUNCTION public.refuse_audit_change() FROM PUBLIC;
 
 
 --
+-- Name: FUNCTION retention_purge_attachment_urls(finished_before timestamp with time zone); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.retention_purge_attachment_urls(finished_before timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.retention_purge_attachment_urls(finished_before timestamp with time zone) TO incident_tracker_app;
+
+
+--
+-- Name: FUNCTION retention_purge_invitations(finished_before timestamp with time zone); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.retention_purge_invitations(finished_before timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.retention_purge_invitations(finished_before timestamp with time zone) TO incident_tracker_app;
+
+
+--
+-- Name: FUNCTION retention_purge_usage(first_kept date); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.retention_purge_usage(first_kept date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.retention_purge_usage(first_kept date) TO incident_tracker_app;
+
+
+--
 -- Name: FUNCTION usable_invitation(digest bytea); Type: ACL; Schema: public; Owner: -
 --
 
@@ -1943,6 +2053,7 @@ GRANT SELECT ON TABLE public.api_keys TO incident_tracker_lookup;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.attachment_urls TO incident_tracker_app;
+GRANT SELECT,DELETE ON TABLE public.attachment_urls TO incident_tracker_lookup;
 
 
 --
@@ -2015,7 +2126,7 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.incidents TO incident_tracker_app;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.invitations TO incident_tracker_app;
-GRANT SELECT ON TABLE public.invitations TO incident_tracker_lookup;
+GRANT SELECT,DELETE ON TABLE public.invitations TO incident_tracker_lookup;
 
 
 --
@@ -2044,7 +2155,7 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.mfa_challenges TO incident_tra
 -- Name: TABLE password_reset_tokens; Type: ACL; Schema: public; Owner: -
 --
 
-GRANT SELECT,INSERT,UPDATE ON TABLE public.password_reset_tokens TO incident_tracker_app;
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.password_reset_tokens TO incident_tracker_app;
 
 
 --
@@ -2095,6 +2206,7 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.totp_factors TO incident_track
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.usage_counts TO incident_tracker_app;
+GRANT SELECT,DELETE ON TABLE public.usage_counts TO incident_tracker_lookup;
 
 
 --
@@ -2102,6 +2214,7 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.usage_counts TO incident_tracker_app;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.usage_write_days TO incident_tracker_app;
+GRANT SELECT,DELETE ON TABLE public.usage_write_days TO incident_tracker_lookup;
 
 
 --

@@ -77,3 +77,11 @@ pub struct Origin {
     pub request_id: String,
     pub client_ip: IpAddr,
 }
+
+impl Origin {
+    /// The server's own work, not a request's: `what` names it in the
+    /// request id (`scan-…`, `purge-…`), and it comes from the loopback.
+    pub fn internal(what: &str) -> Origin {
+        Origin { request_id: format!("{what}-{}", Uuid::new_v4()), client_ip: IpAddr::from([127, 0, 0, 1]) }
+    }
+}

@@ -88,6 +88,7 @@ pub struct Config {
     pub write_rate_limit: (u32, Duration),
     /// Writes per tenant and UTC day, unless the tenant has its own quota.
     pub daily_write_quota: u32,
+    pub retention: Retention,
     /// Lets webhooks reach loopback and private addresses: development and
     /// tests only (refused in production). Metadata addresses never.
     pub webhook_allow_private_targets: bool,
@@ -98,6 +99,22 @@ pub struct Config {
     pub clamd: Option<ClamdAddress>,
     /// An S3-compatible store for attachments; `None`: `DATA_DIR/objects`.
     pub object_store: Option<S3Store>,
+}
+
+/// How long each class of data is kept once it is done with, before the
+/// purge deletes it (see `app::retention`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Mail the worker gave up on: `RETENTION_MAIL_DAYS`, 30.
+    pub mail: Duration,
+    /// Reset tokens, sign-in challenges and attachment URLs after their use
+    /// or expiry: `RETENTION_TOKENS_DAYS`, 7.
+    pub tokens: Duration,
+    /// Invites after their revocation or expiry, unaccepted:
+    /// `RETENTION_INVITES_DAYS`, 30.
+    pub invites: Duration,
+    /// Daily usage counts, from their day: `RETENTION_USAGE_DAYS`, 400.
+    pub usage: Duration,
 }
 
 /// An S3-compatible bucket and how to reach it.
@@ -261,6 +278,12 @@ impl Config {
         let daily_write_quota = reader.parse("DAILY_WRITE_QUOTA", 10_000, |raw| {
             raw.parse::<u32>().map_err(|_| "expected a whole number of writes, e.g. 10000".to_string())
         });
+        let retention = Retention {
+            mail: reader.parse("RETENTION_MAIL_DAYS", days_of(30), days),
+            tokens: reader.parse("RETENTION_TOKENS_DAYS", days_of(7), days),
+            invites: reader.parse("RETENTION_INVITES_DAYS", days_of(30), days),
+            usage: reader.parse("RETENTION_USAGE_DAYS", days_of(400), days),
+        };
         let webhook_allow_private_targets = reader.parse("WEBHOOK_ALLOW_PRIVATE_TARGETS", false, |raw| match raw {
             "true" => Ok(true),
             "false" => Ok(false),
@@ -324,6 +347,7 @@ impl Config {
             session_absolute_timeout,
             write_rate_limit,
             daily_write_quota,
+            retention,
             webhook_allow_private_targets,
             otlp_endpoint,
             clamd,
@@ -336,6 +360,18 @@ impl Config {
             }),
         })
     }
+}
+
+fn days(raw: &str) -> Result<Duration, String> {
+    raw.parse::<u64>()
+        .ok()
+        .filter(|days| (1..=3650).contains(days))
+        .map(days_of)
+        .ok_or_else(|| "expected a number of days from 1 to 3650".to_string())
+}
+
+fn days_of(days: u64) -> Duration {
+    Duration::from_secs(days * 24 * 60 * 60)
 }
 
 fn seconds(raw: &str) -> Result<Duration, String> {
@@ -401,6 +437,8 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Pretty);
         assert_eq!(config.write_rate_limit, (60, Duration::from_secs(600)));
         assert_eq!(config.daily_write_quota, 10_000);
+        assert_eq!(config.retention.tokens, Duration::from_secs(7 * 24 * 60 * 60));
+        assert_eq!(config.retention.usage, Duration::from_secs(400 * 24 * 60 * 60));
     }
 
     #[test]
@@ -430,12 +468,13 @@ mod tests {
             ("SESSION_IDLE_TIMEOUT_SECONDS", "0"),
             ("WRITE_RATE_LIMIT", "60"),
             ("DAILY_WRITE_QUOTA", "-1"),
+            ("RETENTION_USAGE_DAYS", "0"),
             ("CLAMD_URL", "clamd:3310"),
             ("OBJECT_STORE_URL", "https://bucket.example.com/path"),
             ("AWS_ENDPOINT_URL", "minio:9000"),
         ])
         .unwrap_err();
-        assert_eq!(error.problems.len(), 11, "{error}");
+        assert_eq!(error.problems.len(), 12, "{error}");
         let message = error.to_string();
         for name in [
             "BIND_ADDRESS",
@@ -446,6 +485,7 @@ mod tests {
             "SESSION_IDLE",
             "WRITE_RATE_LIMIT",
             "DAILY_WRITE_QUOTA",
+            "RETENTION_USAGE_DAYS",
             "CLAMD_URL",
             "OBJECT_STORE_URL",
             "AWS_ENDPOINT_URL",

@@ -28,6 +28,9 @@ enum Command {
     Schema(ArtifactArgs),
     /// Set a tenant's own daily write quota, or return it to DAILY_WRITE_QUOTA.
     TenantQuota(TenantQuotaArgs),
+    /// Delete what is past its retention (RETENTION_*_DAYS) now, as a running
+    /// server does every hour; prints the rows deleted per data class.
+    Purge,
 }
 
 #[derive(clap::Args)]
@@ -88,6 +91,7 @@ async fn main() -> ExitCode {
         }
         Command::Schema(args) => schema(args).await,
         Command::TenantQuota(args) => tenant_quota(args).await,
+        Command::Purge => purge().await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -128,6 +132,14 @@ async fn migrate() -> anyhow::Result<()> {
     for version in applied {
         println!("applied {version}");
     }
+    Ok(())
+}
+
+async fn purge() -> anyhow::Result<()> {
+    let config = load_config()?;
+    let _logs = telemetry::init(config.log_format, config.environment, None)?;
+    let purged = server::purge(&config).await?;
+    println!("{}", serde_json::to_string(&purged)?);
     Ok(())
 }
 

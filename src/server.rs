@@ -1,7 +1,7 @@
 //! Wiring: the database (embedded or external), the session store and the
 //! HTTP server, started and stopped together.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::app::attachments::{Attachments, ScanSweeper};
 use crate::app::auth::ResetRequests;
 use crate::app::auth::password::Passwords;
-use crate::app::events::EventPurger;
+use crate::app::retention::{self, Purger};
 use crate::app::usage::{UsageFlusher, UsageMeter};
 use crate::app::webhooks::{DeliveryWorker, TargetPolicy};
 use crate::app::{AppState, Limits, RateLimit};
@@ -46,7 +46,7 @@ struct Workers {
     usage: UsageFlusher,
     /// Without a scanner, none.
     scans: Option<ScanSweeper>,
-    event_purge: EventPurger,
+    purger: Purger,
     webhooks: DeliveryWorker,
 }
 
@@ -57,7 +57,7 @@ impl Workers {
         if let Some(scans) = self.scans {
             scans.stop().await;
         }
-        self.event_purge.stop().await;
+        self.purger.stop().await;
         self.webhooks.stop().await;
     }
 }
@@ -137,12 +137,13 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
             allow_private: config.webhook_allow_private_targets,
         },
         reset_requests: ResetRequests::default(),
+        retention: config.retention,
     });
     let workers = Workers {
         mail,
         usage: usage_flusher,
         scans: ScanSweeper::start(app.clone()),
-        event_purge: EventPurger::start(app.clone()),
+        purger: Purger::start(app.clone()),
         webhooks: DeliveryWorker::start(app.clone(), crate::http::event_payload),
     };
     let document = crate::api::contract::openapi_3_0()?;
@@ -264,7 +265,7 @@ pub async fn tenant_quota_set(config: &Config, tenant_id: Uuid, quota: Option<i3
     };
     let result = async {
         let mut conn = AsyncPgConnection::establish(&owner_url).await.context("connecting as the owner role")?;
-        let origin = Origin { request_id: format!("cli-{}", Uuid::new_v4()), client_ip: IpAddr::from([127, 0, 0, 1]) };
+        let origin = Origin::internal("cli");
         conn.transaction(async |conn| {
             db::enter_tenant(conn, db::TenantScope { tenant_id, actor_id: Uuid::nil() }).await?;
             if db::usage::tenant_write_quota_set(conn, tenant_id, quota).await? == 0 {
@@ -279,6 +280,29 @@ pub async fn tenant_quota_set(config: &Config, tenant_id: Uuid, quota: Option<i3
             Error::NotFound => anyhow::anyhow!("there is no tenant {tenant_id}"),
             error => anyhow::anyhow!("{error:#}"),
         })
+    }
+    .await;
+    if let Some(postgres) = embedded {
+        postgres.stop().await?;
+    }
+    result
+}
+
+/// Purges what is past retention once, as the server's role, as a running
+/// server does every hour; answers what it deleted.
+pub async fn purge(config: &Config) -> anyhow::Result<retention::Purged> {
+    let (server_url, embedded) = match &config.database {
+        DatabaseSource::External { url, .. } => (url.expose().to_string(), None),
+        DatabaseSource::Embedded => {
+            let (postgres, _) = start_embedded_postgres(config).await?;
+            (postgres.server_url(EMBEDDED_DATABASE), Some(postgres))
+        }
+    };
+    let result = async {
+        let mut conn = AsyncPgConnection::establish(&server_url).await.context("connecting as the server's role")?;
+        retention::purge(&mut conn, &config.retention, &Origin::internal("purge"))
+            .await
+            .map_err(|error| anyhow::anyhow!("{error:#}"))
     }
     .await;
     if let Some(postgres) = embedded {

@@ -5,7 +5,6 @@
 //! quarantine, and only a clean one can be downloaded, through a download
 //! URL of the same kind.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -466,7 +465,7 @@ async fn attachment_scan_due(
         if *stopped.borrow() {
             break;
         }
-        let origin = Origin { request_id: format!("scan-{}", Uuid::new_v4()), client_ip: IpAddr::from([127, 0, 0, 1]) };
+        let origin = Origin::internal("scan");
         let (tenant_id, attachment_id) = (file.tenant_id, file.id);
         let claimed = operation::tenant_write_granted(state, Actor::System, &origin, tenant_id, move |conn| {
             Box::pin(async move {

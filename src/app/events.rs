@@ -1,23 +1,15 @@
 //! The change feed: events every change to an incident or to the tenant's
 //! members, invites, keys and webhooks announces (see
 //! [`super::operation::Change`]), read back in commit order, and purged
-//! after 30 days. A caller sees the events of what it may read.
-
-use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+//! after 30 days (by [`super::retention`]). A caller sees the events of
+//! what it may read.
 
 use super::operation::{self, ChangeKind};
 use super::{AppState, Error, OpContext, Problem};
-use crate::db::{self, change_events as queries};
+use crate::db::change_events as queries;
 use crate::policy::{Action, Context, Resource, authorize};
 
 pub use queries::ChangeEvent;
-
-/// How often each server purges events past their 30 days.
-const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 /// A page of the feed, and where the next one starts.
 pub struct EventPage {
@@ -101,46 +93,4 @@ fn cursor_expired() -> Error {
         "CURSOR_EXPIRED",
         "Events after this cursor are older than 30 days and no longer kept; start again without `after`.",
     ))
-}
-
-/// Deletes events older than 30 days (their webhook deliveries go with
-/// them), then webhooks deleted as long ago, hourly. Each server runs one;
-/// the deletes of two at once do not conflict.
-pub struct EventPurger {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl EventPurger {
-    pub fn start(state: Arc<AppState>) -> EventPurger {
-        let (stop, mut stopped) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            loop {
-                match purge(&state).await {
-                    Ok((0, 0)) => {}
-                    Ok((events, webhooks)) => {
-                        tracing::info!(events, webhooks, "purged change events and webhooks deleted 30 days ago")
-                    }
-                    Err(error) => tracing::warn!(error = format!("{error:#}"), "purging change events failed"),
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep(PURGE_INTERVAL) => {}
-                    _ = stopped.changed() => return,
-                }
-            }
-        });
-        EventPurger { stop, task }
-    }
-
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
-}
-
-/// How many events, then how many deleted webhooks, were purged.
-async fn purge(state: &AppState) -> Result<(i64, i64), Error> {
-    let mut conn = db::checkout(&state.db).await?;
-    let events = queries::change_events_purge(&mut conn).await?;
-    Ok((events, queries::deleted_webhooks_purge(&mut conn).await?))
 }

@@ -44,6 +44,7 @@ pub mod events;
 pub mod incidents;
 pub mod operation;
 pub mod platform;
+pub mod retention;
 pub mod tenants;
 pub mod usage;
 pub mod webhooks;
@@ -77,6 +78,7 @@ pub struct AppState {
     pub webhook_targets: webhooks::TargetPolicy,
     /// Reset-link requests still being worked on after their answer.
     pub reset_requests: auth::ResetRequests,
+    pub retention: crate::config::Retention,
 }
 
 /// Limits on tenant-scoped writes.

@@ -499,7 +499,7 @@ async fn webhook_deliver(
     tenant_id: Uuid,
     delivery_id: Uuid,
 ) -> Result<Option<Uuid>, Error> {
-    let origin = Origin { request_id: format!("webhook-{}", Uuid::new_v4()), client_ip: IpAddr::from([127, 0, 0, 1]) };
+    let origin = Origin::internal("webhook");
     let token = Uuid::new_v4();
     let claimed = operation::tenant_write_granted(state, Actor::System, &origin, tenant_id, move |conn| {
         Box::pin(

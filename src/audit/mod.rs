@@ -198,6 +198,18 @@ pub async fn record_account_event(
     Ok(())
 }
 
+/// Records an event that belongs to no tenant, the server's own, in the
+/// platform's chain; `conn` must be in a transaction.
+pub async fn record_platform_event(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    origin: &Origin,
+    event: NewEvent,
+) -> Result<(), Error> {
+    db::enter_tenant(conn, TenantScope { tenant_id: PLATFORM_CHAIN, actor_id: Uuid::nil() }).await?;
+    append(conn, PLATFORM_CHAIN, actor, origin, event).await.map(drop)
+}
+
 /// Which events to list; all given conditions must hold.
 #[derive(Debug)]
 pub struct EventFilter {

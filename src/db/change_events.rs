@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Jsonb, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
@@ -100,26 +100,4 @@ pub async fn change_event_bounds(conn: &mut AsyncPgConnection, tenant_id: Uuid) 
         .await
         .optional()?;
     Ok((oldest, last.unwrap_or(0)))
-}
-
-/// Deletes every tenant's events older than 30 days, and with them their
-/// deliveries; how many events it deleted.
-pub async fn change_events_purge(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
-    purge(conn, "SELECT change_events_purge() AS purged").await
-}
-
-/// Deletes every tenant's webhooks deleted more than 30 days ago, whose
-/// events have gone; how many.
-pub async fn deleted_webhooks_purge(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
-    purge(conn, "SELECT deleted_webhooks_purge() AS purged").await
-}
-
-async fn purge(conn: &mut AsyncPgConnection, purging: &'static str) -> QueryResult<i64> {
-    #[derive(QueryableByName)]
-    struct Purged {
-        #[diesel(sql_type = BigInt)]
-        purged: i64,
-    }
-    let purged: Purged = diesel::sql_query(purging).get_result(conn).await?;
-    Ok(purged.purged)
 }

@@ -10,6 +10,7 @@ pub mod incidents;
 pub mod invites;
 pub mod migrations;
 pub mod outbox;
+pub mod retention;
 pub mod schema_artifacts;
 pub mod tenants;
 pub mod two_factor;

@@ -11,7 +11,7 @@ use tokio::process::{Child, Command};
 
 use crate::common::scratch_dir;
 
-fn incident_tracker(working_dir: &Path) -> Command {
+pub(crate) fn incident_tracker(working_dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_incident-tracker"));
     // A clean environment, and a directory without a `.env`, so only what
     // the test sets counts.

@@ -18,6 +18,7 @@ mod hardening;
 mod health;
 mod incidents;
 mod migrations;
+mod retention;
 mod rls;
 mod shutdown;
 mod telemetry;

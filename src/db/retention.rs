@@ -1,0 +1,71 @@
+//! Deleting what is past its retention, per data class. Platform-wide tables
+//! are deleted from directly; tenant-scoped ones through the lookup role's
+//! functions, since the purge crosses tenants.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::schema::{mail_outbox, mfa_challenges, password_reset_tokens};
+
+/// Every tenant's change events older than 30 days, and with them their
+/// deliveries.
+pub async fn change_events_purge(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    Ok(diesel::sql_query("SELECT change_events_purge() AS purged").get_result::<Purged>(conn).await?.purged)
+}
+
+/// Every tenant's webhooks deleted more than 30 days ago, whose events have
+/// gone.
+pub async fn deleted_webhooks_purge(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    Ok(diesel::sql_query("SELECT deleted_webhooks_purge() AS purged").get_result::<Purged>(conn).await?.purged)
+}
+
+/// Mail the worker gave up on before `failed_before` (delivered mail is
+/// deleted when it is sent).
+pub async fn mail_purge(conn: &mut AsyncPgConnection, failed_before: DateTime<Utc>) -> QueryResult<i64> {
+    let failed = mail_outbox::table.filter(mail_outbox::failed_at.lt(failed_before));
+    Ok(diesel::delete(failed).execute(conn).await? as i64)
+}
+
+/// Reset tokens, sign-in challenges and attachment URLs used, or expired
+/// unused, before `finished_before`.
+pub async fn tokens_purge(conn: &mut AsyncPgConnection, finished_before: DateTime<Utc>) -> QueryResult<i64> {
+    let reset_tokens = password_reset_tokens::table.filter(
+        password_reset_tokens::used_at
+            .lt(finished_before)
+            .or(password_reset_tokens::used_at.is_null().and(password_reset_tokens::expires_at.lt(finished_before))),
+    );
+    let reset_tokens = diesel::delete(reset_tokens).execute(conn).await? as i64;
+    let challenges = mfa_challenges::table.filter(
+        mfa_challenges::used_at
+            .lt(finished_before)
+            .or(mfa_challenges::used_at.is_null().and(mfa_challenges::expires_at.lt(finished_before))),
+    );
+    let challenges = diesel::delete(challenges).execute(conn).await? as i64;
+    let urls = diesel::sql_query("SELECT retention_purge_attachment_urls($1) AS purged")
+        .bind::<Timestamptz, _>(finished_before)
+        .get_result::<Purged>(conn)
+        .await?;
+    Ok(reset_tokens + challenges + urls.purged)
+}
+
+/// Invites never accepted, revoked or expired before `finished_before`.
+pub async fn invitations_purge(conn: &mut AsyncPgConnection, finished_before: DateTime<Utc>) -> QueryResult<i64> {
+    let query =
+        diesel::sql_query("SELECT retention_purge_invitations($1) AS purged").bind::<Timestamptz, _>(finished_before);
+    Ok(query.get_result::<Purged>(conn).await?.purged)
+}
+
+/// Usage counted on days before `first_kept`.
+pub async fn usage_purge(conn: &mut AsyncPgConnection, first_kept: NaiveDate) -> QueryResult<i64> {
+    let query = diesel::sql_query("SELECT retention_purge_usage($1) AS purged").bind::<Date, _>(first_kept);
+    Ok(query.get_result::<Purged>(conn).await?.purged)
+}
+
+/// What each purge function answers: the rows it deleted.
+#[derive(QueryableByName)]
+struct Purged {
+    #[diesel(sql_type = BigInt)]
+    purged: i64,
+}
