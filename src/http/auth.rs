@@ -81,7 +81,11 @@ pub async fn totp_confirm(
     let context = rqctx.context();
     handle_with_headers(&rqctx, async |app, op, session| {
         let (recovery_codes, view) = two_factor::totp_confirm(app, op, browser_session(session)?, &body.code).await?;
-        Ok(with_session_cookie(context, &view, HttpResponseOk(RecoveryCodes { recovery_codes })))
+        let codes = HttpResponseOk(RecoveryCodes { recovery_codes });
+        Ok(match view {
+            Some(view) => with_session_cookie(context, &view, codes),
+            None => with_cleared_session_cookie(context, codes),
+        })
     })
     .await
 }

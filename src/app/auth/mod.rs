@@ -179,16 +179,20 @@ async fn finish_sign_in(
     two_factor: bool,
 ) -> Result<SessionView, Error> {
     let (user_id, verified_version) = (user.id, user.password_version);
-    let view = start_user_session(state, current, user, two_factor).await?;
+    let view = start_user_session(state, current, user.clone(), two_factor).await?;
+    let (changed, two_factor_since) = {
+        let mut conn = db::checkout(&state.db).await?;
+        let now = db::users::find(&mut conn, user_id).await?;
+        let changed = now.is_none_or(|now| now.password_version != verified_version);
+        (changed, !two_factor && db::two_factor::is_enabled(&mut conn, user_id).await?)
+    };
     // A password reset that committed while this sign-in checked the old
     // password has ended the user's sessions, perhaps before this one
-    // began: it must not outlive the reset.
-    let changed = db::users::find(&mut *db::checkout(&state.db).await?, user_id)
-        .await?
-        .is_none_or(|user| user.password_version != verified_version);
-    if changed {
+    // began: it must not outlive the reset. Nor may one that two-factor
+    // sign-in, turned on meanwhile, would have asked a code for.
+    if changed || two_factor_since {
         state.sessions.delete(&view.current.id, &view.current.session).await?;
-        return Err(invalid_credentials());
+        return Err(if changed { invalid_credentials() } else { two_factor::challenge(state, op, &user).await? });
     }
     record(state, "auth.login_succeeded", Actor::User(user_id), Some(user_id), &op.origin).await?;
     Ok(view)

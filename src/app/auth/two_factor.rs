@@ -83,13 +83,14 @@ pub async fn totp_enrol(state: &AppState, op: &OpContext, password: String) -> R
 /// Confirms the enrolment with a code from the app; answers the recovery
 /// codes, shown this once. Wrong codes count toward the lockout. Every
 /// session of the account ends, whoever began it with the password alone;
-/// the caller goes on in a new one.
+/// the caller goes on in a new one, or signed out (`None`) when the session
+/// store failed after the commit: the codes are shown either way.
 pub async fn totp_confirm(
     state: &AppState,
     op: &OpContext,
     current: CurrentSession,
     code: &str,
-) -> Result<(Vec<String>, SessionView), Error> {
+) -> Result<(Vec<String>, Option<SessionView>), Error> {
     let user = signed_in_user(state, op).await?;
     let mut conn = db::checkout(&state.db).await?;
     let started_after = Utc::now() - ENROLMENT_VALIDITY;
@@ -111,16 +112,32 @@ pub async fn totp_confirm(
                 return Ok(None);
             }
             db::two_factor::recovery_codes_replace(conn, user.id, &digests).await?;
-            audit_event(conn, op, &user, "auth.mfa_enabled").await?;
             // Before the commit, so that with the session store down the
-            // second factor stays off rather than leave those sessions on.
-            state.sessions.delete_all_of_user(user.id).await.map(Some)
+            // second factor stays off rather than leave those sessions on;
+            // and before the audit event, which locks the audit chains of
+            // all the user's tenants and must not wait on the store.
+            state.sessions.delete_all_of_user(user.id).await?;
+            audit_event(conn, op, &user, "auth.mfa_enabled").await.map(Some)
         })
         .await
     };
     let guess = Guess { failed: "auth.mfa_failed", actor: Actor::User(user.id), refusal: code_invalid };
     guess.check(state, op, &user, attempt).await?;
-    let view = start_user_session(state, current, user, true).await?;
+    // And again after it, for a password-only sign-in that checked before
+    // the commit and began its session after the first round (`auth_login`
+    // ends such a session itself, when it sees the factor on). Two-factor is
+    // on now: failing the request would only lose the recovery codes.
+    let restarted = async {
+        state.sessions.delete_all_of_user(user.id).await?;
+        start_user_session(state, current, user, true).await
+    };
+    let view = match restarted.await {
+        Ok(view) => Some(view),
+        Err(error) => {
+            tracing::error!(request_id = %op.origin.request_id, %error, "restarting the session after enabling two-factor sign-in failed");
+            None
+        }
+    };
     Ok((codes, view))
 }
 
@@ -234,7 +251,11 @@ impl Guess {
         let failures = begin_guarded_attempt(state, &user.email).await?;
         match attempt().await {
             Ok(Some(checked)) => {
-                state.sessions.clear_failures(&user.email).await?;
+                // What the attempt did is done: a store that fails now only
+                // leaves the failures to expire by themselves.
+                if let Err(error) = state.sessions.clear_failures(&user.email).await {
+                    tracing::warn!(request_id = %op.origin.request_id, %error, "clearing sign-in failures failed");
+                }
                 Ok(checked)
             }
             Ok(None) => {
