@@ -159,7 +159,7 @@ CREATE FUNCTION public.retention_purge_attachment_urls(finished_before timestamp
 DECLARE
     purged bigint;
 BEGIN
-    DELETE FROM public.attachment_urls WHERE coalesce(used_at, expires_at) < finished_before;
+    DELETE FROM public.attachment_urls WHERE expires_at < least(finished_before, now());
     GET DIAGNOSTICS purged = ROW_COUNT;
     RETURN purged;
 END
@@ -178,7 +178,8 @@ DECLARE
     purged bigint;
 BEGIN
     DELETE FROM public.invitations
-        WHERE accepted_at IS NULL AND coalesce(revoked_at, expires_at) < finished_before;
+        WHERE accepted_at IS NULL AND (revoked_at IS NOT NULL OR expires_at < now())
+          AND coalesce(revoked_at, expires_at) < least(finished_before, now());
     GET DIAGNOSTICS purged = ROW_COUNT;
     RETURN purged;
 END
@@ -192,14 +193,15 @@ $$;
 CREATE FUNCTION public.retention_purge_usage(first_kept date) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET "TimeZone" TO 'UTC'
     AS $$
 DECLARE
     counts bigint;
     days bigint;
 BEGIN
-    DELETE FROM public.usage_counts WHERE day < first_kept;
+    DELETE FROM public.usage_counts WHERE day < least(first_kept, current_date);
     GET DIAGNOSTICS counts = ROW_COUNT;
-    DELETE FROM public.usage_write_days WHERE day < first_kept;
+    DELETE FROM public.usage_write_days WHERE day < least(first_kept, current_date);
     GET DIAGNOSTICS days = ROW_COUNT;
     RETURN counts + days;
 END
@@ -1153,6 +1155,13 @@ CREATE INDEX attachment_urls_by_attachment ON public.attachment_urls USING btree
 
 
 --
+-- Name: attachment_urls_expires_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX attachment_urls_expires_at ON public.attachment_urls USING btree (expires_at);
+
+
+--
 -- Name: attachments_awaiting_scan; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1251,10 +1260,24 @@ CREATE INDEX invitations_tenant_id ON public.invitations USING btree (tenant_id,
 
 
 --
+-- Name: invitations_unaccepted_expires_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX invitations_unaccepted_expires_at ON public.invitations USING btree (expires_at) WHERE (accepted_at IS NULL);
+
+
+--
 -- Name: mail_outbox_due; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mail_outbox_due ON public.mail_outbox USING btree (next_attempt_at) WHERE (failed_at IS NULL);
+
+
+--
+-- Name: mail_outbox_failed; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mail_outbox_failed ON public.mail_outbox USING btree (failed_at) WHERE (failed_at IS NOT NULL);
 
 
 --
@@ -1265,10 +1288,24 @@ CREATE INDEX memberships_user_id ON public.memberships USING btree (user_id);
 
 
 --
+-- Name: mfa_challenges_expires_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mfa_challenges_expires_at ON public.mfa_challenges USING btree (expires_at);
+
+
+--
 -- Name: mfa_challenges_user_id; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mfa_challenges_user_id ON public.mfa_challenges USING btree (user_id);
+
+
+--
+-- Name: password_reset_tokens_expires_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX password_reset_tokens_expires_at ON public.password_reset_tokens USING btree (expires_at);
 
 
 --
@@ -1290,6 +1327,20 @@ CREATE INDEX status_updates_by_incident ON public.status_updates USING btree (te
 --
 
 CREATE INDEX timeline_events_by_occurred ON public.timeline_events USING btree (tenant_id, incident_id, occurred_at, id);
+
+
+--
+-- Name: usage_counts_day; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX usage_counts_day ON public.usage_counts USING btree (day);
+
+
+--
+-- Name: usage_write_days_day; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX usage_write_days_day ON public.usage_write_days USING btree (day);
 
 
 --
@@ -1705,7 +1756,7 @@ ALTER TABLE public.memberships ENABLE ROW LEVEL SECURITY;
 -- Name: attachment_urls retention_purge; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY retention_purge ON public.attachment_urls TO incident_tracker_lookup USING (((used_at IS NOT NULL) OR (expires_at < now())));
+CREATE POLICY retention_purge ON public.attachment_urls TO incident_tracker_lookup USING ((expires_at < now()));
 
 
 --

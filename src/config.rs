@@ -107,13 +107,14 @@ pub struct Config {
 pub struct Retention {
     /// Mail the worker gave up on: `RETENTION_MAIL_DAYS`, 30.
     pub mail: Duration,
-    /// Reset tokens, sign-in challenges and attachment URLs after their use
-    /// or expiry: `RETENTION_TOKENS_DAYS`, 7.
+    /// Reset tokens, sign-in challenges and attachment URLs after their
+    /// expiry: `RETENTION_TOKENS_DAYS`, 7.
     pub tokens: Duration,
     /// Invites after their revocation or expiry, unaccepted:
     /// `RETENTION_INVITES_DAYS`, 30.
     pub invites: Duration,
-    /// Daily usage counts, from their day: `RETENTION_USAGE_DAYS`, 400.
+    /// Daily usage counts, from their day: `RETENTION_USAGE_DAYS`, 400, at
+    /// least 366 (`app::usage::MAX_REPORT_DAYS`).
     pub usage: Duration,
 }
 
@@ -279,10 +280,12 @@ impl Config {
             raw.parse::<u32>().map_err(|_| "expected a whole number of writes, e.g. 10000".to_string())
         });
         let retention = Retention {
-            mail: reader.parse("RETENTION_MAIL_DAYS", days_of(30), days),
-            tokens: reader.parse("RETENTION_TOKENS_DAYS", days_of(7), days),
-            invites: reader.parse("RETENTION_INVITES_DAYS", days_of(30), days),
-            usage: reader.parse("RETENTION_USAGE_DAYS", days_of(400), days),
+            mail: reader.parse("RETENTION_MAIL_DAYS", days_of(30), |raw| days(raw, 1)),
+            tokens: reader.parse("RETENTION_TOKENS_DAYS", days_of(7), |raw| days(raw, 1)),
+            invites: reader.parse("RETENTION_INVITES_DAYS", days_of(30), |raw| days(raw, 1)),
+            // A usage report covers up to a year and a day: none may show
+            // a purged day as a day without usage.
+            usage: reader.parse("RETENTION_USAGE_DAYS", days_of(400), |raw| days(raw, 366)),
         };
         let webhook_allow_private_targets = reader.parse("WEBHOOK_ALLOW_PRIVATE_TARGETS", false, |raw| match raw {
             "true" => Ok(true),
@@ -362,12 +365,12 @@ impl Config {
     }
 }
 
-fn days(raw: &str) -> Result<Duration, String> {
+fn days(raw: &str, fewest: u64) -> Result<Duration, String> {
     raw.parse::<u64>()
         .ok()
-        .filter(|days| (1..=3650).contains(days))
+        .filter(|days| (fewest..=3650).contains(days))
         .map(days_of)
-        .ok_or_else(|| "expected a number of days from 1 to 3650".to_string())
+        .ok_or_else(|| format!("expected a number of days from {fewest} to 3650"))
 }
 
 fn days_of(days: u64) -> Duration {
@@ -468,7 +471,7 @@ mod tests {
             ("SESSION_IDLE_TIMEOUT_SECONDS", "0"),
             ("WRITE_RATE_LIMIT", "60"),
             ("DAILY_WRITE_QUOTA", "-1"),
-            ("RETENTION_USAGE_DAYS", "0"),
+            ("RETENTION_USAGE_DAYS", "365"),
             ("CLAMD_URL", "clamd:3310"),
             ("OBJECT_STORE_URL", "https://bucket.example.com/path"),
             ("AWS_ENDPOINT_URL", "minio:9000"),

@@ -20,6 +20,8 @@ use crate::db;
 
 /// How often each server purges.
 const PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
+/// How soon a purge that failed (the database was down) is tried again.
+const RETRY_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Rows deleted, per data class.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -35,11 +37,15 @@ pub struct Purged {
 }
 
 /// Deletes what is past retention in one transaction, with the audit event
-/// that records it (none when nothing was).
+/// that records it (none when nothing was). While another instance purges,
+/// this one deletes nothing: two would only wait on each other's rows.
 pub async fn purge(conn: &mut AsyncPgConnection, retention: &Retention, origin: &Origin) -> Result<Purged, Error> {
     let now = Utc::now();
     let before = |kept: Duration| now - chrono::Duration::from_std(kept).expect("retention is at most 10 years");
     conn.transaction(async |conn| {
+        if !db::retention::purge_lock(conn).await? {
+            return Ok(Purged::default());
+        }
         let purged = Purged {
             change_events: db::retention::change_events_purge(conn).await?,
             deleted_webhooks: db::retention::deleted_webhooks_purge(conn).await?,
@@ -74,13 +80,20 @@ impl Purger {
                     let mut conn = db::checkout(&state.db).await?;
                     purge(&mut conn, &state.retention, &Origin::internal("purge")).await
                 };
-                match purged.await {
-                    Ok(purged) if purged == Purged::default() => {}
-                    Ok(purged) => tracing::info!(?purged, "purged what is past its retention"),
-                    Err(error) => tracing::warn!(error = format!("{error:#}"), "purging what is past retention failed"),
-                }
+                let next = match purged.await {
+                    Ok(purged) => {
+                        if purged != Purged::default() {
+                            tracing::info!(?purged, "purged what is past its retention");
+                        }
+                        PURGE_INTERVAL
+                    }
+                    Err(error) => {
+                        tracing::warn!(error = format!("{error:#}"), "purging what is past retention failed");
+                        RETRY_INTERVAL
+                    }
+                };
                 tokio::select! {
-                    _ = tokio::time::sleep(PURGE_INTERVAL) => {}
+                    _ = tokio::time::sleep(next) => {}
                     _ = stopped.changed() => return,
                 }
             }

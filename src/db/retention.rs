@@ -4,10 +4,23 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Timestamptz};
+use diesel::sql_types::{BigInt, Bool, Date, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::{mail_outbox, mfa_challenges, password_reset_tokens};
+
+/// Takes the purge's lock for the rest of the transaction; `false` when
+/// another transaction holds it.
+pub async fn purge_lock(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = Bool)]
+        locked: bool,
+    }
+    // The key is the purge's own: the bytes of "retn" as a number.
+    let query = diesel::sql_query("SELECT pg_try_advisory_xact_lock(1919251566) AS locked");
+    Ok(query.get_result::<Locked>(conn).await?.locked)
+}
 
 /// Every tenant's change events older than 30 days, and with them their
 /// deliveries.
@@ -28,23 +41,15 @@ pub async fn mail_purge(conn: &mut AsyncPgConnection, failed_before: DateTime<Ut
     Ok(diesel::delete(failed).execute(conn).await? as i64)
 }
 
-/// Reset tokens, sign-in challenges and attachment URLs used, or expired
-/// unused, before `finished_before`.
-pub async fn tokens_purge(conn: &mut AsyncPgConnection, finished_before: DateTime<Utc>) -> QueryResult<i64> {
-    let reset_tokens = password_reset_tokens::table.filter(
-        password_reset_tokens::used_at
-            .lt(finished_before)
-            .or(password_reset_tokens::used_at.is_null().and(password_reset_tokens::expires_at.lt(finished_before))),
-    );
+/// Reset tokens, sign-in challenges and attachment URLs that expired before
+/// `expired_before`: each is used, if at all, before it expires.
+pub async fn tokens_purge(conn: &mut AsyncPgConnection, expired_before: DateTime<Utc>) -> QueryResult<i64> {
+    let reset_tokens = password_reset_tokens::table.filter(password_reset_tokens::expires_at.lt(expired_before));
     let reset_tokens = diesel::delete(reset_tokens).execute(conn).await? as i64;
-    let challenges = mfa_challenges::table.filter(
-        mfa_challenges::used_at
-            .lt(finished_before)
-            .or(mfa_challenges::used_at.is_null().and(mfa_challenges::expires_at.lt(finished_before))),
-    );
+    let challenges = mfa_challenges::table.filter(mfa_challenges::expires_at.lt(expired_before));
     let challenges = diesel::delete(challenges).execute(conn).await? as i64;
     let urls = diesel::sql_query("SELECT retention_purge_attachment_urls($1) AS purged")
-        .bind::<Timestamptz, _>(finished_before)
+        .bind::<Timestamptz, _>(expired_before)
         .get_result::<Purged>(conn)
         .await?;
     Ok(reset_tokens + challenges + urls.purged)

@@ -2,7 +2,7 @@
 //! its retention and nothing else, records what it deleted in the audit log,
 //! and leaves the chain verifiable.
 
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use incident_tracker::audit::{self, PLATFORM_CHAIN};
 use serde_json::{Value, json};
 
@@ -31,7 +31,7 @@ SELECT gen_random_uuid(), '00000000-0000-0000-0000-0000000000a1', sha256(convert
 FROM (VALUES
     ('used-old', now() - interval '8 days', now() - interval '8 days'),
     ('expired-old', now() - interval '8 days', NULL),
-    ('used', now() + interval '1 day', now() - interval '6 days'),
+    ('used', now() - interval '6 days' + interval '20 minutes', now() - interval '6 days'),
     ('usable', now() + interval '10 minutes', NULL)
 ) AS tokens (name, expires_at, used_at);
 INSERT INTO mfa_challenges (token_hash, user_id, password_version, expires_at)
@@ -98,13 +98,36 @@ async fn the_purge_deletes_only_what_is_past_retention_and_audits_what_it_delete
     }
 
     // Retention is per class and configurable: a shorter one for tokens
-    // takes the token used 6 days ago, and nothing else.
+    // takes the token that expired 6 days ago, and nothing else.
     let purged = purge(&database, &[("RETENTION_TOKENS_DAYS", "5")]).await;
     let expected = json!({
         "changeEvents": 0, "deletedWebhooks": 0, "mail": 0, "tokens": 1, "invites": 0, "usageRows": 0
     });
     assert_eq!(purged, expected);
     assert_eq!(count(&mut owner, "SELECT count(*) AS count FROM password_reset_tokens").await, 1);
+
+    // Called with any cutoff, in a tenant's scope, the purge functions take
+    // nothing that is not done with: no pending or accepted invite, and not
+    // today's usage.
+    let mut server = AsyncPgConnection::establish(&database.server_url).await.unwrap();
+    for tenant in ["00000000-0000-0000-0000-0000000000b1", "00000000-0000-0000-0000-0000000000b2"] {
+        let greedy = format!(
+            "BEGIN;
+            SELECT set_config('app.tenant_id', '{tenant}', true);
+            SELECT retention_purge_invitations('infinity');
+            SELECT retention_purge_attachment_urls('infinity');
+            SELECT retention_purge_usage('infinity');
+            COMMIT;"
+        );
+        diesel_async::SimpleAsyncConnection::batch_execute(&mut server, &greedy).await.unwrap();
+    }
+    let left = [
+        ("SELECT count(*) AS count FROM invitations WHERE email IN ('pending@example.com', 'accepted@example.com')", 2),
+        ("SELECT count(*) AS count FROM usage_write_days WHERE day = current_date", 1),
+    ];
+    for (query, rows) in left {
+        assert_eq!(count(&mut owner, query).await, rows, "{query}");
+    }
 
     // Each purge that deleted something is one audit event, with its counts;
     // one that deleted nothing records nothing. The chain still verifies.
