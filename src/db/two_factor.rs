@@ -175,11 +175,11 @@ pub async fn mfa_challenge_use(conn: &mut AsyncPgConnection, token_digest: &[u8]
     Ok(used == 1)
 }
 
-/// Counts a wrong code tried on the challenge.
-pub async fn mfa_challenge_failed(conn: &mut AsyncPgConnection, token_digest: &[u8]) -> QueryResult<()> {
+/// Counts a wrong code tried on the challenge; answers how many it took.
+pub async fn mfa_challenge_failed(conn: &mut AsyncPgConnection, token_digest: &[u8]) -> QueryResult<i32> {
     diesel::update(mfa_challenges::table.find(token_digest))
         .set(mfa_challenges::failed_codes.eq(mfa_challenges::failed_codes + 1))
-        .execute(conn)
+        .returning(mfa_challenges::failed_codes)
+        .get_result(conn)
         .await
-        .map(drop)
 }

@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::browser::Browser;
-use crate::common::{TestApp, TestDatabase, audit_actions, scratch_dir, wait_for_mail};
+use crate::common::{TestApp, TestDatabase, audit_actions, readable, scratch_dir, wait_for_mail_where};
 
 const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "tangerine submarine orchestra";
@@ -56,6 +56,30 @@ fn base32_decode(encoded: &str) -> Vec<u8> {
         }
     }
     bytes
+}
+
+/// The alerts of wrong codes delivered to `dir`, once `expected` arrived
+/// (or 10 s passed), and a moment more for any beyond them.
+async fn alert_mails(dir: &std::path::Path, expected: usize) -> Vec<String> {
+    let read = || {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|entry| !entry.file_name().to_string_lossy().starts_with('.'))
+            .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+            .map(|mail| readable(&mail))
+            .filter(|mail| mail.contains("wrong code from your authenticator app"))
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..200 {
+        if read().len() >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    read()
 }
 
 struct Account<'a> {
@@ -330,9 +354,15 @@ async fn wrong_codes_lock_the_account_and_a_reset_voids_waiting_challenges() {
     assert_eq!(locked, Err((StatusCode::TOO_MANY_REQUESTS, "AUTH_ACCOUNT_LOCKED".into())), "even the right code");
     assert_eq!(account.password_step(&browser, PASSWORD).await, Err("AUTH_ACCOUNT_LOCKED".into()));
 
+    // Whoever got this far knows the password: the owner is told at each
+    // challenge's first wrong code, in at most 3 mails an hour.
+    let alerts = alert_mails(&data_dir.join("mail"), 3).await;
+    assert_eq!(alerts.len(), 3, "four challenges took wrong codes");
+    assert!(alerts[0].contains("hedy@example.com") && alerts[0].contains("reset it now"), "{}", alerts[0]);
+
     let request = PasswordForgotRequest { email: "hedy@example.com".parse().unwrap() };
     browser.api().password_forgot(&request).await.unwrap();
-    let mail = wait_for_mail(&data_dir.join("mail")).await;
+    let mail = wait_for_mail_where(&data_dir.join("mail"), |mail| mail.contains("/reset-password?token=")).await;
     let start = mail.find("/reset-password?token=").unwrap() + 22;
     let reset = PasswordResetRequest {
         token: mail[start..start + 43].parse().unwrap(),

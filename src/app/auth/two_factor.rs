@@ -22,7 +22,8 @@ use super::{CurrentSession, FailedGuess, SessionView, begin_guarded_attempt, fin
 use crate::app::{Actor, AppState, Error, OpContext, Problem};
 use crate::audit::{self, NewEvent, Target};
 use crate::crypto;
-use crate::db::{self, two_factor::TotpFactor, users::User};
+use crate::db::{self, outbox::NewMail, two_factor::TotpFactor, users::User};
+use crate::sessions::Attempt;
 
 /// The name authenticator apps list the account under.
 const ISSUER: &str = "Incident Tracker";
@@ -39,6 +40,9 @@ const CHALLENGE_FAILED_CODES: i32 = 3;
 /// How long an enrolment waits for its confirming code: a session left
 /// signed in cannot be used to guess it later.
 const ENROLMENT_VALIDITY: Duration = Duration::from_secs(10 * 60);
+/// Alerts of wrong codes mailed per account per [`ALERT_MAIL_WINDOW`].
+const ALERT_MAILS: u32 = 3;
+const ALERT_MAIL_WINDOW: Duration = Duration::from_secs(60 * 60);
 
 /// What an authenticator app needs to start producing codes.
 pub struct TotpEnrolment {
@@ -208,7 +212,9 @@ pub async fn auth_login_mfa(
     let attempt = async || {
         conn.transaction(async |conn| {
             if !second_factor_accepted(conn, &user, &factor, &second_factor).await? {
-                db::two_factor::mfa_challenge_failed(conn, &digest).await?;
+                if db::two_factor::mfa_challenge_failed(conn, &digest).await? == 1 {
+                    alert_of_wrong_code(state, conn, &user).await?;
+                }
                 return Ok(None);
             }
             if !db::two_factor::mfa_challenge_use(conn, &digest, &user).await? {
@@ -225,8 +231,35 @@ pub async fn auth_login_mfa(
         .await
     };
     let guess = Guess { failed: "auth.mfa_failed", actor: Actor::Anonymous, refusal: code_refused };
-    guess.check(state, op, &user, attempt).await?;
+    let checked = guess.check(state, op, &user, attempt).await;
+    if checked.is_err() {
+        // A wrong code may have queued its alert.
+        state.mail_queued.notify();
+    }
+    checked?;
     finish_sign_in(state, op, current, user, true).await
+}
+
+/// Tells the account's owner that a sign-in got past their password and
+/// failed at the code: whoever it was knows the password. Once per
+/// challenge, and at most [`ALERT_MAILS`] an hour, so that guessing cannot
+/// flood the mailbox.
+async fn alert_of_wrong_code(state: &AppState, conn: &mut AsyncPgConnection, user: &User) -> Result<(), Error> {
+    if let Attempt::Refused { .. } =
+        state.sessions.count_attempt("mfa-alert-mail", &user.email, ALERT_MAILS, ALERT_MAIL_WINDOW).await?
+    {
+        return Ok(());
+    }
+    let body = format!(
+        "Someone signed in to your Incident Tracker account with your password at {time} UTC, \
+         then entered a wrong code from your authenticator app.\n\n\
+         If it was you, there is nothing to do. If it was not, someone knows your password: \
+         reset it now. A reset also voids the sign-in they started.\n",
+        time = Utc::now().format("%Y-%m-%d %H:%M"),
+    );
+    let subject = "A sign-in to your Incident Tracker account failed at the code";
+    let mail = NewMail { recipient: &user.email, subject, body: &body, discard_after: None };
+    Ok(db::outbox::enqueue(conn, mail).await?)
 }
 
 /// A check of credentials the lockout guards.
