@@ -34,15 +34,18 @@ pub async fn is_enabled(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryRes
 }
 
 /// Starts an enrolment with `secret`, replacing an unconfirmed one; `false`
-/// when a confirmed factor is in place, which stays as it is.
+/// when a confirmed factor is in place, which stays as it is. One statement,
+/// so of two concurrent enrolments the later one replaces the earlier.
 pub async fn totp_enrol(conn: &mut AsyncPgConnection, user_id: Uuid, secret: &[u8]) -> QueryResult<bool> {
-    let unconfirmed = totp_factors::table.find(user_id).filter(totp_factors::confirmed_at.is_null());
-    diesel::delete(unconfirmed).execute(conn).await?;
-    let started = diesel::insert_into(totp_factors::table)
-        .values((totp_factors::user_id.eq(user_id), totp_factors::secret.eq(secret)))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
+    let started = diesel::sql_query(
+        "INSERT INTO totp_factors (user_id, secret) VALUES ($1, $2) \
+         ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = now() \
+         WHERE totp_factors.confirmed_at IS NULL",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .bind::<diesel::sql_types::Bytea, _>(secret)
+    .execute(conn)
+    .await?;
     Ok(started == 1)
 }
 
