@@ -240,8 +240,7 @@ impl FailedGuess<'_> {
 /// unknown email costs the same effort as a known one.
 async fn check_password(state: &AppState, email: &str, password: String) -> Result<(Option<User>, bool), Error> {
     let user = db::users::find_by_email(&mut *db::checkout(&state.db).await?, email).await?;
-    let stored =
-        user.as_ref().map(|user| StoredHash { hash: user.password_hash.clone(), normalized: user.password_normalized });
+    let stored = user.as_ref().map(StoredHash::of);
     let verified = state.passwords.verify(password, stored).await?;
     Ok((user, verified))
 }

@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 use tracing::Instrument;
 use unicode_normalization::UnicodeNormalization;
 
+use crate::db::users::User;
 use crate::error::Error;
 
 pub const MIN_CHARS: usize = 15;
@@ -129,6 +130,12 @@ type Job = Box<dyn FnOnce() + Send>;
 pub struct StoredHash {
     pub hash: String,
     pub normalized: bool,
+}
+
+impl StoredHash {
+    pub fn of(user: &User) -> StoredHash {
+        StoredHash { hash: user.password_hash.clone(), normalized: user.password_normalized }
+    }
 }
 
 /// Hashes and verifies passwords on a few threads of their own.

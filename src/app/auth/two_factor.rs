@@ -326,8 +326,7 @@ async fn password_matches(state: &AppState, user: &User, password: String) -> Re
     if super::password::too_long_to_read(&password) {
         return Ok(false);
     }
-    let stored = StoredHash { hash: user.password_hash.clone(), normalized: user.password_normalized };
-    state.passwords.verify(password, Some(stored)).await
+    state.passwords.verify(password, Some(StoredHash::of(user))).await
 }
 
 /// Whether the code is right and unused, using it up if so.
