@@ -253,18 +253,8 @@ pub async fn migrate(config: &Config) -> anyhow::Result<Vec<String>> {
 /// `DAILY_WRITE_QUOTA`, as the owner role (the server's role may not), and
 /// records `tenant.quota_changed` by the system in the tenant's audit log.
 pub async fn tenant_quota_set(config: &Config, tenant_id: Uuid, quota: Option<i32>) -> anyhow::Result<()> {
-    let (owner_url, embedded) = match &config.database {
-        DatabaseSource::External { migration_url: Some(owner_url), .. } => (owner_url.expose().to_string(), None),
-        DatabaseSource::External { migration_url: None, .. } => {
-            bail!("set MIGRATION_DATABASE_URL: quotas are changed as the role that owns the schema")
-        }
-        DatabaseSource::Embedded => {
-            let (postgres, _) = start_embedded_postgres(config).await?;
-            (postgres.owner_url(EMBEDDED_DATABASE), Some(postgres))
-        }
-    };
-    let result = async {
-        let mut conn = AsyncPgConnection::establish(&owner_url).await.context("connecting as the owner role")?;
+    let owner = CommandRole::Owner { needed_for: "quotas are changed as the role that owns the schema" };
+    on_one_connection(config, owner, async |conn| {
         let origin = Origin::internal("cli");
         conn.transaction(async |conn| {
             db::enter_tenant(conn, db::TenantScope { tenant_id, actor_id: Uuid::nil() }).await?;
@@ -280,31 +270,60 @@ pub async fn tenant_quota_set(config: &Config, tenant_id: Uuid, quota: Option<i3
             Error::NotFound => anyhow::anyhow!("there is no tenant {tenant_id}"),
             error => anyhow::anyhow!("{error:#}"),
         })
-    }
-    .await;
-    if let Some(postgres) = embedded {
-        postgres.stop().await?;
-    }
-    result
+    })
+    .await
 }
 
 /// Purges what is past retention once, as the server's role, as a running
 /// server does every hour; answers what it deleted.
 pub async fn purge(config: &Config) -> anyhow::Result<retention::Purged> {
-    let (server_url, embedded) = match &config.database {
-        DatabaseSource::External { url, .. } => (url.expose().to_string(), None),
-        DatabaseSource::Embedded => {
-            let (postgres, _) = start_embedded_postgres(config).await?;
-            (postgres.server_url(EMBEDDED_DATABASE), Some(postgres))
-        }
-    };
-    let result = async {
-        let mut conn = AsyncPgConnection::establish(&server_url).await.context("connecting as the server's role")?;
-        retention::purge(&mut conn, &config.retention, &Origin::internal("purge"))
+    on_one_connection(config, CommandRole::Server, async |conn| {
+        retention::purge(conn, &config.retention, &Origin::internal("purge"))
             .await
             .map_err(|error| anyhow::anyhow!("{error:#}"))
-    }
-    .await;
+    })
+    .await
+}
+
+/// The role a one-off command connects as.
+enum CommandRole {
+    /// The schema's owner: with an external database,
+    /// `MIGRATION_DATABASE_URL`, which the command needs for `needed_for`.
+    Owner { needed_for: &'static str },
+    /// The server's own role, `DATABASE_URL`.
+    Server,
+}
+
+/// Runs a one-off command's `work` on one connection as `role`: to the
+/// external database, or to the embedded one, started for it and stopped
+/// after.
+async fn on_one_connection<T>(
+    config: &Config,
+    role: CommandRole,
+    work: impl AsyncFnOnce(&mut AsyncPgConnection) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let (url, embedded) = match (&config.database, &role) {
+        (DatabaseSource::External { migration_url: Some(owner_url), .. }, CommandRole::Owner { .. }) => {
+            (owner_url.expose().to_string(), None)
+        }
+        (DatabaseSource::External { migration_url: None, .. }, CommandRole::Owner { needed_for }) => {
+            bail!("set MIGRATION_DATABASE_URL: {needed_for}")
+        }
+        (DatabaseSource::External { url, .. }, CommandRole::Server) => (url.expose().to_string(), None),
+        (DatabaseSource::Embedded, _) => {
+            let (postgres, _) = start_embedded_postgres(config).await?;
+            let url = match role {
+                CommandRole::Owner { .. } => postgres.owner_url(EMBEDDED_DATABASE),
+                CommandRole::Server => postgres.server_url(EMBEDDED_DATABASE),
+            };
+            (url, Some(postgres))
+        }
+    };
+    let connecting = match role {
+        CommandRole::Owner { .. } => "connecting as the owner role",
+        CommandRole::Server => "connecting as the server's role",
+    };
+    let result = async { work(&mut AsyncPgConnection::establish(&url).await.context(connecting)?).await }.await;
     if let Some(postgres) = embedded {
         postgres.stop().await?;
     }
