@@ -27,6 +27,18 @@ pub async fn totp_factor(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryRe
     totp_factors::table.find(user_id).select(TotpFactor::as_select()).first(conn).await.optional()
 }
 
+/// The user, and whether sign-in asks them for a code, in one query.
+pub async fn user_with_two_factor(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<Option<(User, bool)>> {
+    let found: Option<(User, Option<DateTime<Utc>>)> = users::table
+        .left_join(totp_factors::table)
+        .filter(users::id.eq(user_id))
+        .select((User::as_select(), totp_factors::confirmed_at.nullable()))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.map(|(user, confirmed_at)| (user, confirmed_at.is_some())))
+}
+
 /// Whether sign-in asks `user_id` for a code.
 pub async fn is_enabled(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<bool> {
     let confirmed = totp_factors::table.find(user_id).filter(totp_factors::confirmed_at.is_not_null());

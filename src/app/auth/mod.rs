@@ -77,14 +77,11 @@ pub async fn me_view(state: &AppState, current: Option<CurrentSession>) -> Resul
     let Some(current) = current else {
         return Ok(SessionView { current: new_anonymous_session(state), user: None, two_factor: false, started: true });
     };
-    let user = match current.session.user_id {
-        Some(user_id) => db::users::find(&mut *db::checkout(&state.db).await?, user_id).await?,
+    let found = match current.session.user_id {
+        Some(user_id) => db::two_factor::user_with_two_factor(&mut *db::checkout(&state.db).await?, user_id).await?,
         None => None,
     };
-    let two_factor = match &user {
-        Some(user) => db::two_factor::is_enabled(&mut *db::checkout(&state.db).await?, user.id).await?,
-        None => false,
-    };
+    let (user, two_factor) = found.map_or((None, false), |(user, two_factor)| (Some(user), two_factor));
     Ok(SessionView { current, user, two_factor, started: false })
 }
 
