@@ -197,21 +197,26 @@ pub fn readable(raw_mail: &str) -> String {
     raw_mail.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
 }
 
-/// Waits for a complete mail in `dir` (the `.eml` files of the embedded
-/// default, or an SMTP sink's Maildir) that `wanted` accepts, and returns it
-/// readable. Names starting with a dot are still being written.
+/// The complete mails in `dir` (the `.eml` files of the embedded default,
+/// or an SMTP sink's Maildir), readable. Names starting with a dot are still
+/// being written.
+pub fn delivered_mails(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.file_name().is_some_and(|name| !name.to_string_lossy().starts_with('.')))
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .map(|mail| readable(&mail))
+        .collect()
+}
+
+/// Waits for a complete mail in `dir` that `wanted` accepts, and returns it
+/// readable.
 pub async fn wait_for_mail_where(dir: &Path, wanted: impl Fn(&str) -> bool) -> String {
     for _ in 0..200 {
-        let found = std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|entry| entry.path())
-            .filter(|path| path.file_name().is_some_and(|name| !name.to_string_lossy().starts_with('.')))
-            .filter_map(|path| std::fs::read_to_string(path).ok())
-            .map(|mail| readable(&mail))
-            .find(|mail| wanted(mail));
-        if let Some(mail) = found {
+        if let Some(mail) = delivered_mails(dir).into_iter().find(|mail| wanted(mail)) {
             return mail;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -228,6 +233,16 @@ pub async fn wait_for_mail(dir: &Path) -> String {
 pub async fn mail_to(dir: &Path, recipient: &str) -> String {
     let to = format!("To: {recipient}");
     wait_for_mail_where(dir, |mail| mail.lines().any(|line| line.eq_ignore_ascii_case(&to))).await
+}
+
+/// The one number a `SELECT count(*) AS count ...` answers.
+pub async fn count(conn: &mut AsyncPgConnection, query: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        count: i64,
+    }
+    sql_query(query).get_result::<Count>(conn).await.unwrap().count
 }
 
 /// The actions of a tenant's audit chain, oldest first, as stored.

@@ -2,14 +2,14 @@
 //! verifier finds tampering, and the database keeps it append-only.
 
 use diesel::sql_query;
-use diesel::sql_types::{BigInt, Uuid as SqlUuid};
+use diesel::sql_types::Uuid as SqlUuid;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use incident_tracker::db::{self, TenantScope};
 use incident_tracker_client::types::{AuditChainVerification, Role, ServiceAccountCreateRequest};
 use uuid::Uuid;
 
 use crate::common::browser::Browser;
-use crate::common::{TestApp, TestDatabase, scratch_dir};
+use crate::common::{TestApp, TestDatabase, count, scratch_dir};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -121,15 +121,8 @@ async fn the_verifier_finds_changed_deleted_and_swapped_events() {
     std::fs::remove_dir_all(&data_dir).ok();
 }
 
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    count: i64,
-}
-
 async fn event_count(conn: &mut AsyncPgConnection) -> i64 {
-    let count: Count = sql_query("SELECT count(*) AS count FROM audit_events").get_result(conn).await.unwrap();
-    count.count
+    count(conn, "SELECT count(*) AS count FROM audit_events").await
 }
 
 /// The server's role may add and read events, never change or remove them;

@@ -3,26 +3,18 @@ use diesel::sql_types::BigInt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use incident_tracker::db::migrations;
 
-use crate::common::TestDatabase;
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    count: i64,
-}
+use crate::common::{TestDatabase, count};
 
 /// Objects the migrations create in `public`: tables, functions, policies.
 async fn schema_objects(conn: &mut AsyncPgConnection) -> i64 {
-    let objects: Count = sql_query(
+    count(
+        conn,
         "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace \
                    AND relname <> '__diesel_schema_migrations' AND relname NOT LIKE '__diesel_schema_migrations_%') \
               + (SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace) \
               + (SELECT count(*) FROM pg_policy) AS count",
     )
-    .get_result(conn)
     .await
-    .unwrap();
-    objects.count
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -171,12 +163,11 @@ async fn deliveries_queued_before_an_upgrade_name_their_event_after_it() {
     let named: Vec<Named> = sql_query("SELECT event_id FROM webhook_deliveries").load(&mut owner).await.unwrap();
     owner.batch_execute("COMMIT").await.unwrap();
     assert_eq!(named.iter().map(|delivery| delivery.event_id).collect::<Vec<_>>(), [event]);
-    let forced: Count = sql_query(
+    let forced = count(
+        &mut owner,
         "SELECT count(*) AS count FROM pg_class WHERE relname IN ('webhook_deliveries', 'change_events') \
            AND relforcerowsecurity",
     )
-    .get_result(&mut owner)
-    .await
-    .unwrap();
-    assert_eq!(forced.count, 2, "row-level security is forced again");
+    .await;
+    assert_eq!(forced, 2, "row-level security is forced again");
 }

@@ -2,12 +2,12 @@
 //! its retention and nothing else, records what it deleted in the audit log,
 //! and leaves the chain verifiable.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use incident_tracker::audit::{self, PLATFORM_CHAIN};
 use serde_json::{Value, json};
 
 use crate::cli::incident_tracker;
-use crate::common::{TestDatabase, audit_actions, scratch_dir};
+use crate::common::{TestDatabase, audit_actions, count, scratch_dir};
 
 /// Rows on both sides of each class's default retention, in two tenants;
 /// those meant to go say `old` in their name.
@@ -50,15 +50,6 @@ INSERT INTO usage_write_days (tenant_id, day, writes, write_quota) VALUES
     ('00000000-0000-0000-0000-0000000000b2', current_date - 401, 1, 10),
     ('00000000-0000-0000-0000-0000000000b2', current_date, 1, 10);
 "#;
-
-async fn count(conn: &mut AsyncPgConnection, query: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        count: i64,
-    }
-    diesel::sql_query(query).get_result::<Count>(conn).await.unwrap().count
-}
 
 /// Runs `incident-tracker purge` against the database; answers its counts.
 async fn purge(database: &TestDatabase, vars: &[(&str, &str)]) -> Value {

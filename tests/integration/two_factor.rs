@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::browser::Browser;
-use crate::common::{TestApp, TestDatabase, audit_actions, readable, scratch_dir, wait_for_mail_where};
+use crate::common::{TestApp, TestDatabase, audit_actions, delivered_mails, scratch_dir, wait_for_mail_where};
 
 const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "tangerine submarine orchestra";
@@ -62,15 +62,8 @@ fn base32_decode(encoded: &str) -> Vec<u8> {
 /// (or 10 s passed), and a moment more for any beyond them.
 async fn alert_mails(dir: &std::path::Path, expected: usize) -> Vec<String> {
     let read = || {
-        std::fs::read_dir(dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|entry| !entry.file_name().to_string_lossy().starts_with('.'))
-            .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
-            .map(|mail| readable(&mail))
-            .filter(|mail| mail.contains("wrong code from your authenticator app"))
-            .collect::<Vec<_>>()
+        let mails = delivered_mails(dir).into_iter();
+        mails.filter(|mail| mail.contains("wrong code from your authenticator app")).collect::<Vec<_>>()
     };
     for _ in 0..200 {
         if read().len() >= expected {
