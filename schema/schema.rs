@@ -81,6 +81,19 @@ diesel::table! {
         metadata -> Jsonb,
         prev_hash -> Bytea,
         hash -> Bytea,
+        personal_digest -> Nullable<Bytea>,
+    }
+}
+
+diesel::table! {
+    audit_personal_data (tenant_id, seq) {
+        tenant_id -> Uuid,
+        seq -> Int8,
+        actor_id -> Nullable<Uuid>,
+        occurred_at -> Timestamptz,
+        salt -> Bytea,
+        client_ip -> Nullable<Text>,
+        email -> Nullable<Text>,
     }
 }
 
@@ -335,6 +348,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         password_normalized -> Bool,
         password_version -> Int4,
+        deleted_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -404,6 +418,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachments,
     audit_chain_heads,
     audit_events,
+    audit_personal_data,
     change_event_counters,
     change_events,
     idempotency_keys,

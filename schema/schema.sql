@@ -13,6 +13,32 @@ CREATE EXTENSION IF NOT EXISTS btree_gin WITH SCHEMA public;
 
 
 --
+-- Name: account_erase(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.account_erase(account uuid) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    address text;
+    pseudonym text := 'deleted:' || account;
+BEGIN
+    SELECT u.email INTO address FROM public.users u WHERE u.id = account AND u.deleted_at IS NOT NULL;
+    IF address IS NULL THEN
+        RAISE EXCEPTION 'only an account marked deleted is erased' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    DELETE FROM public.invitations WHERE email = address;
+    UPDATE public.change_events SET data = data || jsonb_build_object('email', pseudonym, 'name', 'Deleted user')
+        WHERE data ->> 'user_id' = account::text AND data ? 'email';
+    UPDATE public.change_events SET data = data || jsonb_build_object('email', pseudonym)
+        WHERE data ->> 'email' = address;
+    DELETE FROM public.audit_personal_data WHERE actor_id = account OR email = address;
+END
+$$;
+
+
+--
 -- Name: api_key_by_prefix(text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -160,6 +186,24 @@ DECLARE
     purged bigint;
 BEGIN
     DELETE FROM public.attachment_urls WHERE expires_at < least(finished_before, now());
+    GET DIAGNOSTICS purged = ROW_COUNT;
+    RETURN purged;
+END
+$$;
+
+
+--
+-- Name: retention_purge_audit_personal_data(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.retention_purge_audit_personal_data(recorded_before timestamp with time zone) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    purged bigint;
+BEGIN
+    DELETE FROM public.audit_personal_data WHERE occurred_at < least(recorded_before, now() - interval '1 day');
     GET DIAGNOSTICS purged = ROW_COUNT;
     RETURN purged;
 END
@@ -391,12 +435,32 @@ CREATE TABLE public.audit_events (
     metadata jsonb NOT NULL,
     prev_hash bytea NOT NULL,
     hash bytea NOT NULL,
+    personal_digest bytea,
     CONSTRAINT audit_events_hash_check CHECK ((length(hash) = 32)),
+    CONSTRAINT audit_events_personal_digest_check CHECK ((length(personal_digest) = 32)),
     CONSTRAINT audit_events_prev_hash_check CHECK ((length(prev_hash) = 32)),
     CONSTRAINT audit_events_seq_check CHECK ((seq > 0))
 );
 
 ALTER TABLE ONLY public.audit_events FORCE ROW LEVEL SECURITY;
+
+
+--
+-- Name: audit_personal_data; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_personal_data (
+    tenant_id uuid NOT NULL,
+    seq bigint NOT NULL,
+    actor_id uuid,
+    occurred_at timestamp with time zone NOT NULL,
+    salt bytea NOT NULL,
+    client_ip text,
+    email text,
+    CONSTRAINT audit_personal_data_salt_check CHECK ((length(salt) = 16))
+);
+
+ALTER TABLE ONLY public.audit_personal_data FORCE ROW LEVEL SECURITY;
 
 
 --
@@ -777,6 +841,7 @@ CREATE TABLE public.users (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     password_normalized boolean DEFAULT false NOT NULL,
     password_version integer DEFAULT 0 NOT NULL,
+    deleted_at timestamp with time zone,
     CONSTRAINT users_email_check CHECK (((email = lower(btrim(email))) AND ((length(email) >= 3) AND (length(email) <= 254)))),
     CONSTRAINT users_name_check CHECK (((length(name) >= 1) AND (length(name) <= 100)))
 );
@@ -898,6 +963,14 @@ ALTER TABLE ONLY public.audit_chain_heads
 
 ALTER TABLE ONLY public.audit_events
     ADD CONSTRAINT audit_events_pkey PRIMARY KEY (tenant_id, seq);
+
+
+--
+-- Name: audit_personal_data audit_personal_data_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_personal_data
+    ADD CONSTRAINT audit_personal_data_pkey PRIMARY KEY (tenant_id, seq);
 
 
 --
@@ -1176,6 +1249,27 @@ CREATE INDEX attachments_by_incident ON public.attachments USING btree (tenant_i
 
 
 --
+-- Name: audit_personal_data_actor_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_personal_data_actor_id ON public.audit_personal_data USING btree (actor_id);
+
+
+--
+-- Name: audit_personal_data_email; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_personal_data_email ON public.audit_personal_data USING btree (email) WHERE (email IS NOT NULL);
+
+
+--
+-- Name: audit_personal_data_occurred_at; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_personal_data_occurred_at ON public.audit_personal_data USING btree (occurred_at);
+
+
+--
 -- Name: change_events_by_age; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1418,6 +1512,14 @@ ALTER TABLE ONLY public.attachments
 
 
 --
+-- Name: audit_personal_data audit_personal_data_tenant_id_seq_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_personal_data
+    ADD CONSTRAINT audit_personal_data_tenant_id_seq_fkey FOREIGN KEY (tenant_id, seq) REFERENCES public.audit_events(tenant_id, seq);
+
+
+--
 -- Name: change_event_counters change_event_counters_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1626,6 +1728,37 @@ ALTER TABLE ONLY public.webhooks
 
 
 --
+-- Name: audit_personal_data account_erasure; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY account_erasure ON public.audit_personal_data TO incident_tracker_lookup USING (((actor_id IN ( SELECT u.id
+   FROM public.users u
+  WHERE (u.deleted_at IS NOT NULL))) OR (email IN ( SELECT u.email
+   FROM public.users u
+  WHERE (u.deleted_at IS NOT NULL)))));
+
+
+--
+-- Name: change_events account_erasure; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY account_erasure ON public.change_events TO incident_tracker_lookup USING ((((data ->> 'email'::text) IN ( SELECT u.email
+   FROM public.users u
+  WHERE (u.deleted_at IS NOT NULL))) OR ((data ->> 'user_id'::text) IN ( SELECT (u.id)::text AS id
+   FROM public.users u
+  WHERE (u.deleted_at IS NOT NULL))))) WITH CHECK (((data ->> 'email'::text) ~~ 'deleted:%'::text));
+
+
+--
+-- Name: invitations account_erasure; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY account_erasure ON public.invitations FOR DELETE TO incident_tracker_lookup USING ((email IN ( SELECT u.email
+   FROM public.users u
+  WHERE (u.deleted_at IS NOT NULL))));
+
+
+--
 -- Name: api_keys; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -1654,6 +1787,12 @@ ALTER TABLE public.audit_chain_heads ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE public.audit_events ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: audit_personal_data; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE public.audit_personal_data ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: change_event_counters; Type: ROW SECURITY; Schema: public; Owner: -
@@ -1760,6 +1899,13 @@ CREATE POLICY retention_purge ON public.attachment_urls TO incident_tracker_look
 
 
 --
+-- Name: audit_personal_data retention_purge; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY retention_purge ON public.audit_personal_data TO incident_tracker_lookup USING ((occurred_at < (now() - '1 day'::interval)));
+
+
+--
 -- Name: change_events retention_purge; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -1832,6 +1978,13 @@ CREATE POLICY tenant_isolation ON public.audit_chain_heads USING ((tenant_id = p
 --
 
 CREATE POLICY tenant_isolation ON public.audit_events USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
+
+
+--
+-- Name: audit_personal_data tenant_isolation; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY tenant_isolation ON public.audit_personal_data USING ((tenant_id = public.current_tenant_id())) WITH CHECK ((tenant_id = public.current_tenant_id()));
 
 
 --
@@ -1991,6 +2144,14 @@ GRANT USAGE ON SCHEMA public TO incident_tracker_lookup;
 
 
 --
+-- Name: FUNCTION account_erase(account uuid); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.account_erase(account uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.account_erase(account uuid) TO incident_tracker_app;
+
+
+--
 -- Name: FUNCTION api_key_by_prefix(key_prefix text); Type: ACL; Schema: public; Owner: -
 --
 
@@ -2049,6 +2210,14 @@ REVOKE ALL ON FUNCTION public.refuse_audit_change() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.retention_purge_attachment_urls(finished_before timestamp with time zone) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.retention_purge_attachment_urls(finished_before timestamp with time zone) TO incident_tracker_app;
+
+
+--
+-- Name: FUNCTION retention_purge_audit_personal_data(recorded_before timestamp with time zone); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION public.retention_purge_audit_personal_data(recorded_before timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.retention_purge_audit_personal_data(recorded_before timestamp with time zone) TO incident_tracker_app;
 
 
 --
@@ -2130,6 +2299,14 @@ GRANT SELECT,INSERT ON TABLE public.audit_events TO incident_tracker_app;
 
 
 --
+-- Name: TABLE audit_personal_data; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT,INSERT ON TABLE public.audit_personal_data TO incident_tracker_app;
+GRANT SELECT,DELETE ON TABLE public.audit_personal_data TO incident_tracker_lookup;
+
+
+--
 -- Name: TABLE change_event_counters; Type: ACL; Schema: public; Owner: -
 --
 
@@ -2142,6 +2319,13 @@ GRANT SELECT,INSERT,UPDATE ON TABLE public.change_event_counters TO incident_tra
 
 GRANT SELECT,INSERT ON TABLE public.change_events TO incident_tracker_app;
 GRANT SELECT,DELETE ON TABLE public.change_events TO incident_tracker_lookup;
+
+
+--
+-- Name: COLUMN change_events.data; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(data) ON TABLE public.change_events TO incident_tracker_lookup;
 
 
 --
@@ -2273,6 +2457,7 @@ GRANT SELECT,DELETE ON TABLE public.usage_write_days TO incident_tracker_lookup;
 --
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.users TO incident_tracker_app;
+GRANT SELECT ON TABLE public.users TO incident_tracker_lookup;
 
 
 --

@@ -14,9 +14,14 @@ const RANDOM_TOKEN_CHARS: usize = 43;
 /// 256 random bits from the operating system, URL-safe: session ids, CSRF
 /// tokens, reset and invite tokens.
 pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
+    URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+/// `N` random bytes from the operating system.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
     OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    bytes
 }
 
 /// Whether `raw` could have come from [`random_token`]: anything else is

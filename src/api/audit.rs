@@ -40,10 +40,17 @@ pub struct AuditEvent {
     pub actor: AuditActor,
     pub target: Option<AuditTarget>,
     pub request_id: Option<String>,
+    /// Absent once retention or the actor's account deletion erased it.
     pub client_ip: Option<String>,
     pub occurred_at: DateTime<Utc>,
-    /// Details of the event; never secrets.
+    /// Details of the event; never secrets. An invitee's `email` is shown
+    /// here until erased, but hashed only through `personalDigest`.
     pub metadata: serde_json::Value,
+    /// SHA-256 over a random salt and the event's personal data (client
+    /// address, invitee's email), hex. The data is kept beside the event,
+    /// so erasing it leaves `hash` intact. Absent in events recorded before
+    /// 0.3.2, which hash their client address directly.
+    pub personal_digest: Option<String>,
     /// The previous event's `hash`, hex; zeros for the first.
     pub prev_hash: String,
     /// SHA-256 over this event's canonical encoding and `prevHash`, hex.

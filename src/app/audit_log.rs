@@ -4,7 +4,7 @@ use chrono::{DateTime, Datelike, Utc};
 
 use super::operation::tenant_read;
 use super::{AppState, Error, OpContext};
-use crate::audit::{self, EventFilter, EventRecord, Verification};
+use crate::audit::{self, EventFilter, LoggedEvent, Verification};
 use crate::policy::Action;
 
 const MAX_ACTION_CHARS: usize = 100;
@@ -15,7 +15,7 @@ pub async fn audit_event_list(
     op: &OpContext,
     filter: EventFilter,
     limit: i64,
-) -> Result<Vec<EventRecord>, Error> {
+) -> Result<Vec<LoggedEvent>, Error> {
     validate_filter(&filter)?;
     let tenant_id = op.active_tenant()?;
     tenant_read(state, op, tenant_id, Action::AuditLogRead, move |conn, _| {

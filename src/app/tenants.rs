@@ -233,13 +233,14 @@ pub async fn invite_create(
             for pending in &replaced {
                 done = done
                     .audited(NewEvent::new("member.invite_revoked", Some(Target::invite(pending.id))).with_metadata(
-                        json!({ "email": pending.email, "role": pending.role.as_str(), "replacedBy": invite.id }),
-                    ))
+                        json!({ "role": pending.role.as_str(), "replacedBy": invite.id }),
+                    ).with_email(&pending.email))
                     .announced(Change::in_tenant(ChangeKind::InviteRevoked, pending)?);
             }
             let replaced_ids: Vec<Uuid> = replaced.iter().map(|pending| pending.id).collect();
             let event = NewEvent::new("member.invited", Some(Target::invite(invite.id)))
-                .with_metadata(json!({ "email": email, "role": role.as_str(), "replaced": replaced_ids }));
+                .with_metadata(json!({ "role": role.as_str(), "replaced": replaced_ids }))
+                .with_email(&email);
             Ok(done.audited(event).announced(Change::in_tenant(ChangeKind::InviteCreated, &invite)?))
         })
     })
@@ -298,7 +299,8 @@ pub async fn invite_revoke(state: &AppState, op: &OpContext, tenant_id: Uuid, in
                 return Err(Error::NotFound);
             }
             let event = NewEvent::new("member.invite_revoked", Some(Target::invite(invite_id)))
-                .with_metadata(json!({ "email": invite.email, "role": invite.role.as_str() }));
+                .with_metadata(json!({ "role": invite.role.as_str() }))
+                .with_email(&invite.email);
             Ok(Done::new(()).audited(event).announced(Change::in_tenant(ChangeKind::InviteRevoked, &invite)?))
         })
     })

@@ -6,6 +6,10 @@
 //! so either both happen or neither does. The database refuses updates and
 //! deletes of events (grants and a trigger); [`verify`] recomputes a chain
 //! to show whether anyone went around that.
+//!
+//! Personal data (the client address, an invitee's email) is kept beside
+//! the event, in `audit_personal_data`, which retention and account
+//! deletion erase; the event hashes a salted digest of it (see [`chain`]).
 
 pub mod chain;
 
@@ -16,7 +20,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::actor::{Actor, Origin};
-use crate::db::schema::{audit_chain_heads, audit_events};
+use crate::db::schema::{audit_chain_heads, audit_events, audit_personal_data};
 use crate::db::{self, TenantScope};
 use crate::error::Error;
 
@@ -81,22 +85,30 @@ impl Target {
 }
 
 /// What happened, to record with who did it and from where. Metadata must
-/// never hold a secret.
+/// never hold a secret, nor personal data: that goes in `email`.
 #[derive(Clone, Debug)]
 pub struct NewEvent {
     /// A stable name, `area.what_happened`: `tenant.created`, `member.role_changed`.
     pub action: &'static str,
     pub target: Option<Target>,
     pub metadata: Value,
+    /// The email of the person the event is about, when only the email
+    /// names them (an invitee); shown as the metadata's `email`.
+    pub email: Option<String>,
 }
 
 impl NewEvent {
     pub fn new(action: &'static str, target: Option<Target>) -> NewEvent {
-        NewEvent { action, target, metadata: Value::Object(Default::default()) }
+        NewEvent { action, target, metadata: Value::Object(Default::default()), email: None }
     }
 
     pub fn with_metadata(mut self, metadata: Value) -> NewEvent {
         self.metadata = metadata;
+        self
+    }
+
+    pub fn with_email(mut self, email: &str) -> NewEvent {
+        self.email = Some(email.to_string());
         self
     }
 }
@@ -113,11 +125,66 @@ pub struct EventRecord {
     pub target_type: Option<String>,
     pub target_id: Option<Uuid>,
     pub request_id: Option<String>,
+    /// Only in version 1 events; later ones keep it in [`PersonalRecord`].
     pub client_ip: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub metadata: Value,
+    /// [`chain::personal_digest`] of the event's [`PersonalRecord`]; `None`
+    /// in version 1 events.
+    pub personal_digest: Option<Vec<u8>>,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+}
+
+/// An event's personal data, kept until retention or the deletion of the
+/// account it belongs to erases it.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_personal_data)]
+pub struct PersonalRecord {
+    pub tenant_id: Uuid,
+    pub seq: i64,
+    /// The event's actor, whose deletion erases the record.
+    pub actor_id: Option<Uuid>,
+    /// The event's, which retention counts from.
+    pub occurred_at: DateTime<Utc>,
+    pub salt: Vec<u8>,
+    pub client_ip: Option<String>,
+    pub email: Option<String>,
+}
+
+/// An event as listed: with its personal data, unless that was erased.
+#[derive(Clone, Debug)]
+pub struct LoggedEvent {
+    pub record: EventRecord,
+    pub personal: Option<PersonalRecord>,
+}
+
+impl LoggedEvent {
+    pub fn client_ip(&self) -> Option<&str> {
+        self.record.client_ip.as_deref().or(self.personal.as_ref().and_then(|personal| personal.client_ip.as_deref()))
+    }
+
+    /// The metadata, with the email the event names in it while that is
+    /// kept.
+    pub fn metadata(&self) -> Value {
+        let mut metadata = self.record.metadata.clone();
+        if let (Some(email), Value::Object(fields)) =
+            (self.personal.as_ref().and_then(|personal| personal.email.as_ref()), &mut metadata)
+        {
+            fields.insert("email".to_string(), Value::String(email.clone()));
+        }
+        metadata
+    }
+
+    /// Whether the personal data kept beside the event is what it hashed.
+    fn personal_data_intact(&self) -> bool {
+        match &self.personal {
+            Some(personal) => {
+                self.record.personal_digest.as_deref() == Some(chain::personal_digest(personal).as_slice())
+            }
+            None => true,
+        }
+    }
 }
 
 /// Appends `event` to `tenant_id`'s chain, inside the caller's transaction,
@@ -147,23 +214,35 @@ pub async fn append(
         .for_update()
         .first(conn)
         .await?;
+    let (seq, occurred_at) = (head_seq + 1, chain::stored_precision(Utc::now()));
+    let personal = PersonalRecord {
+        tenant_id,
+        seq,
+        actor_id: actor.id(),
+        occurred_at,
+        salt: crate::crypto::random_bytes::<16>().to_vec(),
+        client_ip: Some(origin.client_ip.to_string()),
+        email: event.email,
+    };
     let mut record = EventRecord {
         tenant_id,
-        seq: head_seq + 1,
+        seq,
         action: event.action.to_string(),
         actor_type: actor.kind().to_string(),
         actor_id: actor.id(),
         target_type: event.target.map(|target| target.kind.to_string()),
         target_id: event.target.map(|target| target.id),
         request_id: Some(origin.request_id.clone()),
-        client_ip: Some(origin.client_ip.to_string()),
-        occurred_at: chain::stored_precision(Utc::now()),
+        client_ip: None,
+        occurred_at,
         metadata: event.metadata,
+        personal_digest: Some(chain::personal_digest(&personal).to_vec()),
         prev_hash: head_hash,
         hash: Vec::new(),
     };
     record.hash = chain::event_hash(&record).to_vec();
     db::prepared(diesel::insert_into(audit_events::table).values(&record)).execute(conn).await?;
+    db::prepared(diesel::insert_into(audit_personal_data::table).values(&personal)).execute(conn).await?;
     db::prepared(
         diesel::update(audit_chain_heads::table.find(tenant_id))
             .set((audit_chain_heads::seq.eq(record.seq), audit_chain_heads::hash.eq(&record.hash))),
@@ -227,8 +306,8 @@ pub async fn list(
     tenant_id: Uuid,
     filter: &EventFilter,
     limit: i64,
-) -> QueryResult<Vec<EventRecord>> {
-    let mut query = audit_events::table.filter(audit_events::tenant_id.eq(tenant_id)).into_boxed();
+) -> QueryResult<Vec<LoggedEvent>> {
+    let mut query = with_personal_data().filter(audit_events::tenant_id.eq(tenant_id)).into_boxed();
     if let Some(action) = &filter.action {
         query = query.filter(audit_events::action.eq(action.clone()));
     }
@@ -244,7 +323,36 @@ pub async fn list(
     if let Some(before_seq) = filter.before_seq {
         query = query.filter(audit_events::seq.lt(before_seq));
     }
-    query.order(audit_events::seq.desc()).limit(limit).select(EventRecord::as_select()).load(conn).await
+    let rows = query.order(audit_events::seq.desc()).limit(limit).select(logged_event_columns()).load(conn).await?;
+    Ok(rows.into_iter().map(|(record, personal)| LoggedEvent { record, personal }).collect())
+}
+
+type WithPersonalData = diesel::dsl::LeftJoinOn<
+    audit_events::table,
+    audit_personal_data::table,
+    diesel::dsl::And<
+        diesel::dsl::Eq<audit_personal_data::tenant_id, audit_events::tenant_id>,
+        diesel::dsl::Eq<audit_personal_data::seq, audit_events::seq>,
+    >,
+>;
+
+fn with_personal_data() -> WithPersonalData {
+    audit_events::table.left_join(
+        audit_personal_data::table.on(audit_personal_data::tenant_id
+            .eq(audit_events::tenant_id)
+            .and(audit_personal_data::seq.eq(audit_events::seq))),
+    )
+}
+
+type LoggedEventColumns = (
+    diesel::dsl::AsSelect<EventRecord, diesel::pg::Pg>,
+    diesel::dsl::Nullable<<audit_personal_data::table as Table>::AllColumns>,
+);
+
+/// The event and, when kept, its personal data: [`PersonalRecord`]'s
+/// fields are in the table's column order.
+fn logged_event_columns() -> LoggedEventColumns {
+    (EventRecord::as_select(), audit_personal_data::all_columns.nullable())
 }
 
 /// The outcome of recomputing a chain.
@@ -276,22 +384,27 @@ pub async fn verify(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResul
     let mut prev_hash = chain::GENESIS.to_vec();
     let mut first_invalid_seq = None;
     'batches: while expected_seq <= head_seq {
-        let batch: Vec<EventRecord> = audit_events::table
+        let batch: Vec<(EventRecord, Option<PersonalRecord>)> = with_personal_data()
             .filter(audit_events::tenant_id.eq(tenant_id))
             .filter(audit_events::seq.ge(expected_seq))
             .filter(audit_events::seq.le(head_seq))
             .order(audit_events::seq.asc())
             .limit(VERIFY_BATCH)
-            .select(EventRecord::as_select())
+            .select(logged_event_columns())
             .load(conn)
             .await?;
         if batch.is_empty() {
             break;
         }
-        for event in batch {
-            let intact = event.seq == expected_seq
-                && event.prev_hash == prev_hash
-                && chain::event_hash(&event).as_slice() == event.hash.as_slice();
+        for (record, personal) in batch {
+            let event = LoggedEvent { record, personal };
+            let intact = event.personal_data_intact() && {
+                let event = &event.record;
+                event.seq == expected_seq
+                    && event.prev_hash == prev_hash
+                    && chain::event_hash(event).as_slice() == event.hash.as_slice()
+            };
+            let event = event.record;
             if !intact {
                 first_invalid_seq = Some(expected_seq);
                 break 'batches;

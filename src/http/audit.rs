@@ -9,7 +9,7 @@ use crate::api::audit::{
 };
 use crate::api::{ApiError, Reply};
 use crate::app::audit_log;
-use crate::audit::{EventFilter, EventRecord};
+use crate::audit::{EventFilter, LoggedEvent};
 use crate::crypto::hex;
 
 pub async fn audit_event_list(
@@ -58,16 +58,19 @@ pub async fn audit_chain_verify(
     .await
 }
 
-fn audit_event(event: EventRecord) -> AuditEvent {
+fn audit_event(logged: LoggedEvent) -> AuditEvent {
+    let (client_ip, metadata) = (logged.client_ip().map(str::to_string), logged.metadata());
+    let event = logged.record;
     AuditEvent {
         seq: event.seq,
         action: event.action,
         actor: AuditActor { kind: event.actor_type, id: event.actor_id },
         target: event.target_type.zip(event.target_id).map(|(kind, id)| AuditTarget { kind, id }),
         request_id: event.request_id,
-        client_ip: event.client_ip,
+        client_ip,
         occurred_at: event.occurred_at,
-        metadata: event.metadata,
+        metadata,
+        personal_digest: event.personal_digest.as_deref().map(hex),
         prev_hash: hex(&event.prev_hash),
         hash: hex(&event.hash),
     }
