@@ -1512,14 +1512,6 @@ ALTER TABLE ONLY public.attachments
 
 
 --
--- Name: audit_personal_data audit_personal_data_tenant_id_seq_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.audit_personal_data
-    ADD CONSTRAINT audit_personal_data_tenant_id_seq_fkey FOREIGN KEY (tenant_id, seq) REFERENCES public.audit_events(tenant_id, seq);
-
-
---
 -- Name: change_event_counters change_event_counters_tenant_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 

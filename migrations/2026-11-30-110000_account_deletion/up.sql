@@ -17,8 +17,7 @@ CREATE TABLE audit_personal_data (
     salt bytea NOT NULL CHECK (length(salt) = 16),
     client_ip text,
     email text,
-    PRIMARY KEY (tenant_id, seq),
-    FOREIGN KEY (tenant_id, seq) REFERENCES audit_events (tenant_id, seq)
+    PRIMARY KEY (tenant_id, seq)
 );
 SELECT enable_tenant_isolation('audit_personal_data');
 GRANT SELECT, INSERT ON audit_personal_data TO incident_tracker_app;

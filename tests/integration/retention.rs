@@ -127,8 +127,8 @@ async fn the_purge_deletes_only_what_is_past_retention_and_audits_what_it_delete
     assert_eq!(actions, ["retention.purged", "retention.purged"]);
     let filter = audit::EventFilter { action: None, actor_id: None, since: None, until: None, before_seq: None };
     let events = audit::list(&mut owner, PLATFORM_CHAIN, &filter, 10).await.unwrap();
-    assert_eq!(events[0].metadata["tokens"], 1);
-    assert_eq!(events[1].metadata["usageRows"], 3);
-    assert_eq!(events[1].actor_type, "system");
+    assert_eq!(events[0].record.metadata["tokens"], 1);
+    assert_eq!(events[1].record.metadata["usageRows"], 3);
+    assert_eq!(events[1].record.actor_type, "system");
     assert!(audit::verify(&mut owner, PLATFORM_CHAIN).await.unwrap().valid);
 }
