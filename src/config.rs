@@ -116,6 +116,9 @@ pub struct Retention {
     /// Daily usage counts, from their day: `RETENTION_USAGE_DAYS`, 400, at
     /// least 366 (`app::usage::MAX_REPORT_DAYS`).
     pub usage: Duration,
+    /// The personal data of audit events (client address, an invitee's
+    /// email), from the event: `RETENTION_AUDIT_ADDRESSES_DAYS`, 180.
+    pub audit_addresses: Duration,
 }
 
 /// An S3-compatible bucket and how to reach it.
@@ -286,6 +289,7 @@ impl Config {
             // A usage report covers up to a year and a day: none may show
             // a purged day as a day without usage.
             usage: reader.parse("RETENTION_USAGE_DAYS", days_of(400), |raw| days(raw, 366)),
+            audit_addresses: reader.parse("RETENTION_AUDIT_ADDRESSES_DAYS", days_of(180), |raw| days(raw, 1)),
         };
         let webhook_allow_private_targets = reader.parse("WEBHOOK_ALLOW_PRIVATE_TARGETS", false, |raw| match raw {
             "true" => Ok(true),
@@ -442,6 +446,7 @@ mod tests {
         assert_eq!(config.daily_write_quota, 10_000);
         assert_eq!(config.retention.tokens, Duration::from_secs(7 * 24 * 60 * 60));
         assert_eq!(config.retention.usage, Duration::from_secs(400 * 24 * 60 * 60));
+        assert_eq!(config.retention.audit_addresses, Duration::from_secs(180 * 24 * 60 * 60));
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct Purged {
     pub tokens: i64,
     pub invites: i64,
     pub usage_rows: i64,
+    /// Audit events' personal data: client addresses, invitees' emails.
+    pub audit_addresses: i64,
 }
 
 /// Deletes what is past retention in one transaction, with the audit event
@@ -53,6 +55,7 @@ pub async fn purge(conn: &mut AsyncPgConnection, retention: &Retention, origin: 
             tokens: db::retention::tokens_purge(conn, before(retention.tokens)).await?,
             invites: db::retention::invitations_purge(conn, before(retention.invites)).await?,
             usage_rows: db::retention::usage_purge(conn, before(retention.usage).date_naive()).await?,
+            audit_addresses: db::retention::audit_personal_data_purge(conn, before(retention.audit_addresses)).await?,
         };
         if purged != Purged::default() {
             let counts = serde_json::to_value(purged).map_err(anyhow::Error::from)?;

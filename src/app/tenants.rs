@@ -232,9 +232,11 @@ pub async fn invite_create(
             let mut done = Done::new(invite.clone());
             for pending in &replaced {
                 done = done
-                    .audited(NewEvent::new("member.invite_revoked", Some(Target::invite(pending.id))).with_metadata(
-                        json!({ "role": pending.role.as_str(), "replacedBy": invite.id }),
-                    ).with_email(&pending.email))
+                    .audited(
+                        NewEvent::new("member.invite_revoked", Some(Target::invite(pending.id)))
+                            .with_metadata(json!({ "role": pending.role.as_str(), "replacedBy": invite.id }))
+                            .with_email(&pending.email),
+                    )
                     .announced(Change::in_tenant(ChangeKind::InviteRevoked, pending)?);
             }
             let replaced_ids: Vec<Uuid> = replaced.iter().map(|pending| pending.id).collect();

@@ -337,11 +337,9 @@ type WithPersonalData = diesel::dsl::LeftJoinOn<
 >;
 
 fn with_personal_data() -> WithPersonalData {
-    audit_events::table.left_join(
-        audit_personal_data::table.on(audit_personal_data::tenant_id
-            .eq(audit_events::tenant_id)
-            .and(audit_personal_data::seq.eq(audit_events::seq))),
-    )
+    audit_events::table.left_join(audit_personal_data::table.on(
+        audit_personal_data::tenant_id.eq(audit_events::tenant_id).and(audit_personal_data::seq.eq(audit_events::seq)),
+    ))
 }
 
 type LoggedEventColumns = (

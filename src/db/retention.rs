@@ -68,6 +68,17 @@ pub async fn usage_purge(conn: &mut AsyncPgConnection, first_kept: NaiveDate) ->
     Ok(query.get_result::<Purged>(conn).await?.purged)
 }
 
+/// The personal data of audit events recorded before `recorded_before`;
+/// the events stay, and their chains verify without it.
+pub async fn audit_personal_data_purge(
+    conn: &mut AsyncPgConnection,
+    recorded_before: DateTime<Utc>,
+) -> QueryResult<i64> {
+    let query = diesel::sql_query("SELECT retention_purge_audit_personal_data($1) AS purged")
+        .bind::<Timestamptz, _>(recorded_before);
+    Ok(query.get_result::<Purged>(conn).await?.purged)
+}
+
 /// What each purge function answers: the rows it deleted.
 #[derive(QueryableByName)]
 struct Purged {

@@ -111,8 +111,12 @@ async fn the_verifier_finds_changed_deleted_and_swapped_events() {
     // Personal data kept beside an event is checked against its digest;
     // erasing it is what retention and account deletion do.
     sql_query("CREATE TEMP TABLE saved_personal AS SELECT * FROM audit_personal_data").execute(&mut sql).await.unwrap();
-    execute(&mut sql, "UPDATE audit_personal_data SET client_ip = '203.0.113.9' WHERE tenant_id = $1 AND seq = 3", tenant)
-        .await;
+    execute(
+        &mut sql,
+        "UPDATE audit_personal_data SET client_ip = '203.0.113.9' WHERE tenant_id = $1 AND seq = 3",
+        tenant,
+    )
+    .await;
     assert_eq!(verify(&owner).await.first_invalid_seq, Some(3), "a changed client address went unnoticed");
     execute(&mut sql, "DELETE FROM audit_personal_data WHERE tenant_id = $1 AND seq = 3", tenant).await;
     assert!(verify(&owner).await.valid, "erased personal data breaks no chain");
@@ -121,8 +125,12 @@ async fn the_verifier_finds_changed_deleted_and_swapped_events() {
     assert_eq!((erased.seq, erased.client_ip.as_deref(), erased.metadata.get("email")), (3, None, None));
     assert_eq!(kept.metadata["email"], "invitee0@example.com");
     assert!(kept.client_ip.is_some() && kept.personal_digest.is_some());
-    execute(&mut sql, "INSERT INTO audit_personal_data SELECT * FROM saved_personal WHERE tenant_id = $1 AND seq = 3", tenant)
-        .await;
+    execute(
+        &mut sql,
+        "INSERT INTO audit_personal_data SELECT * FROM saved_personal WHERE tenant_id = $1 AND seq = 3",
+        tenant,
+    )
+    .await;
     assert!(verify(&owner).await.valid);
 
     // The head moved back to hide the newest events.

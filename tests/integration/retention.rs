@@ -2,8 +2,9 @@
 //! its retention and nothing else, records what it deleted in the audit log,
 //! and leaves the chain verifiable.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
-use incident_tracker::audit::{self, PLATFORM_CHAIN};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use incident_tracker::actor::{Actor, Origin};
+use incident_tracker::audit::{self, NewEvent, PLATFORM_CHAIN};
 use serde_json::{Value, json};
 
 use crate::cli::incident_tracker;
@@ -66,11 +67,27 @@ async fn purge(database: &TestDatabase, vars: &[(&str, &str)]) -> Value {
 async fn the_purge_deletes_only_what_is_past_retention_and_audits_what_it_deleted() {
     let database = TestDatabase::migrated().await;
     let mut owner = database.owner_connection().await;
-    diesel_async::SimpleAsyncConnection::batch_execute(&mut owner, FIXTURES).await.unwrap();
+    owner.batch_execute(FIXTURES).await.unwrap();
+    // Three audit events by a user, from an address, recorded (as far as
+    // their personal data says) 181 days ago, 179 days ago and now.
+    let origin = Origin { request_id: "fixture".into(), client_ip: [198, 51, 100, 7].into() };
+    for _ in 0..3 {
+        let event = NewEvent::new("fixture.recorded", None).with_email("invitee@example.com");
+        let actor = Actor::User(uuid::Uuid::from_u128(0xa1));
+        owner.transaction(async |conn| audit::record_platform_event(conn, &actor, &origin, event).await).await.unwrap();
+    }
+    owner
+        .batch_execute(
+            "UPDATE audit_personal_data SET occurred_at = now() - interval '181 days' WHERE seq = 1;
+             UPDATE audit_personal_data SET occurred_at = now() - interval '179 days' WHERE seq = 2;",
+        )
+        .await
+        .unwrap();
 
     let purged = purge(&database, &[]).await;
     let expected = json!({
-        "changeEvents": 0, "deletedWebhooks": 0, "mail": 1, "tokens": 3, "invites": 2, "usageRows": 3
+        "changeEvents": 0, "deletedWebhooks": 0, "mail": 1, "tokens": 3, "invites": 2, "usageRows": 3,
+        "auditAddresses": 1
     });
     assert_eq!(purged, expected);
     let left = [
@@ -83,16 +100,25 @@ async fn the_purge_deletes_only_what_is_past_retention_and_audits_what_it_delete
         ("SELECT count(*) AS count FROM usage_counts WHERE day = current_date - 399", 1),
         ("SELECT count(*) AS count FROM usage_counts", 1),
         ("SELECT count(*) AS count FROM usage_write_days", 1),
+        ("SELECT count(*) AS count FROM audit_personal_data WHERE seq = 1", 0),
+        ("SELECT count(*) AS count FROM audit_personal_data WHERE seq IN (2, 3)", 2),
     ];
     for (query, rows) in left {
         assert_eq!(count(&mut owner, query).await, rows, "{query}");
     }
+    let filter = audit::EventFilter { action: None, actor_id: None, since: None, until: None, before_seq: None };
+    let fixtures = audit::list(&mut owner, PLATFORM_CHAIN, &filter, 10).await.unwrap();
+    let shown: Vec<_> =
+        fixtures[1..].iter().map(|event| (event.client_ip(), event.metadata().get("email").cloned())).collect();
+    let kept = (Some("198.51.100.7"), Some(json!("invitee@example.com")));
+    assert_eq!(shown, [kept.clone(), kept, (None, None)], "newest first: the oldest event's address and email went");
 
     // Retention is per class and configurable: a shorter one for tokens
     // takes the token that expired 6 days ago, and nothing else.
     let purged = purge(&database, &[("RETENTION_TOKENS_DAYS", "5")]).await;
     let expected = json!({
-        "changeEvents": 0, "deletedWebhooks": 0, "mail": 0, "tokens": 1, "invites": 0, "usageRows": 0
+        "changeEvents": 0, "deletedWebhooks": 0, "mail": 0, "tokens": 1, "invites": 0, "usageRows": 0,
+        "auditAddresses": 0
     });
     assert_eq!(purged, expected);
     assert_eq!(count(&mut owner, "SELECT count(*) AS count FROM password_reset_tokens").await, 1);
@@ -108,11 +134,13 @@ async fn the_purge_deletes_only_what_is_past_retention_and_audits_what_it_delete
             SELECT retention_purge_invitations('infinity');
             SELECT retention_purge_attachment_urls('infinity');
             SELECT retention_purge_usage('infinity');
+            SELECT retention_purge_audit_personal_data('infinity');
             COMMIT;"
         );
-        diesel_async::SimpleAsyncConnection::batch_execute(&mut server, &greedy).await.unwrap();
+        server.batch_execute(&greedy).await.unwrap();
     }
     let left = [
+        ("SELECT count(*) AS count FROM audit_personal_data WHERE occurred_at > now() - interval '1 day'", 3),
         ("SELECT count(*) AS count FROM invitations WHERE email IN ('pending@example.com', 'accepted@example.com')", 2),
         ("SELECT count(*) AS count FROM usage_write_days WHERE day = current_date", 1),
     ];
@@ -124,8 +152,10 @@ async fn the_purge_deletes_only_what_is_past_retention_and_audits_what_it_delete
     // one that deleted nothing records nothing. The chain still verifies.
     purge(&database, &[]).await;
     let actions = audit_actions(&mut owner, PLATFORM_CHAIN).await;
-    assert_eq!(actions, ["retention.purged", "retention.purged"]);
-    let filter = audit::EventFilter { action: None, actor_id: None, since: None, until: None, before_seq: None };
+    assert_eq!(
+        actions,
+        ["fixture.recorded", "fixture.recorded", "fixture.recorded", "retention.purged", "retention.purged"]
+    );
     let events = audit::list(&mut owner, PLATFORM_CHAIN, &filter, 10).await.unwrap();
     assert_eq!(events[0].record.metadata["tokens"], 1);
     assert_eq!(events[1].record.metadata["usageRows"], 3);
