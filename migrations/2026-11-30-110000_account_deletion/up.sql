@@ -26,13 +26,14 @@ CREATE INDEX audit_personal_data_actor_id ON audit_personal_data (actor_id);
 CREATE INDEX audit_personal_data_email ON audit_personal_data (email) WHERE email IS NOT NULL;
 
 -- A deleted account keeps its row, under its id, so what it did in tenants
--- stays attributed to the same pseudonym; the row holds nothing else.
+-- stays attributed to the same pseudonym; the row holds nothing else: its
+-- email becomes `deleted:<id>`, which no sign-in or sign-up accepts.
 ALTER TABLE users ADD COLUMN deleted_at timestamptz;
 
 -- Erasing crosses tenants: a deleted account's email sits in invitations and
 -- change events of tenants it may never have joined. It runs as the lookup
 -- role, whose policies admit only rows of an account marked deleted.
-GRANT SELECT ON users TO incident_tracker_lookup;
+GRANT SELECT, UPDATE (email, name, password_hash, password_version, updated_at) ON users TO incident_tracker_lookup;
 GRANT SELECT, DELETE ON audit_personal_data TO incident_tracker_lookup;
 GRANT UPDATE (data) ON change_events TO incident_tracker_lookup;
 CREATE POLICY account_erasure ON invitations FOR DELETE TO incident_tracker_lookup
@@ -48,10 +49,11 @@ CREATE POLICY account_erasure ON audit_personal_data FOR ALL TO incident_tracker
 CREATE POLICY retention_purge ON audit_personal_data FOR ALL TO incident_tracker_lookup
     USING (occurred_at < now() - interval '1 day');
 
--- Erases, across tenants, the email of an account marked deleted (whose row
--- still holds it): invitations to it go, change events naming it show the
--- pseudonym `deleted:<id>`, and the personal data of audit events it did or
--- that name it goes. Refuses any other account.
+-- Erases, across tenants, the email and name of an account marked deleted
+-- (whose row still holds them): invitations to the email go, change events
+-- naming the account show the pseudonym, and the personal data of audit
+-- events it did or that name it goes. Then the row itself is anonymized,
+-- with no password. Refuses an account not marked deleted, or done already.
 CREATE FUNCTION account_erase(account uuid) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
     AS $$
@@ -59,7 +61,8 @@ DECLARE
     address text;
     pseudonym text := 'deleted:' || account;
 BEGIN
-    SELECT u.email INTO address FROM public.users u WHERE u.id = account AND u.deleted_at IS NOT NULL;
+    SELECT u.email INTO address FROM public.users u
+        WHERE u.id = account AND u.deleted_at IS NOT NULL AND u.email <> pseudonym;
     IF address IS NULL THEN
         RAISE EXCEPTION 'only an account marked deleted is erased' USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -69,6 +72,10 @@ BEGIN
     UPDATE public.change_events SET data = data || jsonb_build_object('email', pseudonym)
         WHERE data ->> 'email' = address;
     DELETE FROM public.audit_personal_data WHERE actor_id = account OR email = address;
+    UPDATE public.users
+        SET email = pseudonym, name = 'Deleted user', password_hash = '', password_version = password_version + 1,
+            updated_at = now()
+        WHERE id = account;
 END
 $$;
 

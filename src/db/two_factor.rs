@@ -32,6 +32,7 @@ pub async fn user_with_two_factor(conn: &mut AsyncPgConnection, user_id: Uuid) -
     let found: Option<(User, Option<DateTime<Utc>>)> = users::table
         .left_join(totp_factors::table)
         .filter(users::id.eq(user_id))
+        .filter(users::deleted_at.is_null())
         .select((User::as_select(), totp_factors::confirmed_at.nullable()))
         .first(conn)
         .await

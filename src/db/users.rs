@@ -1,12 +1,13 @@
 //! Accounts and password reset tokens. Both are platform-wide, not
-//! tenant-scoped, so they are read outside tenant transactions.
+//! tenant-scoped, so they are read outside tenant transactions. A deleted
+//! account's row stays, anonymized, and no lookup here finds it.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::{password_reset_tokens, users};
+use super::schema::{mail_outbox, mfa_challenges, password_reset_tokens, recovery_codes, totp_factors, users};
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -27,11 +28,30 @@ pub async fn insert(conn: &mut AsyncPgConnection, user: &User) -> QueryResult<()
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
-    users::table.find(id).select(User::as_select()).first(conn).await.optional()
+    let account = users::table.find(id).filter(users::deleted_at.is_null());
+    account.select(User::as_select()).first(conn).await.optional()
 }
 
 pub async fn find_by_email(conn: &mut AsyncPgConnection, normalized_email: &str) -> QueryResult<Option<User>> {
-    users::table.filter(users::email.eq(normalized_email)).select(User::as_select()).first(conn).await.optional()
+    let account = users::table.filter(users::email.eq(normalized_email)).filter(users::deleted_at.is_null());
+    account.select(User::as_select()).first(conn).await.optional()
+}
+
+/// Deletes the account: marks its row deleted, erases its email and name
+/// wherever tenants hold them and anonymizes the row (`account_erase`,
+/// which crosses tenants), and removes what could sign it in or was on its
+/// way to its mailbox. The caller removes its memberships first.
+pub async fn account_delete(conn: &mut AsyncPgConnection, user: &User) -> QueryResult<()> {
+    let account = users::table.find(user.id).filter(users::deleted_at.is_null());
+    diesel::update(account).set(users::deleted_at.eq(Utc::now())).execute(conn).await?;
+    diesel::sql_query("SELECT account_erase($1)").bind::<diesel::sql_types::Uuid, _>(user.id).execute(conn).await?;
+    diesel::delete(totp_factors::table.filter(totp_factors::user_id.eq(user.id))).execute(conn).await?;
+    diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user.id))).execute(conn).await?;
+    diesel::delete(mfa_challenges::table.filter(mfa_challenges::user_id.eq(user.id))).execute(conn).await?;
+    diesel::delete(password_reset_tokens::table.filter(password_reset_tokens::user_id.eq(user.id)))
+        .execute(conn)
+        .await?;
+    diesel::delete(mail_outbox::table.filter(mail_outbox::recipient.eq(&user.email))).execute(conn).await.map(drop)
 }
 
 /// Sets a new password, hashed in its normalized form.

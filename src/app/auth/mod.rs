@@ -233,6 +233,73 @@ impl FailedGuess<'_> {
     }
 }
 
+/// A check of credentials the lockout guards.
+pub(super) struct Guess {
+    /// What the audit log calls a failed one.
+    pub(super) failed: &'static str,
+    pub(super) actor: Actor,
+    pub(super) refusal: fn() -> Error,
+}
+
+impl Guess {
+    /// Runs `attempt`, which answers `None` for wrong credentials, counted
+    /// as a failure until it succeeds; one that could not be checked (an
+    /// error) does not count.
+    pub(super) async fn check<T>(
+        self,
+        state: &AppState,
+        op: &OpContext,
+        user: &User,
+        attempt: impl AsyncFnOnce() -> Result<Option<T>, Error>,
+    ) -> Result<T, Error> {
+        let failures = begin_guarded_attempt(state, &user.email).await?;
+        match attempt().await {
+            Ok(Some(checked)) => {
+                // What the attempt did is done: a store that fails now only
+                // leaves the failures to expire by themselves.
+                if let Err(error) = state.sessions.clear_failures(&user.email).await {
+                    tracing::warn!(request_id = %op.origin.request_id, %error, "clearing sign-in failures failed");
+                }
+                Ok(checked)
+            }
+            Ok(None) => {
+                let guess = FailedGuess { action: self.failed, actor: self.actor, email: &user.email, failures };
+                guess.count(state, Some(user.id), &op.origin).await?;
+                Err((self.refusal)())
+            }
+            Err(error) => {
+                state.sessions.forget_attempt(&user.email).await?;
+                Err(error)
+            }
+        }
+    }
+}
+
+/// A signed-in user proving it is them again, for a change to how they
+/// sign in or to their account.
+pub(crate) async fn guarded<T>(
+    state: &AppState,
+    op: &OpContext,
+    user: &User,
+    attempt: impl AsyncFnOnce() -> Result<Option<T>, Error>,
+) -> Result<T, Error> {
+    let guess =
+        Guess { failed: "auth.reauthentication_failed", actor: Actor::User(user.id), refusal: reauthentication_failed };
+    guess.check(state, op, user, attempt).await
+}
+
+pub(crate) async fn signed_in_user(state: &AppState, op: &OpContext) -> Result<User, Error> {
+    let user_id = op.user_id()?;
+    db::users::find(&mut *db::checkout(&state.db).await?, user_id).await?.ok_or_else(Error::auth_required)
+}
+
+pub(crate) async fn password_matches(state: &AppState, user: &User, password: String) -> Result<bool, Error> {
+    if password::too_long_to_read(&password) {
+        return Ok(false);
+    }
+    state.passwords.verify(password, Some(StoredHash::of(user))).await
+}
+
 /// The account of `email` and whether `password` is its password; an
 /// unknown email costs the same effort as a known one.
 async fn check_password(state: &AppState, email: &str, password: String) -> Result<(Option<User>, bool), Error> {
@@ -490,6 +557,10 @@ fn reset_token_invalid() -> Error {
         "AUTH_RESET_TOKEN_INVALID",
         "This reset link is invalid, used or expired; ask for a new one.",
     ))
+}
+
+fn reauthentication_failed() -> Error {
+    Error::Forbidden(Problem::new("AUTH_REAUTHENTICATION_FAILED", "Wrong password or code."))
 }
 
 fn password_rejected(rejection: Rejection) -> Error {

@@ -17,8 +17,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use qrcodegen::{QrCode, QrCodeEcc};
 use totp_rs::{Builder, Totp};
 
-use super::password::StoredHash;
-use super::{CurrentSession, FailedGuess, SessionView, begin_guarded_attempt, finish_sign_in, start_user_session};
+use super::{
+    CurrentSession, Guess, SessionView, finish_sign_in, guarded, password_matches, signed_in_user, start_user_session,
+};
 use crate::app::{Actor, AppState, Error, OpContext, Problem};
 use crate::audit::{self, NewEvent, Target};
 use crate::crypto;
@@ -262,73 +263,6 @@ async fn alert_of_wrong_code(state: &AppState, conn: &mut AsyncPgConnection, use
     Ok(db::outbox::enqueue(conn, mail).await?)
 }
 
-/// A check of credentials the lockout guards.
-struct Guess {
-    /// What the audit log calls a failed one.
-    failed: &'static str,
-    actor: Actor,
-    refusal: fn() -> Error,
-}
-
-impl Guess {
-    /// Runs `attempt`, which answers `None` for wrong credentials, counted
-    /// as a failure until it succeeds; one that could not be checked (an
-    /// error) does not count.
-    async fn check<T>(
-        self,
-        state: &AppState,
-        op: &OpContext,
-        user: &User,
-        attempt: impl AsyncFnOnce() -> Result<Option<T>, Error>,
-    ) -> Result<T, Error> {
-        let failures = begin_guarded_attempt(state, &user.email).await?;
-        match attempt().await {
-            Ok(Some(checked)) => {
-                // What the attempt did is done: a store that fails now only
-                // leaves the failures to expire by themselves.
-                if let Err(error) = state.sessions.clear_failures(&user.email).await {
-                    tracing::warn!(request_id = %op.origin.request_id, %error, "clearing sign-in failures failed");
-                }
-                Ok(checked)
-            }
-            Ok(None) => {
-                let guess = FailedGuess { action: self.failed, actor: self.actor, email: &user.email, failures };
-                guess.count(state, Some(user.id), &op.origin).await?;
-                Err((self.refusal)())
-            }
-            Err(error) => {
-                state.sessions.forget_attempt(&user.email).await?;
-                Err(error)
-            }
-        }
-    }
-}
-
-/// A signed-in user proving it is them again, for a change to how they
-/// sign in.
-async fn guarded<T>(
-    state: &AppState,
-    op: &OpContext,
-    user: &User,
-    attempt: impl AsyncFnOnce() -> Result<Option<T>, Error>,
-) -> Result<T, Error> {
-    let guess =
-        Guess { failed: "auth.reauthentication_failed", actor: Actor::User(user.id), refusal: reauthentication_failed };
-    guess.check(state, op, user, attempt).await
-}
-
-async fn signed_in_user(state: &AppState, op: &OpContext) -> Result<User, Error> {
-    let user_id = op.user_id()?;
-    db::users::find(&mut *db::checkout(&state.db).await?, user_id).await?.ok_or_else(Error::auth_required)
-}
-
-async fn password_matches(state: &AppState, user: &User, password: String) -> Result<bool, Error> {
-    if super::password::too_long_to_read(&password) {
-        return Ok(false);
-    }
-    state.passwords.verify(password, Some(StoredHash::of(user))).await
-}
-
 /// Whether the code is right and unused, using it up if so.
 async fn second_factor_accepted(
     conn: &mut AsyncPgConnection,
@@ -445,10 +379,6 @@ fn challenge_invalid() -> Error {
         "AUTH_MFA_CHALLENGE_INVALID",
         "This sign-in has expired or was completed: sign in with your password again.",
     ))
-}
-
-fn reauthentication_failed() -> Error {
-    Error::Forbidden(Problem::new("AUTH_REAUTHENTICATION_FAILED", "Wrong password or code."))
 }
 
 #[cfg(test)]
