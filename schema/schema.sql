@@ -24,7 +24,8 @@ DECLARE
     address text;
     pseudonym text := 'deleted:' || account;
 BEGIN
-    SELECT u.email INTO address FROM public.users u WHERE u.id = account AND u.deleted_at IS NOT NULL;
+    SELECT u.email INTO address FROM public.users u
+        WHERE u.id = account AND u.deleted_at IS NOT NULL AND u.email <> pseudonym;
     IF address IS NULL THEN
         RAISE EXCEPTION 'only an account marked deleted is erased' USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -34,6 +35,10 @@ BEGIN
     UPDATE public.change_events SET data = data || jsonb_build_object('email', pseudonym)
         WHERE data ->> 'email' = address;
     DELETE FROM public.audit_personal_data WHERE actor_id = account OR email = address;
+    UPDATE public.users
+        SET email = pseudonym, name = 'Deleted user', password_hash = '', password_version = password_version + 1,
+            updated_at = now()
+        WHERE id = account;
 END
 $$;
 
@@ -1736,6 +1741,8 @@ CREATE POLICY account_erasure ON public.audit_personal_data TO incident_tracker_
 
 CREATE POLICY account_erasure ON public.change_events TO incident_tracker_lookup USING ((((data ->> 'email'::text) IN ( SELECT u.email
    FROM public.users u
+  WHERE (u.deleted_at IS NOT NULL))) OR ((data ->> 'email'::text) IN ( SELECT ('deleted:'::text || u.id)
+   FROM public.users u
   WHERE (u.deleted_at IS NOT NULL))) OR ((data ->> 'user_id'::text) IN ( SELECT (u.id)::text AS id
    FROM public.users u
   WHERE (u.deleted_at IS NOT NULL))))) WITH CHECK (((data ->> 'email'::text) ~~ 'deleted:%'::text));
@@ -2450,6 +2457,41 @@ GRANT SELECT,DELETE ON TABLE public.usage_write_days TO incident_tracker_lookup;
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.users TO incident_tracker_app;
 GRANT SELECT ON TABLE public.users TO incident_tracker_lookup;
+
+
+--
+-- Name: COLUMN users.email; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(email) ON TABLE public.users TO incident_tracker_lookup;
+
+
+--
+-- Name: COLUMN users.name; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(name) ON TABLE public.users TO incident_tracker_lookup;
+
+
+--
+-- Name: COLUMN users.password_hash; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(password_hash) ON TABLE public.users TO incident_tracker_lookup;
+
+
+--
+-- Name: COLUMN users.updated_at; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(updated_at) ON TABLE public.users TO incident_tracker_lookup;
+
+
+--
+-- Name: COLUMN users.password_version; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(password_version) ON TABLE public.users TO incident_tracker_lookup;
 
 
 --

@@ -38,8 +38,11 @@ GRANT SELECT, DELETE ON audit_personal_data TO incident_tracker_lookup;
 GRANT UPDATE (data) ON change_events TO incident_tracker_lookup;
 CREATE POLICY account_erasure ON invitations FOR DELETE TO incident_tracker_lookup
     USING (email IN (SELECT u.email FROM users u WHERE u.deleted_at IS NOT NULL));
+-- An updated row must stay visible to the role, so the pseudonym is
+-- admitted as well as the email.
 CREATE POLICY account_erasure ON change_events FOR ALL TO incident_tracker_lookup
     USING (data ->> 'email' IN (SELECT u.email FROM users u WHERE u.deleted_at IS NOT NULL)
+           OR data ->> 'email' IN (SELECT 'deleted:' || u.id FROM users u WHERE u.deleted_at IS NOT NULL)
            OR data ->> 'user_id' IN (SELECT u.id::text FROM users u WHERE u.deleted_at IS NOT NULL))
     WITH CHECK (data ->> 'email' LIKE 'deleted:%');
 CREATE POLICY account_erasure ON audit_personal_data FOR ALL TO incident_tracker_lookup

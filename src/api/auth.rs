@@ -81,6 +81,13 @@ pub struct PasswordResetRequest {
     pub password: String,
 }
 
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountDeleteRequest {
+    #[schemars(length(max = 128), regex = "crate::text::STORABLE_PATTERN")]
+    pub password: String,
+}
+
 /// Six digits, or a recovery code's 16 letters and digits 2 to 7, with
 /// any spaces and hyphens between them.
 const SECOND_FACTOR_PATTERN: &str = "^(?:[ -]*[0-9]){6}[ -]*$|^(?:[ -]*[A-Za-z2-7]){16}[ -]*$";

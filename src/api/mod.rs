@@ -203,6 +203,22 @@ pub trait IncidentTrackerApi {
         body: JsonBody<auth::TotpDisableRequest>,
     ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError>;
 
+    /// Delete the signed-in account.
+    ///
+    /// Takes the password again: a wrong one is `403
+    /// AUTH_REAUTHENTICATION_FAILED` and counts toward the lockout. The
+    /// account leaves every tenant, which is `409 TENANT_OWNER_REQUIRED`
+    /// (with `details.tenantId`) while it is a tenant's last owner; every
+    /// session ends and the cookie is cleared. Its email and name are
+    /// erased wherever they are kept, so it can never sign in again, and
+    /// the email is free for a new account. Records in tenants keep its id,
+    /// which no longer leads to a person. Writes `account.deleted`.
+    #[endpoint { method = POST, path = "/v1/auth/account/delete", tags = ["auth"], operation_id = "account_delete" }]
+    async fn account_delete(
+        rqctx: RequestContext<Self::Context>,
+        body: JsonBody<auth::AccountDeleteRequest>,
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError>;
+
     /// Sign out: the session ends on the server and the cookie is cleared.
     #[endpoint { method = POST, path = "/v1/auth/logout", tags = ["auth"], operation_id = "auth_logout" }]
     async fn auth_logout(rqctx: RequestContext<Self::Context>)
@@ -876,6 +892,7 @@ pub fn authentication(operation_id: &str) -> Option<Authentication> {
         | "webhook_view"
         | "webhook_delivery_list" => Session,
         "auth_logout"
+        | "account_delete"
         | "totp_enrol"
         | "totp_confirm"
         | "totp_disable"

@@ -36,6 +36,7 @@ macro_rules! named_variants {
     };
 }
 
+pub mod account;
 pub mod api_keys;
 pub mod attachments;
 pub mod audit_log;

@@ -125,7 +125,7 @@ impl<R> Done<R> {
     /// Appends the events to the tenant's audit chain, as done by `actor`
     /// from `origin`, and the changes to its feed, in the work's
     /// transaction; then the value.
-    async fn record(
+    pub async fn record(
         self,
         conn: &mut AsyncPgConnection,
         tenant_id: Uuid,

@@ -56,7 +56,9 @@ pub async fn tenant_create(state: &AppState, op: &OpContext, name: &str) -> Resu
     db::in_tenant(&state.db, TenantScope { tenant_id, actor_id: user_id }, move |conn| {
         Box::pin(async move {
             let created_at = tenants::tenant_create(conn, tenant_id, &name).await?;
-            tenants::insert_membership(conn, tenant_id, user_id, Role::Owner).await?;
+            if !tenants::insert_membership(conn, tenant_id, user_id, Role::Owner).await? {
+                return Err(Error::auth_required());
+            }
             let event =
                 NewEvent::new("tenant.created", Some(Target::tenant(tenant_id))).with_metadata(json!({ "name": name }));
             audit::append(conn, tenant_id, &actor, &origin, event).await?;
@@ -140,7 +142,7 @@ pub async fn member_remove(state: &AppState, op: &OpContext, tenant_id: Uuid, me
 /// owner would remain. Decided on the caller's, the member's and the
 /// owners' memberships locked until the transaction ends, so a concurrent
 /// change cannot make the decision stale before it is carried out.
-async fn member_to_change(
+pub(crate) async fn member_to_change(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     caller_id: Uuid,
@@ -343,7 +345,9 @@ pub async fn invite_accept(state: &AppState, op: &OpContext, token: &str) -> Res
             if let Some(role) = tenants::lock_role_of(conn, tenant_id, user_id).await? {
                 return Ok(Done::new((tenant_id, role)));
             }
-            tenants::insert_membership(conn, tenant_id, user_id, claimed.role).await?;
+            if !tenants::insert_membership(conn, tenant_id, user_id, claimed.role).await? {
+                return Err(Error::auth_required());
+            }
             let member = tenants::member(conn, tenant_id, user_id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("the membership just inserted is not there"))?;

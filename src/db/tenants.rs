@@ -97,21 +97,24 @@ pub async fn tenant_ids_of_user(conn: &mut AsyncPgConnection, user_id: Uuid) -> 
     Ok(tenant_list(conn, user_id, None, i64::MAX).await?.into_iter().map(|m| m.tenant_id).collect())
 }
 
+/// Makes `user_id` a member, unless the account is deleted: `false` then.
+/// The account's row is share-locked until the transaction ends, so a
+/// deletion either waits for this membership and removes it, or has marked
+/// the account first and this waits, sees it, and inserts nothing.
 pub async fn insert_membership(
     conn: &mut AsyncPgConnection,
     tenant_id: Uuid,
     user_id: Uuid,
     role: Role,
-) -> QueryResult<()> {
-    diesel::insert_into(memberships::table)
-        .values((
-            memberships::tenant_id.eq(tenant_id),
-            memberships::user_id.eq(user_id),
-            memberships::role.eq(role.as_str()),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+) -> QueryResult<bool> {
+    let insert = diesel::sql_query(
+        "WITH account AS (SELECT id FROM users WHERE id = $2 AND deleted_at IS NULL FOR SHARE)
+         INSERT INTO memberships (tenant_id, user_id, role) SELECT $1, id, $3 FROM account",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(tenant_id)
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .bind::<diesel::sql_types::Text, _>(role.as_str());
+    Ok(insert.execute(conn).await? == 1)
 }
 
 /// `user_id`'s role in the tenant, if a member.

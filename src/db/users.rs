@@ -37,13 +37,19 @@ pub async fn find_by_email(conn: &mut AsyncPgConnection, normalized_email: &str)
     account.select(User::as_select()).first(conn).await.optional()
 }
 
-/// Deletes the account: marks its row deleted, erases its email and name
-/// wherever tenants hold them and anonymizes the row (`account_erase`,
-/// which crosses tenants), and removes what could sign it in or was on its
-/// way to its mailbox. The caller removes its memberships first.
-pub async fn account_delete(conn: &mut AsyncPgConnection, user: &User) -> QueryResult<()> {
-    let account = users::table.find(user.id).filter(users::deleted_at.is_null());
-    diesel::update(account).set(users::deleted_at.eq(Utc::now())).execute(conn).await?;
+/// Marks the account deleted, locking its row until the transaction ends;
+/// `false` when it was already. No membership is added to it from then on
+/// (see `tenants::insert_membership`).
+pub async fn account_mark_deleted(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    let account = users::table.find(id).filter(users::deleted_at.is_null());
+    Ok(diesel::update(account).set(users::deleted_at.eq(Utc::now())).execute(conn).await? == 1)
+}
+
+/// Erases a marked account: its email and name wherever tenants hold them,
+/// and its row anonymized (`account_erase`, which crosses tenants); then
+/// what could sign it in or was on its way to its mailbox. The caller has
+/// removed its memberships.
+pub async fn account_erase(conn: &mut AsyncPgConnection, user: &User) -> QueryResult<()> {
     diesel::sql_query("SELECT account_erase($1)").bind::<diesel::sql_types::Uuid, _>(user.id).execute(conn).await?;
     diesel::delete(totp_factors::table.filter(totp_factors::user_id.eq(user.id))).execute(conn).await?;
     diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user.id))).execute(conn).await?;

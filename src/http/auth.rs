@@ -8,12 +8,13 @@ use super::ApiContext;
 use super::caller::{with_cleared_session_cookie, with_session_cookie};
 use super::entry::{handle, handle_with_headers};
 use crate::api::auth::{
-    LoginMfaRequest, LoginRequest, Me, PasswordForgotRequest, PasswordResetRequest, PasswordResetRequested,
-    RecoveryCodes, SignupRequest, TotpConfirmRequest, TotpDisableRequest, TotpEnrolRequest, TotpEnrolment, User,
+    AccountDeleteRequest, LoginMfaRequest, LoginRequest, Me, PasswordForgotRequest, PasswordResetRequest,
+    PasswordResetRequested, RecoveryCodes, SignupRequest, TotpConfirmRequest, TotpDisableRequest, TotpEnrolRequest,
+    TotpEnrolment, User,
 };
 use crate::api::{ApiError, Reply};
-use crate::app::Error;
 use crate::app::auth::{self, CurrentSession, SessionView, Signup, two_factor};
+use crate::app::{Error, account};
 
 pub async fn me_view(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseOk<Me>>, ApiError> {
     let context = rqctx.context();
@@ -105,6 +106,18 @@ pub async fn auth_logout(rqctx: RequestContext<ApiContext>) -> Result<Reply<Http
     let context = rqctx.context();
     handle_with_headers(&rqctx, async |app, op, session| {
         auth::auth_logout(app, op, browser_session(session)?).await?;
+        Ok(with_cleared_session_cookie(context, HttpResponseUpdatedNoContent()))
+    })
+    .await
+}
+
+pub async fn account_delete(
+    rqctx: RequestContext<ApiContext>,
+    body: AccountDeleteRequest,
+) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
+    let context = rqctx.context();
+    handle_with_headers(&rqctx, async |app, op, _| {
+        account::account_delete(app, op, body.password).await?;
         Ok(with_cleared_session_cookie(context, HttpResponseUpdatedNoContent()))
     })
     .await

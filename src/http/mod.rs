@@ -56,8 +56,9 @@ use crate::api::attachments::{
 };
 use crate::api::audit::{AuditChainVerification, AuditEvent, AuditEventFilter, AuditEventPage};
 use crate::api::auth::{
-    LoginMfaRequest, LoginRequest, Me, PasswordForgotRequest, PasswordResetRequest, PasswordResetRequested,
-    RecoveryCodes, SignupRequest, TotpConfirmRequest, TotpDisableRequest, TotpEnrolRequest, TotpEnrolment,
+    AccountDeleteRequest, LoginMfaRequest, LoginRequest, Me, PasswordForgotRequest, PasswordResetRequest,
+    PasswordResetRequested, RecoveryCodes, SignupRequest, TotpConfirmRequest, TotpDisableRequest, TotpEnrolRequest,
+    TotpEnrolment,
 };
 use crate::api::events::{EventPage, EventQuery};
 use crate::api::extract::{HeaderParams, JsonBody, PathParams, QueryParams};
@@ -218,6 +219,13 @@ impl IncidentTrackerApi for Handlers {
 
     async fn auth_logout(rqctx: RequestContext<ApiContext>) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
         auth::auth_logout(rqctx).await
+    }
+
+    async fn account_delete(
+        rqctx: RequestContext<ApiContext>,
+        body: JsonBody<AccountDeleteRequest>,
+    ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
+        auth::account_delete(rqctx, body.0).await
     }
 
     async fn password_forgot(

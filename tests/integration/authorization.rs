@@ -9,10 +9,10 @@ use std::path::Path;
 
 use incident_tracker_client::Client;
 use incident_tracker_client::types::{
-    ApiKeyCreateRequest, ApiKeyScope, IncidentUpdateRequest, InviteCreateRequest, LoginMfaRequest, LoginRequest,
-    MemberUpdateRequest, NoteKind, PasswordForgotRequest, PasswordResetRequest, Role, ServiceAccountCreateRequest,
-    SignupRequest, TaskUpdateRequest, TenantCreateRequest, TimelineEventCreateRequest, TotpConfirmRequest,
-    TotpDisableRequest, TotpEnrolRequest, WebhookUpdateRequest,
+    AccountDeleteRequest, ApiKeyCreateRequest, ApiKeyScope, IncidentUpdateRequest, InviteCreateRequest,
+    LoginMfaRequest, LoginRequest, MemberUpdateRequest, NoteKind, PasswordForgotRequest, PasswordResetRequest, Role,
+    ServiceAccountCreateRequest, SignupRequest, TaskUpdateRequest, TenantCreateRequest, TimelineEventCreateRequest,
+    TotpConfirmRequest, TotpDisableRequest, TotpEnrolRequest, WebhookUpdateRequest,
 };
 use uuid::Uuid;
 
@@ -40,7 +40,7 @@ enum Who {
 
 /// Every operation of the contract, in the order the walk calls them:
 /// sign-out last, since it ends the caller's session.
-const OPERATIONS: [&str; 58] = [
+const OPERATIONS: [&str; 59] = [
     "health_view",
     "health_live_view",
     "me_view",
@@ -98,6 +98,7 @@ const OPERATIONS: [&str; 58] = [
     "totp_enrol",
     "totp_confirm",
     "totp_disable",
+    "account_delete",
     "auth_logout",
 ];
 
@@ -160,6 +161,8 @@ fn expected(who: Who, operation: &str) -> u16 {
         (_, "totp_enrol") => success,
         (_, "totp_confirm") => 400,
         (_, "totp_disable") => 409,
+        // A wrong password: the walk's callers must stay.
+        (_, "account_delete") => 403,
         (_, "invite_accept") => 400,
         (_, "me_view" | "tenant_list" | "tenant_create" | "password_forgot" | "auth_logout") => success,
         // Their own active tenant's.
@@ -222,6 +225,9 @@ async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) ->
         "totp_disable" => {
             let request = TotpDisableRequest { password: PASSWORD.parse().unwrap(), code: "123456".parse().unwrap() };
             status(api.totp_disable(&request).await)
+        }
+        "account_delete" => {
+            status(api.account_delete(&AccountDeleteRequest { password: "not the password".parse().unwrap() }).await)
         }
         "password_forgot" => {
             status(api.password_forgot(&PasswordForgotRequest { email: "nobody@example.com".parse().unwrap() }).await)

@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod account_deletion;
 mod api_keys;
 mod attachments;
 mod audit;
