@@ -81,7 +81,8 @@ diesel::table! {
         metadata -> Jsonb,
         prev_hash -> Bytea,
         hash -> Bytea,
-        personal_digest -> Nullable<Bytea>,
+        address_digest -> Nullable<Bytea>,
+        email_digest -> Nullable<Bytea>,
     }
 }
 
@@ -89,11 +90,13 @@ diesel::table! {
     audit_personal_data (tenant_id, seq) {
         tenant_id -> Uuid,
         seq -> Int8,
-        actor_id -> Nullable<Uuid>,
         occurred_at -> Timestamptz,
-        salt -> Bytea,
+        actor_id -> Nullable<Uuid>,
+        target_id -> Nullable<Uuid>,
         client_ip -> Nullable<Text>,
+        client_ip_salt -> Nullable<Bytea>,
         email -> Nullable<Text>,
+        email_salt -> Nullable<Bytea>,
     }
 }
 

@@ -21,20 +21,22 @@ CREATE FUNCTION public.account_erase(account uuid) RETURNS void
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    address text;
     pseudonym text := 'deleted:' || account;
 BEGIN
-    SELECT u.email INTO address FROM public.users u
-        WHERE u.id = account AND u.deleted_at IS NOT NULL AND u.email <> pseudonym;
-    IF address IS NULL THEN
+    IF NOT EXISTS (SELECT 1 FROM public.users u WHERE u.id = account AND u.deleted_at IS NOT NULL AND u.email <> pseudonym)
+    THEN
         RAISE EXCEPTION 'only an account marked deleted is erased' USING ERRCODE = 'insufficient_privilege';
     END IF;
-    DELETE FROM public.invitations WHERE email = address;
+    UPDATE public.audit_personal_data SET client_ip = NULL, client_ip_salt = NULL
+        WHERE client_ip IS NOT NULL AND (actor_id = account OR (actor_id IS NULL AND target_id = account));
+    UPDATE public.audit_personal_data SET email = NULL, email_salt = NULL
+        WHERE email IS NOT NULL AND target_id IN (SELECT i.id FROM public.invitations i WHERE i.accepted_by = account);
+    UPDATE public.change_events SET data = data || jsonb_build_object('email', pseudonym)
+        WHERE data ->> 'id' IN (SELECT i.id::text FROM public.invitations i WHERE i.accepted_by = account)
+          AND data ? 'email';
     UPDATE public.change_events SET data = data || jsonb_build_object('email', pseudonym, 'name', 'Deleted user')
         WHERE data ->> 'user_id' = account::text AND data ? 'email';
-    UPDATE public.change_events SET data = data || jsonb_build_object('email', pseudonym)
-        WHERE data ->> 'email' = address;
-    DELETE FROM public.audit_personal_data WHERE actor_id = account OR email = address;
+    DELETE FROM public.invitations WHERE accepted_by = account;
     UPDATE public.users
         SET email = pseudonym, name = 'Deleted user', password_hash = '', password_version = password_version + 1,
             updated_at = now()
@@ -440,9 +442,11 @@ CREATE TABLE public.audit_events (
     metadata jsonb NOT NULL,
     prev_hash bytea NOT NULL,
     hash bytea NOT NULL,
-    personal_digest bytea,
+    address_digest bytea,
+    email_digest bytea,
+    CONSTRAINT audit_events_address_digest_check CHECK ((length(address_digest) = 32)),
+    CONSTRAINT audit_events_email_digest_check CHECK ((length(email_digest) = 32)),
     CONSTRAINT audit_events_hash_check CHECK ((length(hash) = 32)),
-    CONSTRAINT audit_events_personal_digest_check CHECK ((length(personal_digest) = 32)),
     CONSTRAINT audit_events_prev_hash_check CHECK ((length(prev_hash) = 32)),
     CONSTRAINT audit_events_seq_check CHECK ((seq > 0))
 );
@@ -457,12 +461,16 @@ ALTER TABLE ONLY public.audit_events FORCE ROW LEVEL SECURITY;
 CREATE TABLE public.audit_personal_data (
     tenant_id uuid NOT NULL,
     seq bigint NOT NULL,
-    actor_id uuid,
     occurred_at timestamp with time zone NOT NULL,
-    salt bytea NOT NULL,
+    actor_id uuid,
+    target_id uuid,
     client_ip text,
+    client_ip_salt bytea,
     email text,
-    CONSTRAINT audit_personal_data_salt_check CHECK ((length(salt) = 16))
+    email_salt bytea,
+    CONSTRAINT audit_personal_data_check CHECK ((((client_ip IS NULL) = (client_ip_salt IS NULL)) AND ((email IS NULL) = (email_salt IS NULL)))),
+    CONSTRAINT audit_personal_data_client_ip_salt_check CHECK ((length(client_ip_salt) = 16)),
+    CONSTRAINT audit_personal_data_email_salt_check CHECK ((length(email_salt) = 16))
 );
 
 ALTER TABLE ONLY public.audit_personal_data FORCE ROW LEVEL SECURITY;
@@ -1261,17 +1269,17 @@ CREATE INDEX audit_personal_data_actor_id ON public.audit_personal_data USING bt
 
 
 --
--- Name: audit_personal_data_email; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX audit_personal_data_email ON public.audit_personal_data USING btree (email) WHERE (email IS NOT NULL);
-
-
---
 -- Name: audit_personal_data_occurred_at; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX audit_personal_data_occurred_at ON public.audit_personal_data USING btree (occurred_at);
+
+
+--
+-- Name: audit_personal_data_target_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_personal_data_target_id ON public.audit_personal_data USING btree (target_id);
 
 
 --
@@ -1342,6 +1350,13 @@ CREATE INDEX incidents_by_text ON public.incidents USING gin (tenant_id, search)
 --
 
 CREATE INDEX incidents_by_updated ON public.incidents USING btree (tenant_id, updated_at, id);
+
+
+--
+-- Name: invitations_accepted_by; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX invitations_accepted_by ON public.invitations USING btree (accepted_by) WHERE (accepted_by IS NOT NULL);
 
 
 --
@@ -1730,8 +1745,11 @@ ALTER TABLE ONLY public.webhooks
 
 CREATE POLICY account_erasure ON public.audit_personal_data TO incident_tracker_lookup USING (((actor_id IN ( SELECT u.id
    FROM public.users u
-  WHERE (u.deleted_at IS NOT NULL))) OR (email IN ( SELECT u.email
+  WHERE (u.deleted_at IS NOT NULL))) OR (target_id IN ( SELECT u.id
    FROM public.users u
+  WHERE (u.deleted_at IS NOT NULL))) OR (target_id IN ( SELECT i.id
+   FROM (public.invitations i
+     JOIN public.users u ON ((u.id = i.accepted_by)))
   WHERE (u.deleted_at IS NOT NULL)))));
 
 
@@ -1739,12 +1757,11 @@ CREATE POLICY account_erasure ON public.audit_personal_data TO incident_tracker_
 -- Name: change_events account_erasure; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY account_erasure ON public.change_events TO incident_tracker_lookup USING ((((data ->> 'email'::text) IN ( SELECT u.email
+CREATE POLICY account_erasure ON public.change_events TO incident_tracker_lookup USING ((((data ->> 'user_id'::text) IN ( SELECT (u.id)::text AS id
    FROM public.users u
-  WHERE (u.deleted_at IS NOT NULL))) OR ((data ->> 'email'::text) IN ( SELECT ('deleted:'::text || u.id)
-   FROM public.users u
-  WHERE (u.deleted_at IS NOT NULL))) OR ((data ->> 'user_id'::text) IN ( SELECT (u.id)::text AS id
-   FROM public.users u
+  WHERE (u.deleted_at IS NOT NULL))) OR ((data ->> 'id'::text) IN ( SELECT (i.id)::text AS id
+   FROM (public.invitations i
+     JOIN public.users u ON ((u.id = i.accepted_by)))
   WHERE (u.deleted_at IS NOT NULL))))) WITH CHECK (((data ->> 'email'::text) ~~ 'deleted:%'::text));
 
 
@@ -1752,7 +1769,7 @@ CREATE POLICY account_erasure ON public.change_events TO incident_tracker_lookup
 -- Name: invitations account_erasure; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY account_erasure ON public.invitations FOR DELETE TO incident_tracker_lookup USING ((email IN ( SELECT u.email
+CREATE POLICY account_erasure ON public.invitations FOR DELETE TO incident_tracker_lookup USING ((accepted_by IN ( SELECT u.id
    FROM public.users u
   WHERE (u.deleted_at IS NOT NULL))));
 
@@ -2303,6 +2320,34 @@ GRANT SELECT,INSERT ON TABLE public.audit_events TO incident_tracker_app;
 
 GRANT SELECT,INSERT ON TABLE public.audit_personal_data TO incident_tracker_app;
 GRANT SELECT,DELETE ON TABLE public.audit_personal_data TO incident_tracker_lookup;
+
+
+--
+-- Name: COLUMN audit_personal_data.client_ip; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(client_ip) ON TABLE public.audit_personal_data TO incident_tracker_lookup;
+
+
+--
+-- Name: COLUMN audit_personal_data.client_ip_salt; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(client_ip_salt) ON TABLE public.audit_personal_data TO incident_tracker_lookup;
+
+
+--
+-- Name: COLUMN audit_personal_data.email; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(email) ON TABLE public.audit_personal_data TO incident_tracker_lookup;
+
+
+--
+-- Name: COLUMN audit_personal_data.email_salt; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE(email_salt) ON TABLE public.audit_personal_data TO incident_tracker_lookup;
 
 
 --

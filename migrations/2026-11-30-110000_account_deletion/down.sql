@@ -1,3 +1,13 @@
+-- Events recorded since hash their digests: without them no chain would
+-- verify again, so going down is refused once there are any (that the
+-- owner's row-level security lets it see: all, for a superuser).
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM audit_events WHERE address_digest IS NOT NULL OR email_digest IS NOT NULL) THEN
+        RAISE EXCEPTION 'audit events hash personal data digests: reverting would break their chains';
+    END IF;
+END
+$$;
 DROP FUNCTION retention_purge_audit_personal_data(timestamptz);
 DROP FUNCTION account_erase(uuid);
 DROP POLICY account_erasure ON change_events;
@@ -5,5 +15,6 @@ DROP POLICY account_erasure ON invitations;
 REVOKE UPDATE (data) ON change_events FROM incident_tracker_lookup;
 DROP TABLE audit_personal_data;
 REVOKE SELECT, UPDATE (email, name, password_hash, password_version, updated_at) ON users FROM incident_tracker_lookup;
+DROP INDEX invitations_accepted_by;
 ALTER TABLE users DROP COLUMN deleted_at;
-ALTER TABLE audit_events DROP COLUMN personal_digest;
+ALTER TABLE audit_events DROP COLUMN address_digest, DROP COLUMN email_digest;

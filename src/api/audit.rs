@@ -40,17 +40,18 @@ pub struct AuditEvent {
     pub actor: AuditActor,
     pub target: Option<AuditTarget>,
     pub request_id: Option<String>,
-    /// Absent once retention or the actor's account deletion erased it.
+    /// Absent once retention or an account's deletion erased it.
     pub client_ip: Option<String>,
     pub occurred_at: DateTime<Utc>,
     /// Details of the event; never secrets. An invitee's `email` is shown
-    /// here until erased, but hashed only through `personalDigest`.
+    /// here until erased, but hashed only through `emailDigest`.
     pub metadata: serde_json::Value,
-    /// SHA-256 over a random salt and the event's personal data (client
-    /// address, invitee's email), hex. The data is kept beside the event,
-    /// so erasing it leaves `hash` intact. Absent in events recorded before
-    /// 0.3.2, which hash their client address directly.
-    pub personal_digest: Option<String>,
+    /// SHA-256 over a random salt and the client address, hex: the address
+    /// is kept beside the event, so erasing it leaves `hash` intact. Absent
+    /// in events recorded before 0.3.2, which hash their address directly.
+    pub address_digest: Option<String>,
+    /// The same for an invite event's email.
+    pub email_digest: Option<String>,
     /// The previous event's `hash`, hex; zeros for the first.
     pub prev_hash: String,
     /// SHA-256 over this event's canonical encoding and `prevHash`, hex.

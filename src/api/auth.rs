@@ -86,6 +86,10 @@ pub struct PasswordResetRequest {
 pub struct AccountDeleteRequest {
     #[schemars(length(max = 128), regex = "crate::text::STORABLE_PATTERN")]
     pub password: String,
+    /// With two-factor sign-in on: a code from the authenticator app, or an
+    /// unused recovery code.
+    #[schemars(length(min = 6, max = 40), regex = "SECOND_FACTOR_PATTERN")]
+    pub code: Option<String>,
 }
 
 /// Six digits, or a recovery code's 16 letters and digits 2 to 7, with

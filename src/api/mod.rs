@@ -205,14 +205,17 @@ pub trait IncidentTrackerApi {
 
     /// Delete the signed-in account.
     ///
-    /// Takes the password again: a wrong one is `403
+    /// Takes the password again, and with two-factor sign-in on a code too
+    /// (`400 VALIDATION_FAILED` without one): a wrong one is `403
     /// AUTH_REAUTHENTICATION_FAILED` and counts toward the lockout. The
     /// account leaves every tenant, which is `409 TENANT_OWNER_REQUIRED`
     /// (with `details.tenantId`) while it is a tenant's last owner; every
-    /// session ends and the cookie is cleared. Its email and name are
-    /// erased wherever they are kept, so it can never sign in again, and
-    /// the email is free for a new account. Records in tenants keep its id,
-    /// which no longer leads to a person. Writes `account.deleted`.
+    /// session ends and the cookie is cleared. Its email, name and client
+    /// addresses are erased where they are its own (not in audit events
+    /// recorded before 0.3.2, which hash them), so it can never sign in
+    /// again, and the email is free for a new account. Records in tenants
+    /// keep its id, which no longer leads to a person. Writes
+    /// `account.deleted`.
     #[endpoint { method = POST, path = "/v1/auth/account/delete", tags = ["auth"], operation_id = "account_delete" }]
     async fn account_delete(
         rqctx: RequestContext<Self::Context>,

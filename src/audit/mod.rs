@@ -9,7 +9,8 @@
 //!
 //! Personal data (the client address, an invitee's email) is kept beside
 //! the event, in `audit_personal_data`, which retention and account
-//! deletion erase; the event hashes a salted digest of it (see [`chain`]).
+//! deletion erase; the event hashes a salted digest of each datum (see
+//! [`chain`]).
 
 pub mod chain;
 
@@ -23,6 +24,7 @@ use crate::actor::{Actor, Origin};
 use crate::db::schema::{audit_chain_heads, audit_events, audit_personal_data};
 use crate::db::{self, TenantScope};
 use crate::error::Error;
+use chain::Datum;
 
 /// The chain of events that belong to no tenant.
 pub const PLATFORM_CHAIN: Uuid = Uuid::nil();
@@ -129,27 +131,61 @@ pub struct EventRecord {
     pub client_ip: Option<String>,
     pub occurred_at: DateTime<Utc>,
     pub metadata: Value,
-    /// [`chain::personal_digest`] of the event's [`PersonalRecord`]; `None`
-    /// in version 1 events.
-    pub personal_digest: Option<Vec<u8>>,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
+    /// [`chain::datum_digest`] of the client address in the event's
+    /// [`PersonalRecord`]; `None` in version 1 events.
+    pub address_digest: Option<Vec<u8>>,
+    /// Of the email, for an event that names one.
+    pub email_digest: Option<Vec<u8>>,
 }
 
-/// An event's personal data, kept until retention or the deletion of the
-/// account it belongs to erases it.
-#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
+/// An event's personal data: each datum with its salt, until retention or
+/// the deletion of the account it belongs to erases them. The fields are
+/// in the table's column order.
+#[derive(Clone, Debug, Queryable, Insertable)]
 #[diesel(table_name = audit_personal_data)]
 pub struct PersonalRecord {
     pub tenant_id: Uuid,
     pub seq: i64,
-    /// The event's actor, whose deletion erases the record.
-    pub actor_id: Option<Uuid>,
     /// The event's, which retention counts from.
     pub occurred_at: DateTime<Utc>,
-    pub salt: Vec<u8>,
+    /// The event's actor and target, which deletion finds the data by.
+    pub actor_id: Option<Uuid>,
+    pub target_id: Option<Uuid>,
     pub client_ip: Option<String>,
+    pub client_ip_salt: Option<Vec<u8>>,
     pub email: Option<String>,
+    pub email_salt: Option<Vec<u8>>,
+}
+
+impl PersonalRecord {
+    fn new(event: &EventRecord, client_ip: String, email: Option<String>) -> PersonalRecord {
+        let salt = || crate::crypto::random_bytes::<16>().to_vec();
+        PersonalRecord {
+            tenant_id: event.tenant_id,
+            seq: event.seq,
+            occurred_at: event.occurred_at,
+            actor_id: event.actor_id,
+            target_id: event.target_id,
+            client_ip: Some(client_ip),
+            client_ip_salt: Some(salt()),
+            email_salt: email.as_ref().map(|_| salt()),
+            email,
+        }
+    }
+
+    fn digest(value: &Option<String>, salt: &Option<Vec<u8>>, datum: Datum) -> Option<Vec<u8>> {
+        Some(chain::datum_digest(datum, salt.as_deref()?, value.as_deref()?).to_vec())
+    }
+
+    fn address_digest(&self) -> Option<Vec<u8>> {
+        PersonalRecord::digest(&self.client_ip, &self.client_ip_salt, Datum::ClientIp)
+    }
+
+    fn email_digest(&self) -> Option<Vec<u8>> {
+        PersonalRecord::digest(&self.email, &self.email_salt, Datum::Email)
+    }
 }
 
 /// An event as listed: with its personal data, unless that was erased.
@@ -176,14 +212,13 @@ impl LoggedEvent {
         metadata
     }
 
-    /// Whether the personal data kept beside the event is what it hashed.
+    /// Whether each datum kept beside the event is what it hashed; an
+    /// erased one is not checked.
     fn personal_data_intact(&self) -> bool {
-        match &self.personal {
-            Some(personal) => {
-                self.record.personal_digest.as_deref() == Some(chain::personal_digest(personal).as_slice())
-            }
-            None => true,
-        }
+        let Some(personal) = &self.personal else { return true };
+        let intact = |kept: Option<Vec<u8>>, hashed: &Option<Vec<u8>>| kept.is_none() || kept == *hashed;
+        intact(personal.address_digest(), &self.record.address_digest)
+            && intact(personal.email_digest(), &self.record.email_digest)
     }
 }
 
@@ -214,19 +249,9 @@ pub async fn append(
         .for_update()
         .first(conn)
         .await?;
-    let (seq, occurred_at) = (head_seq + 1, chain::stored_precision(Utc::now()));
-    let personal = PersonalRecord {
-        tenant_id,
-        seq,
-        actor_id: actor.id(),
-        occurred_at,
-        salt: crate::crypto::random_bytes::<16>().to_vec(),
-        client_ip: Some(origin.client_ip.to_string()),
-        email: event.email,
-    };
     let mut record = EventRecord {
         tenant_id,
-        seq,
+        seq: head_seq + 1,
         action: event.action.to_string(),
         actor_type: actor.kind().to_string(),
         actor_id: actor.id(),
@@ -234,12 +259,15 @@ pub async fn append(
         target_id: event.target.map(|target| target.id),
         request_id: Some(origin.request_id.clone()),
         client_ip: None,
-        occurred_at,
+        occurred_at: chain::stored_precision(Utc::now()),
         metadata: event.metadata,
-        personal_digest: Some(chain::personal_digest(&personal).to_vec()),
         prev_hash: head_hash,
         hash: Vec::new(),
+        address_digest: None,
+        email_digest: None,
     };
+    let personal = PersonalRecord::new(&record, origin.client_ip.to_string(), event.email);
+    (record.address_digest, record.email_digest) = (personal.address_digest(), personal.email_digest());
     record.hash = chain::event_hash(&record).to_vec();
     db::prepared(diesel::insert_into(audit_events::table).values(&record)).execute(conn).await?;
     db::prepared(diesel::insert_into(audit_personal_data::table).values(&personal)).execute(conn).await?;

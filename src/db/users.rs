@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::{mail_outbox, mfa_challenges, password_reset_tokens, recovery_codes, totp_factors, users};
+use super::schema::{mfa_challenges, password_reset_tokens, recovery_codes, totp_factors, users};
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -37,27 +37,32 @@ pub async fn find_by_email(conn: &mut AsyncPgConnection, normalized_email: &str)
     account.select(User::as_select()).first(conn).await.optional()
 }
 
+/// Deletes what signs the account in besides its password: reset tokens,
+/// sign-in challenges, the second factor and its recovery codes. Before the
+/// account's row is locked, as a reset or a sign-in locks them: first.
+pub async fn account_credentials_delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::delete(password_reset_tokens::table.filter(password_reset_tokens::user_id.eq(id))).execute(conn).await?;
+    diesel::delete(mfa_challenges::table.filter(mfa_challenges::user_id.eq(id))).execute(conn).await?;
+    diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(id))).execute(conn).await?;
+    diesel::delete(totp_factors::table.filter(totp_factors::user_id.eq(id))).execute(conn).await.map(drop)
+}
+
 /// Marks the account deleted, locking its row until the transaction ends;
-/// `false` when it was already. No membership is added to it from then on
-/// (see `tenants::insert_membership`).
-pub async fn account_mark_deleted(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
-    let account = users::table.find(id).filter(users::deleted_at.is_null());
+/// `false` when it was already, or its password changed since `user` was
+/// read. No membership is added to it from then on (see
+/// `tenants::insert_membership`).
+pub async fn account_mark_deleted(conn: &mut AsyncPgConnection, user: &User) -> QueryResult<bool> {
+    let account = users::table
+        .find(user.id)
+        .filter(users::deleted_at.is_null())
+        .filter(users::password_version.eq(user.password_version));
     Ok(diesel::update(account).set(users::deleted_at.eq(Utc::now())).execute(conn).await? == 1)
 }
 
-/// Erases a marked account: its email and name wherever tenants hold them,
-/// and its row anonymized (`account_erase`, which crosses tenants); then
-/// what could sign it in or was on its way to its mailbox. The caller has
-/// removed its memberships.
-pub async fn account_erase(conn: &mut AsyncPgConnection, user: &User) -> QueryResult<()> {
-    diesel::sql_query("SELECT account_erase($1)").bind::<diesel::sql_types::Uuid, _>(user.id).execute(conn).await?;
-    diesel::delete(totp_factors::table.filter(totp_factors::user_id.eq(user.id))).execute(conn).await?;
-    diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user.id))).execute(conn).await?;
-    diesel::delete(mfa_challenges::table.filter(mfa_challenges::user_id.eq(user.id))).execute(conn).await?;
-    diesel::delete(password_reset_tokens::table.filter(password_reset_tokens::user_id.eq(user.id)))
-        .execute(conn)
-        .await?;
-    diesel::delete(mail_outbox::table.filter(mail_outbox::recipient.eq(&user.email))).execute(conn).await.map(drop)
+/// Erases a marked account, whose memberships are gone, across tenants,
+/// and anonymizes its row (see the migration's `account_erase`).
+pub async fn account_erase(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::sql_query("SELECT account_erase($1)").bind::<diesel::sql_types::Uuid, _>(id).execute(conn).await.map(drop)
 }
 
 /// Sets a new password, hashed in its normalized form.

@@ -70,7 +70,8 @@ fn audit_event(logged: LoggedEvent) -> AuditEvent {
         client_ip,
         occurred_at: event.occurred_at,
         metadata,
-        personal_digest: event.personal_digest.as_deref().map(hex),
+        address_digest: event.address_digest.as_deref().map(hex),
+        email_digest: event.email_digest.as_deref().map(hex),
         prev_hash: hex(&event.prev_hash),
         hash: hex(&event.hash),
     }

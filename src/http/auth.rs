@@ -117,7 +117,7 @@ pub async fn account_delete(
 ) -> Result<Reply<HttpResponseUpdatedNoContent>, ApiError> {
     let context = rqctx.context();
     handle_with_headers(&rqctx, async |app, op, _| {
-        account::account_delete(app, op, body.password).await?;
+        account::account_delete(app, op, body.password, body.code.as_deref()).await?;
         Ok(with_cleared_session_cookie(context, HttpResponseUpdatedNoContent()))
     })
     .await

@@ -13,13 +13,26 @@ pub struct Browser {
     base_url: String,
     jar: Arc<Jar>,
     csrf_token: String,
+    /// Sent as `X-Forwarded-For`, for a server that trusts the loopback as
+    /// its proxy.
+    client_ip: Option<String>,
 }
 
 impl Browser {
     /// Opens the API's session: `GET /v1/auth/me` sets the cookie and hands
     /// out the CSRF token.
     pub async fn open(base_url: &str) -> Browser {
-        let mut browser = Browser { base_url: base_url.to_string(), jar: Arc::default(), csrf_token: String::new() };
+        Browser::open_with(base_url, None).await
+    }
+
+    /// [`Browser::open`], from `client_ip` as far as the server can tell.
+    pub async fn open_from(base_url: &str, client_ip: &str) -> Browser {
+        Browser::open_with(base_url, Some(client_ip.to_string())).await
+    }
+
+    async fn open_with(base_url: &str, client_ip: Option<String>) -> Browser {
+        let mut browser =
+            Browser { base_url: base_url.to_string(), jar: Arc::default(), csrf_token: String::new(), client_ip };
         browser.me().await;
         browser
     }
@@ -35,6 +48,9 @@ impl Browser {
         let mut headers = reqwest::header::HeaderMap::new();
         if !self.csrf_token.is_empty() {
             headers.insert("x-csrf-token", self.csrf_token.parse().unwrap());
+        }
+        if let Some(client_ip) = &self.client_ip {
+            headers.insert("x-forwarded-for", client_ip.parse().unwrap());
         }
         reqwest::Client::builder()
             .cookie_provider(self.jar.clone())

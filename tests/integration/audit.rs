@@ -108,29 +108,54 @@ async fn the_verifier_finds_changed_deleted_and_swapped_events() {
         assert!(verify(&owner).await.valid, "undoing {what} restores the chain");
     }
 
-    // Personal data kept beside an event is checked against its digest;
-    // erasing it is what retention and account deletion do.
+    // Each datum kept beside an event is checked against its digest, and
+    // can be erased alone, as retention and account deletion do; seq 2 and
+    // 3 are invites, with an address and an email each.
     sql_query("CREATE TEMP TABLE saved_personal AS SELECT * FROM audit_personal_data").execute(&mut sql).await.unwrap();
+    let tamperings = [
+        "UPDATE audit_personal_data SET client_ip = '203.0.113.9' WHERE tenant_id = $1 AND seq = 3",
+        "UPDATE audit_personal_data SET email = 'invitee9@example.com' WHERE tenant_id = $1 AND seq = 3",
+        // Another event's data, salts and all.
+        "UPDATE audit_personal_data SET (client_ip, client_ip_salt, email, email_salt) = \
+         (SELECT client_ip, client_ip_salt, email, email_salt FROM saved_personal WHERE tenant_id = $1 AND seq = 2) \
+         WHERE tenant_id = $1 AND seq = 3",
+    ];
+    let restore_personal = [
+        "DELETE FROM audit_personal_data WHERE tenant_id = $1 AND seq = 3",
+        "INSERT INTO audit_personal_data SELECT * FROM saved_personal WHERE tenant_id = $1 AND seq = 3",
+    ];
+    for tampering in tamperings {
+        execute(&mut sql, tampering, tenant).await;
+        assert_eq!(verify(&owner).await.first_invalid_seq, Some(3), "{tampering} went unnoticed");
+        for statement in restore_personal {
+            execute(&mut sql, statement, tenant).await;
+        }
+    }
+    let erase_address = "UPDATE audit_personal_data SET client_ip = NULL, client_ip_salt = NULL \
+                         WHERE tenant_id = $1 AND seq = 3";
+    execute(&mut sql, erase_address, tenant).await;
+    assert!(verify(&owner).await.valid, "an erased address breaks no chain");
+    let events = owner.api().audit_event_list(None, None, None, None, None, None).await.unwrap().into_inner().items;
+    let (erased, kept) = (&events[events.len() - 3], &events[events.len() - 2]);
+    assert_eq!((erased.seq, erased.client_ip.as_deref()), (3, None));
+    assert_eq!(erased.metadata["email"], "invitee1@example.com", "the email stays, and is still checked");
+    assert!(kept.client_ip.is_some() && kept.address_digest.is_some() && kept.email_digest.is_some());
     execute(
         &mut sql,
-        "UPDATE audit_personal_data SET client_ip = '203.0.113.9' WHERE tenant_id = $1 AND seq = 3",
+        "UPDATE audit_personal_data SET email = 'x@example.com' WHERE tenant_id = $1 AND seq = 3",
         tenant,
     )
     .await;
-    assert_eq!(verify(&owner).await.first_invalid_seq, Some(3), "a changed client address went unnoticed");
+    assert_eq!(
+        verify(&owner).await.first_invalid_seq,
+        Some(3),
+        "a changed email beside an erased address went unnoticed"
+    );
     execute(&mut sql, "DELETE FROM audit_personal_data WHERE tenant_id = $1 AND seq = 3", tenant).await;
     assert!(verify(&owner).await.valid, "erased personal data breaks no chain");
     let events = owner.api().audit_event_list(None, None, None, None, None, None).await.unwrap().into_inner().items;
-    let (erased, kept) = (&events[events.len() - 3], &events[events.len() - 2]);
-    assert_eq!((erased.seq, erased.client_ip.as_deref(), erased.metadata.get("email")), (3, None, None));
-    assert_eq!(kept.metadata["email"], "invitee0@example.com");
-    assert!(kept.client_ip.is_some() && kept.personal_digest.is_some());
-    execute(
-        &mut sql,
-        "INSERT INTO audit_personal_data SELECT * FROM saved_personal WHERE tenant_id = $1 AND seq = 3",
-        tenant,
-    )
-    .await;
+    assert_eq!(events[events.len() - 3].metadata.get("email"), None);
+    execute(&mut sql, restore_personal[1], tenant).await;
     assert!(verify(&owner).await.valid);
 
     // The head moved back to hide the newest events.

@@ -226,9 +226,10 @@ async fn call(api: &Client, operation: &str, fixture: &Fixture, round: usize) ->
             let request = TotpDisableRequest { password: PASSWORD.parse().unwrap(), code: "123456".parse().unwrap() };
             status(api.totp_disable(&request).await)
         }
-        "account_delete" => {
-            status(api.account_delete(&AccountDeleteRequest { password: "not the password".parse().unwrap() }).await)
-        }
+        "account_delete" => status(
+            api.account_delete(&AccountDeleteRequest { password: "not the password".parse().unwrap(), code: None })
+                .await,
+        ),
         "password_forgot" => {
             status(api.password_forgot(&PasswordForgotRequest { email: "nobody@example.com".parse().unwrap() }).await)
         }

@@ -137,7 +137,7 @@ async fn post_status(browser: &Browser, url: &str, body: Value) -> (StatusCode, 
 
 /// Signs up and turns two-factor sign-in on; answers the secret and the
 /// recovery codes.
-async fn enable_two_factor(browser: &mut Browser, email: &str) -> (Vec<u8>, Vec<String>) {
+pub(crate) async fn enable_two_factor(browser: &mut Browser, email: &str) -> (Vec<u8>, Vec<String>) {
     browser.signup(email, PASSWORD, "Grace").await;
     let enrol = TotpEnrolRequest { password: PASSWORD.parse().unwrap() };
     let enrolment = browser.api().totp_enrol(&enrol).await.unwrap().into_inner();

@@ -172,6 +172,23 @@ pub async fn totp_disable(state: &AppState, op: &OpContext, password: String, co
     .await
 }
 
+/// Whether `code` is a right, unused code of the account's second factor,
+/// using it up if so; `true` for an account without one. A check of its
+/// own, for a change to the account that asks for both factors again.
+pub(crate) async fn second_factor_confirmed(state: &AppState, user: &User, code: Option<&str>) -> Result<bool, Error> {
+    let mut conn = db::checkout(&state.db).await?;
+    let factor = db::two_factor::totp_factor(&mut conn, user.id).await?;
+    let Some(factor) = factor.filter(|factor| factor.confirmed_at.is_some()) else { return Ok(true) };
+    let Some(code) = code else {
+        return Err(Error::invalid_field(
+            "code",
+            "This account signs in with two factors: send a code from the authenticator app, or a recovery code.",
+        ));
+    };
+    let second_factor = parse_second_factor(code)?;
+    second_factor_accepted(&mut conn, user, &factor, &second_factor).await
+}
+
 /// The answer to a right password for an account with a second factor:
 /// `401 AUTH_MFA_REQUIRED`, with a challenge that [`auth_login_mfa`] answers
 /// with a code.
