@@ -22,21 +22,24 @@ CREATE FUNCTION public.account_erase(account uuid) RETURNS void
     AS $$
 DECLARE
     pseudonym text := 'deleted:' || account;
+    address text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM public.users u WHERE u.id = account AND u.deleted_at IS NOT NULL AND u.email <> pseudonym)
-    THEN
+    SELECT u.email INTO address FROM public.users u
+        WHERE u.id = account AND u.deleted_at IS NOT NULL AND u.email <> pseudonym;
+    IF address IS NULL THEN
         RAISE EXCEPTION 'only an account marked deleted is erased' USING ERRCODE = 'insufficient_privilege';
     END IF;
     UPDATE public.audit_personal_data SET client_ip = NULL, client_ip_salt = NULL
         WHERE client_ip IS NOT NULL AND (actor_id = account OR (actor_id IS NULL AND target_id = account));
-    UPDATE public.audit_personal_data SET email = NULL, email_salt = NULL
-        WHERE email IS NOT NULL AND target_id IN (SELECT i.id FROM public.invitations i WHERE i.accepted_by = account);
-    UPDATE public.change_events SET data = data || jsonb_build_object('email', pseudonym)
-        WHERE data ->> 'id' IN (SELECT i.id::text FROM public.invitations i WHERE i.accepted_by = account)
-          AND data ? 'email';
     UPDATE public.change_events SET data = data || jsonb_build_object('email', pseudonym, 'name', 'Deleted user')
-        WHERE data ->> 'user_id' = account::text AND data ? 'email';
-    DELETE FROM public.invitations WHERE accepted_by = account;
+        WHERE data ? 'email' AND data ->> 'user_id' = account::text;
+    -- Accepting an invite takes its email to be the account's.
+    IF EXISTS (SELECT 1 FROM public.invitations i WHERE i.accepted_by = account) THEN
+        UPDATE public.audit_personal_data SET email = NULL, email_salt = NULL WHERE email = address;
+        UPDATE public.change_events SET data = data || jsonb_build_object('email', pseudonym)
+            WHERE data ? 'email' AND data ->> 'email' = address;
+        DELETE FROM public.invitations WHERE email = address;
+    END IF;
     UPDATE public.users
         SET email = pseudonym, name = 'Deleted user', password_hash = '', password_version = password_version + 1,
             updated_at = now()
@@ -1187,14 +1190,6 @@ ALTER TABLE ONLY public.usage_write_days
 
 
 --
--- Name: users users_email_key; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY public.users
-    ADD CONSTRAINT users_email_key UNIQUE (email);
-
-
---
 -- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1269,6 +1264,13 @@ CREATE INDEX audit_personal_data_actor_id ON public.audit_personal_data USING bt
 
 
 --
+-- Name: audit_personal_data_email; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_personal_data_email ON public.audit_personal_data USING btree (email) WHERE (email IS NOT NULL);
+
+
+--
 -- Name: audit_personal_data_occurred_at; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1287,6 +1289,20 @@ CREATE INDEX audit_personal_data_target_id ON public.audit_personal_data USING b
 --
 
 CREATE INDEX change_events_by_age ON public.change_events USING btree (occurred_at);
+
+
+--
+-- Name: change_events_email; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX change_events_email ON public.change_events USING btree (((data ->> 'email'::text))) WHERE (data ? 'email'::text);
+
+
+--
+-- Name: change_events_user_id; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX change_events_user_id ON public.change_events USING btree (((data ->> 'user_id'::text))) WHERE (data ? 'email'::text);
 
 
 --
@@ -1357,6 +1373,13 @@ CREATE INDEX incidents_by_updated ON public.incidents USING btree (tenant_id, up
 --
 
 CREATE INDEX invitations_accepted_by ON public.invitations USING btree (accepted_by) WHERE (accepted_by IS NOT NULL);
+
+
+--
+-- Name: invitations_email; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX invitations_email ON public.invitations USING btree (email);
 
 
 --
@@ -1455,6 +1478,13 @@ CREATE INDEX usage_counts_day ON public.usage_counts USING btree (day);
 --
 
 CREATE INDEX usage_write_days_day ON public.usage_write_days USING btree (day);
+
+
+--
+-- Name: users_email; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX users_email ON public.users USING btree (email) WHERE (deleted_at IS NULL);
 
 
 --
@@ -1743,14 +1773,13 @@ ALTER TABLE ONLY public.webhooks
 -- Name: audit_personal_data account_erasure; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY account_erasure ON public.audit_personal_data TO incident_tracker_lookup USING (((actor_id IN ( SELECT u.id
+CREATE POLICY account_erasure ON public.audit_personal_data FOR UPDATE TO incident_tracker_lookup USING (((actor_id IN ( SELECT u.id
    FROM public.users u
   WHERE (u.deleted_at IS NOT NULL))) OR (target_id IN ( SELECT u.id
    FROM public.users u
-  WHERE (u.deleted_at IS NOT NULL))) OR (target_id IN ( SELECT i.id
-   FROM (public.invitations i
-     JOIN public.users u ON ((u.id = i.accepted_by)))
-  WHERE (u.deleted_at IS NOT NULL)))));
+  WHERE (u.deleted_at IS NOT NULL))) OR (email IN ( SELECT u.email
+   FROM public.users u
+  WHERE (u.deleted_at IS NOT NULL))))) WITH CHECK (true);
 
 
 --
@@ -1759,9 +1788,10 @@ CREATE POLICY account_erasure ON public.audit_personal_data TO incident_tracker_
 
 CREATE POLICY account_erasure ON public.change_events TO incident_tracker_lookup USING ((((data ->> 'user_id'::text) IN ( SELECT (u.id)::text AS id
    FROM public.users u
-  WHERE (u.deleted_at IS NOT NULL))) OR ((data ->> 'id'::text) IN ( SELECT (i.id)::text AS id
-   FROM (public.invitations i
-     JOIN public.users u ON ((u.id = i.accepted_by)))
+  WHERE (u.deleted_at IS NOT NULL))) OR ((data ->> 'email'::text) IN ( SELECT u.email
+   FROM public.users u
+  WHERE (u.deleted_at IS NOT NULL))) OR ((data ->> 'email'::text) IN ( SELECT ('deleted:'::text || u.id)
+   FROM public.users u
   WHERE (u.deleted_at IS NOT NULL))))) WITH CHECK (((data ->> 'email'::text) ~~ 'deleted:%'::text));
 
 
@@ -1769,9 +1799,16 @@ CREATE POLICY account_erasure ON public.change_events TO incident_tracker_lookup
 -- Name: invitations account_erasure; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY account_erasure ON public.invitations FOR DELETE TO incident_tracker_lookup USING ((accepted_by IN ( SELECT u.id
+CREATE POLICY account_erasure ON public.invitations FOR DELETE TO incident_tracker_lookup USING ((email IN ( SELECT u.email
    FROM public.users u
   WHERE (u.deleted_at IS NOT NULL))));
+
+
+--
+-- Name: audit_personal_data account_erasure_reads; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY account_erasure_reads ON public.audit_personal_data FOR SELECT TO incident_tracker_lookup USING (true);
 
 
 --
@@ -1918,7 +1955,7 @@ CREATE POLICY retention_purge ON public.attachment_urls TO incident_tracker_look
 -- Name: audit_personal_data retention_purge; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY retention_purge ON public.audit_personal_data TO incident_tracker_lookup USING ((occurred_at < (now() - '1 day'::interval)));
+CREATE POLICY retention_purge ON public.audit_personal_data FOR DELETE TO incident_tracker_lookup USING ((occurred_at < (now() - '1 day'::interval)));
 
 
 --

@@ -35,33 +35,52 @@ CREATE INDEX audit_personal_data_target_id ON audit_personal_data (target_id);
 -- A deleted account keeps its row, under its id, so what it did in tenants
 -- stays attributed to the same pseudonym; the row holds nothing else: its
 -- email becomes `deleted:<id>`, which no sign-in or sign-up accepts.
+--
+-- The email stays unique among live accounts through a partial index,
+-- which PostgreSQL does not count as a key: changing the email then takes
+-- no lock that a row referencing the account (a reset token, an accepted
+-- invite) holds against it, so erasing cannot deadlock with their writers.
 ALTER TABLE users ADD COLUMN deleted_at timestamptz;
+ALTER TABLE users DROP CONSTRAINT users_email_key;
+CREATE UNIQUE INDEX users_email ON users (email) WHERE deleted_at IS NULL;
 CREATE INDEX invitations_accepted_by ON invitations (accepted_by) WHERE accepted_by IS NOT NULL;
+CREATE INDEX invitations_email ON invitations (email);
+-- Member and invite events are the ones that carry an email.
+CREATE INDEX change_events_email ON change_events ((data ->> 'email')) WHERE data ? 'email';
+CREATE INDEX change_events_user_id ON change_events ((data ->> 'user_id')) WHERE data ? 'email';
+CREATE INDEX audit_personal_data_email ON audit_personal_data (email) WHERE email IS NOT NULL;
 
 -- Erasing crosses tenants: a deleted account's traces are in every tenant it
--- was in. It runs as the lookup role, whose policies admit only rows of an
--- account marked deleted. Sign-up proves no email, so rows are found by the
--- account's id, and by its email only where it proved it holds the mailbox:
--- the invites it accepted, with the mailed token.
+-- was in. It runs as the lookup role, whose policies admit only rows that
+-- name an account marked deleted, by id or email. Sign-up proves no email,
+-- so `account_erase` finds rows by the account's id, and by its email only
+-- once it proved it holds the mailbox: by accepting an invite, whose token
+-- was mailed there.
 GRANT SELECT, UPDATE (email, name, password_hash, password_version, updated_at) ON users
     TO incident_tracker_lookup;
 GRANT SELECT, DELETE, UPDATE (client_ip, client_ip_salt, email, email_salt) ON audit_personal_data
     TO incident_tracker_lookup;
 GRANT UPDATE (data) ON change_events TO incident_tracker_lookup;
 CREATE POLICY account_erasure ON invitations FOR DELETE TO incident_tracker_lookup
-    USING (accepted_by IN (SELECT u.id FROM users u WHERE u.deleted_at IS NOT NULL));
+    USING (email IN (SELECT u.email FROM users u WHERE u.deleted_at IS NOT NULL));
+-- An updated row must stay visible to the role: the pseudonym is admitted
+-- as well as the email.
 CREATE POLICY account_erasure ON change_events FOR ALL TO incident_tracker_lookup
     USING (data ->> 'user_id' IN (SELECT u.id::text FROM users u WHERE u.deleted_at IS NOT NULL)
-           OR data ->> 'id' IN (SELECT i.id::text FROM invitations i JOIN users u ON u.id = i.accepted_by
-                                WHERE u.deleted_at IS NOT NULL))
+           OR data ->> 'email' IN (SELECT u.email FROM users u WHERE u.deleted_at IS NOT NULL)
+           OR data ->> 'email' IN (SELECT 'deleted:' || u.id FROM users u WHERE u.deleted_at IS NOT NULL))
     WITH CHECK (data ->> 'email' LIKE 'deleted:%');
-CREATE POLICY account_erasure ON audit_personal_data FOR ALL TO incident_tracker_lookup
+-- What the role may change is limited; what it reads is not, since an
+-- updated row must stay readable and an erased email no longer names the
+-- account. Its functions return none of it.
+CREATE POLICY account_erasure_reads ON audit_personal_data FOR SELECT TO incident_tracker_lookup USING (true);
+CREATE POLICY account_erasure ON audit_personal_data FOR UPDATE TO incident_tracker_lookup
     USING (actor_id IN (SELECT u.id FROM users u WHERE u.deleted_at IS NOT NULL)
            OR target_id IN (SELECT u.id FROM users u WHERE u.deleted_at IS NOT NULL)
-           OR target_id IN (SELECT i.id FROM invitations i JOIN users u ON u.id = i.accepted_by
-                            WHERE u.deleted_at IS NOT NULL));
+           OR email IN (SELECT u.email FROM users u WHERE u.deleted_at IS NOT NULL))
+    WITH CHECK (true);
 -- Retention never takes a day-old record: no setting is shorter.
-CREATE POLICY retention_purge ON audit_personal_data FOR ALL TO incident_tracker_lookup
+CREATE POLICY retention_purge ON audit_personal_data FOR DELETE TO incident_tracker_lookup
     USING (occurred_at < now() - interval '1 day');
 
 -- Erases, across tenants, what holds a deleted account's email, name or
@@ -69,9 +88,9 @@ CREATE POLICY retention_purge ON audit_personal_data FOR ALL TO incident_tracker
 -- - the addresses of audit events it did, or that nobody signed in did to
 --   it (its sign-ins, its password resets); an admin's address, in an event
 --   about the account, is the admin's and stays;
--- - the email in audit events and change events about invites it accepted,
---   and those invites;
 -- - its email and name in change events about it as a member;
+-- - once it proved it holds its email: the invites to the email, and the
+--   email in audit events and change events about them;
 -- then anonymizes its row, with no password. Refuses an account not marked
 -- deleted, or erased already.
 CREATE FUNCTION account_erase(account uuid) RETURNS void
@@ -79,21 +98,24 @@ CREATE FUNCTION account_erase(account uuid) RETURNS void
     AS $$
 DECLARE
     pseudonym text := 'deleted:' || account;
+    address text;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM public.users u WHERE u.id = account AND u.deleted_at IS NOT NULL AND u.email <> pseudonym)
-    THEN
+    SELECT u.email INTO address FROM public.users u
+        WHERE u.id = account AND u.deleted_at IS NOT NULL AND u.email <> pseudonym;
+    IF address IS NULL THEN
         RAISE EXCEPTION 'only an account marked deleted is erased' USING ERRCODE = 'insufficient_privilege';
     END IF;
     UPDATE public.audit_personal_data SET client_ip = NULL, client_ip_salt = NULL
         WHERE client_ip IS NOT NULL AND (actor_id = account OR (actor_id IS NULL AND target_id = account));
-    UPDATE public.audit_personal_data SET email = NULL, email_salt = NULL
-        WHERE email IS NOT NULL AND target_id IN (SELECT i.id FROM public.invitations i WHERE i.accepted_by = account);
-    UPDATE public.change_events SET data = data || jsonb_build_object('email', pseudonym)
-        WHERE data ->> 'id' IN (SELECT i.id::text FROM public.invitations i WHERE i.accepted_by = account)
-          AND data ? 'email';
     UPDATE public.change_events SET data = data || jsonb_build_object('email', pseudonym, 'name', 'Deleted user')
-        WHERE data ->> 'user_id' = account::text AND data ? 'email';
-    DELETE FROM public.invitations WHERE accepted_by = account;
+        WHERE data ? 'email' AND data ->> 'user_id' = account::text;
+    -- Accepting an invite takes its email to be the account's.
+    IF EXISTS (SELECT 1 FROM public.invitations i WHERE i.accepted_by = account) THEN
+        UPDATE public.audit_personal_data SET email = NULL, email_salt = NULL WHERE email = address;
+        UPDATE public.change_events SET data = data || jsonb_build_object('email', pseudonym)
+            WHERE data ? 'email' AND data ->> 'email' = address;
+        DELETE FROM public.invitations WHERE email = address;
+    END IF;
     UPDATE public.users
         SET email = pseudonym, name = 'Deleted user', password_hash = '', password_version = password_version + 1,
             updated_at = now()

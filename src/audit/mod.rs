@@ -212,13 +212,17 @@ impl LoggedEvent {
         metadata
     }
 
-    /// Whether each datum kept beside the event is what it hashed; an
-    /// erased one is not checked.
+    /// Whether each datum kept beside the event is what it hashed (an
+    /// erased one is not checked), and the event's fields copied beside it,
+    /// which erasure and retention find the data by, are the event's.
     fn personal_data_intact(&self) -> bool {
         let Some(personal) = &self.personal else { return true };
+        let event = &self.record;
         let intact = |kept: Option<Vec<u8>>, hashed: &Option<Vec<u8>>| kept.is_none() || kept == *hashed;
-        intact(personal.address_digest(), &self.record.address_digest)
-            && intact(personal.email_digest(), &self.record.email_digest)
+        intact(personal.address_digest(), &event.address_digest)
+            && intact(personal.email_digest(), &event.email_digest)
+            && (personal.occurred_at, personal.actor_id, personal.target_id)
+                == (event.occurred_at, event.actor_id, event.target_id)
     }
 }
 

@@ -37,14 +37,18 @@ pub async fn find_by_email(conn: &mut AsyncPgConnection, normalized_email: &str)
     account.select(User::as_select()).first(conn).await.optional()
 }
 
-/// Deletes what signs the account in besides its password: reset tokens,
-/// sign-in challenges, the second factor and its recovery codes. Before the
-/// account's row is locked, as a reset or a sign-in locks them: first.
+/// Deletes what signs the account in besides its password: its second
+/// factor and recovery codes, sign-in challenges and reset tokens. In the
+/// order a code's sign-in or a reset locks them, and before the account's
+/// row, which a reset locks after its token: first.
 pub async fn account_credentials_delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
-    diesel::delete(password_reset_tokens::table.filter(password_reset_tokens::user_id.eq(id))).execute(conn).await?;
-    diesel::delete(mfa_challenges::table.filter(mfa_challenges::user_id.eq(id))).execute(conn).await?;
+    diesel::delete(totp_factors::table.filter(totp_factors::user_id.eq(id))).execute(conn).await?;
     diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(id))).execute(conn).await?;
-    diesel::delete(totp_factors::table.filter(totp_factors::user_id.eq(id))).execute(conn).await.map(drop)
+    diesel::delete(mfa_challenges::table.filter(mfa_challenges::user_id.eq(id))).execute(conn).await?;
+    diesel::delete(password_reset_tokens::table.filter(password_reset_tokens::user_id.eq(id)))
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Marks the account deleted, locking its row until the transaction ends;
@@ -65,9 +69,10 @@ pub async fn account_erase(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResul
     diesel::sql_query("SELECT account_erase($1)").bind::<diesel::sql_types::Uuid, _>(id).execute(conn).await.map(drop)
 }
 
-/// Sets a new password, hashed in its normalized form.
-pub async fn set_password_hash(conn: &mut AsyncPgConnection, id: Uuid, password_hash: &str) -> QueryResult<()> {
-    diesel::update(users::table.find(id))
+/// Sets a new password, hashed in its normalized form; `false` for an
+/// account deleted meanwhile.
+pub async fn set_password_hash(conn: &mut AsyncPgConnection, id: Uuid, password_hash: &str) -> QueryResult<bool> {
+    let updated = diesel::update(users::table.find(id).filter(users::deleted_at.is_null()))
         .set((
             users::password_hash.eq(password_hash),
             users::password_normalized.eq(true),
@@ -75,8 +80,8 @@ pub async fn set_password_hash(conn: &mut AsyncPgConnection, id: Uuid, password_
             users::updated_at.eq(Utc::now()),
         ))
         .execute(conn)
-        .await
-        .map(drop)
+        .await?;
+    Ok(updated == 1)
 }
 
 /// Replaces a hash of the password as typed with one of its normalized
@@ -117,6 +122,7 @@ pub async fn insert_reset_token(
 pub async fn find_reset_token_user(conn: &mut AsyncPgConnection, token_digest: &[u8]) -> QueryResult<Option<User>> {
     password_reset_tokens::table
         .inner_join(users::table)
+        .filter(users::deleted_at.is_null())
         .filter(password_reset_tokens::token_hash.eq(token_digest))
         .filter(password_reset_tokens::used_at.is_null())
         .filter(password_reset_tokens::expires_at.gt(Utc::now()))

@@ -60,6 +60,10 @@ async fn a_deleted_account_is_gone_from_every_row_while_its_records_keep_its_id(
     let acme = olga.create_tenant("Acme").await;
     olga.api().tenant_switch(&acme).await.unwrap();
     let token = invited(&olga.api(), &mail_dir, acme, EMAIL, Role::Responder).await;
+    // A tenant Dora never joins holds an invite to her too: once she has
+    // accepted one, with its mailed token, the email is proven hers.
+    let initech = olga.create_tenant("Initech").await;
+    invited(&olga.api(), &mail_dir, initech, EMAIL, Role::Viewer).await;
 
     let mut dora = Browser::open_from(&app.url(""), DORAS_ADDRESS).await;
     let dora_id = dora.signup(EMAIL, PASSWORD, NAME).await.user.unwrap().id;
@@ -123,6 +127,10 @@ async fn a_deleted_account_is_gone_from_every_row_while_its_records_keep_its_id(
             other => panic!("expected the member's removal, got {other:?}"),
         }
     }
+    let initechs_invites = olga.api().invite_list(&initech, None, None).await.unwrap().into_inner().items;
+    assert!(initechs_invites.is_empty(), "{initechs_invites:?}");
+    olga.api().tenant_switch(&initech).await.unwrap();
+    assert!(olga.api().audit_chain_verify().await.unwrap().into_inner().valid);
     olga.api().tenant_switch(&acme).await.unwrap();
     let kept = olga.api().incident_view(&incident.id).await.unwrap().into_inner();
     assert_eq!(kept.created_by.id, dora_id);

@@ -115,6 +115,8 @@ async fn the_verifier_finds_changed_deleted_and_swapped_events() {
     let tamperings = [
         "UPDATE audit_personal_data SET client_ip = '203.0.113.9' WHERE tenant_id = $1 AND seq = 3",
         "UPDATE audit_personal_data SET email = 'invitee9@example.com' WHERE tenant_id = $1 AND seq = 3",
+        // The copy of the event's actor, which erasure finds the data by.
+        "UPDATE audit_personal_data SET actor_id = NULL WHERE tenant_id = $1 AND seq = 3",
         // Another event's data, salts and all.
         "UPDATE audit_personal_data SET (client_ip, client_ip_salt, email, email_salt) = \
          (SELECT client_ip, client_ip_salt, email, email_salt FROM saved_personal WHERE tenant_id = $1 AND seq = 2) \

@@ -171,3 +171,40 @@ async fn deliveries_queued_before_an_upgrade_name_their_event_after_it() {
     .await;
     assert_eq!(forced, 2, "row-level security is forced again");
 }
+
+/// Going below the migration that moved audit events' personal data beside
+/// them would drop the digests their hashes cover: refused once an event
+/// has them, by an owner that row-level security would otherwise blind.
+#[tokio::test(flavor = "multi_thread")]
+async fn reverting_is_refused_once_audit_events_hash_personal_data_digests() {
+    use diesel::Connection;
+    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+    use diesel_migrations::MigrationHarness;
+    use incident_tracker::actor::{Actor, Origin};
+    use incident_tracker::audit::{self, NewEvent};
+
+    let database = TestDatabase::empty().await;
+    let owner_url = owner_without_superuser(&database).await;
+    migrations::run_pending(&owner_url).await.unwrap();
+    let mut admin = database.owner_connection().await;
+    let event = NewEvent::new("test.recorded", None);
+    diesel_async::AsyncConnection::transaction(&mut admin, async |conn| {
+        audit::record_platform_event(conn, &Actor::System, &Origin::internal("test"), event).await
+    })
+    .await
+    .unwrap();
+
+    let refused = tokio::task::spawn_blocking(move || {
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&owner_url).unwrap();
+        conn.revert_last_migration(migrations::MIGRATIONS).unwrap_err().to_string()
+    })
+    .await
+    .unwrap();
+    assert!(refused.contains("reverting would break their chains"), "{refused}");
+    let forced = count(
+        &mut admin,
+        "SELECT count(*) AS count FROM pg_class WHERE relname = 'audit_events' AND relforcerowsecurity",
+    )
+    .await;
+    assert_eq!(forced, 1, "row-level security is still forced");
+}

@@ -426,7 +426,9 @@ pub async fn password_reset(
         // The token is claimed in the same statement that checks it, so two
         // concurrent resets cannot both use it.
         let user_id = db::users::consume_reset_tokens(conn, &digest).await?.ok_or_else(reset_token_invalid)?;
-        db::users::set_password_hash(conn, user_id, &password_hash).await?;
+        if !db::users::set_password_hash(conn, user_id, &password_hash).await? {
+            return Err(reset_token_invalid());
+        }
         // Ended before the commit, so that with the session store down the
         // password stays as it was instead of changing behind live sessions.
         state.sessions.delete_all_of_user(user_id).await?;
