@@ -1786,11 +1786,9 @@ CREATE POLICY account_erasure ON public.audit_personal_data FOR UPDATE TO incide
 -- Name: change_events account_erasure; Type: POLICY; Schema: public; Owner: -
 --
 
-CREATE POLICY account_erasure ON public.change_events TO incident_tracker_lookup USING ((((data ->> 'user_id'::text) IN ( SELECT (u.id)::text AS id
+CREATE POLICY account_erasure ON public.change_events FOR UPDATE TO incident_tracker_lookup USING ((((data ->> 'user_id'::text) IN ( SELECT (u.id)::text AS id
    FROM public.users u
   WHERE (u.deleted_at IS NOT NULL))) OR ((data ->> 'email'::text) IN ( SELECT u.email
-   FROM public.users u
-  WHERE (u.deleted_at IS NOT NULL))) OR ((data ->> 'email'::text) IN ( SELECT ('deleted:'::text || u.id)
    FROM public.users u
   WHERE (u.deleted_at IS NOT NULL))))) WITH CHECK (((data ->> 'email'::text) ~~ 'deleted:%'::text));
 
@@ -1809,6 +1807,19 @@ CREATE POLICY account_erasure ON public.invitations FOR DELETE TO incident_track
 --
 
 CREATE POLICY account_erasure_reads ON public.audit_personal_data FOR SELECT TO incident_tracker_lookup USING (true);
+
+
+--
+-- Name: change_events account_erasure_reads; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY account_erasure_reads ON public.change_events FOR SELECT TO incident_tracker_lookup USING ((((data ->> 'user_id'::text) IN ( SELECT (u.id)::text AS id
+   FROM public.users u
+  WHERE (u.deleted_at IS NOT NULL))) OR ((data ->> 'email'::text) IN ( SELECT u.email
+   FROM public.users u
+  WHERE (u.deleted_at IS NOT NULL))) OR ((data ->> 'email'::text) IN ( SELECT ('deleted:'::text || u.id)
+   FROM public.users u
+  WHERE (u.deleted_at IS NOT NULL)))));
 
 
 --

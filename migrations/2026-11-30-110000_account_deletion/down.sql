@@ -13,6 +13,7 @@ ALTER TABLE audit_events FORCE ROW LEVEL SECURITY;
 DROP FUNCTION retention_purge_audit_personal_data(timestamptz);
 DROP FUNCTION account_erase(uuid);
 DROP POLICY account_erasure ON change_events;
+DROP POLICY account_erasure_reads ON change_events;
 DROP POLICY account_erasure ON invitations;
 REVOKE UPDATE (data) ON change_events FROM incident_tracker_lookup;
 DROP TABLE audit_personal_data;

@@ -63,12 +63,15 @@ GRANT SELECT, DELETE, UPDATE (client_ip, client_ip_salt, email, email_salt) ON a
 GRANT UPDATE (data) ON change_events TO incident_tracker_lookup;
 CREATE POLICY account_erasure ON invitations FOR DELETE TO incident_tracker_lookup
     USING (email IN (SELECT u.email FROM users u WHERE u.deleted_at IS NOT NULL));
--- An updated row must stay visible to the role: the pseudonym is admitted
--- as well as the email.
-CREATE POLICY account_erasure ON change_events FOR ALL TO incident_tracker_lookup
+-- An updated row must stay readable to the role: the pseudonym is
+-- admitted as well as the email.
+CREATE POLICY account_erasure_reads ON change_events FOR SELECT TO incident_tracker_lookup
     USING (data ->> 'user_id' IN (SELECT u.id::text FROM users u WHERE u.deleted_at IS NOT NULL)
            OR data ->> 'email' IN (SELECT u.email FROM users u WHERE u.deleted_at IS NOT NULL)
-           OR data ->> 'email' IN (SELECT 'deleted:' || u.id FROM users u WHERE u.deleted_at IS NOT NULL))
+           OR data ->> 'email' IN (SELECT 'deleted:' || u.id FROM users u WHERE u.deleted_at IS NOT NULL));
+CREATE POLICY account_erasure ON change_events FOR UPDATE TO incident_tracker_lookup
+    USING (data ->> 'user_id' IN (SELECT u.id::text FROM users u WHERE u.deleted_at IS NOT NULL)
+           OR data ->> 'email' IN (SELECT u.email FROM users u WHERE u.deleted_at IS NOT NULL))
     WITH CHECK (data ->> 'email' LIKE 'deleted:%');
 -- What the role may change is limited; what it reads is not, since an
 -- updated row must stay readable and an erased email no longer names the

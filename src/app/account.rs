@@ -2,16 +2,15 @@
 //!
 //! The account leaves every tenant (refused while it is a tenant's last
 //! owner), its sessions end, and its email, name and client addresses are
-//! erased where they are its own: the account's row, the invites it
-//! accepted, change events that name it, and the personal data of audit
-//! events it did. What it did in tenants stays attributed to its id, which
-//! nothing maps to a person any more. Audit events stay as they were
-//! hashed: personal data was never in them (see `audit`), so every chain
-//! still verifies.
+//! erased where they are its own: the account's row, change events that
+//! name it, and the client addresses of audit events it did. What it did in
+//! tenants stays attributed to its id, which nothing maps to a person any
+//! more. Audit events stay as they were hashed: personal data was never in
+//! them (see `audit`), so every chain still verifies.
 //!
 //! Sign-up proves no email, so what others hold under the account's email
-//! (an invite it never accepted) is not its to erase: anyone could sign up
-//! with that email.
+//! (invites to it) is its to erase only once it accepted one, whose token
+//! was mailed there: until then anyone could have signed up with it.
 
 use diesel_async::AsyncConnection;
 use serde_json::json;
@@ -41,6 +40,7 @@ pub async fn account_delete(
     .await?;
     let mut conn = db::checkout(&state.db).await?;
     conn.transaction(async |conn| {
+        db::retention::purge_hold(conn).await?;
         db::users::account_credentials_delete(conn, user.id).await?;
         // Before the memberships are read, so that none is added meanwhile;
         // refused when a concurrent deletion or password reset came first.

@@ -333,6 +333,11 @@ pub async fn invite_accept(state: &AppState, op: &OpContext, token: &str) -> Res
     let tenant_id = found.tenant_id;
     operation::tenant_write_granted(state, op.actor.clone(), &op.origin, tenant_id, move |conn| {
         Box::pin(async move {
+            // Before the invite is claimed: a deletion of the account holds
+            // its row, then deletes invites to its email.
+            if !users::account_hold(conn, user_id).await? {
+                return Err(Error::auth_required());
+            }
             let claimed =
                 invites::invite_accept(conn, tenant_id, found.id, user_id).await?.ok_or_else(invite_invalid)?;
             // An invite is only as good as its inviter's standing: one from

@@ -9,6 +9,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::schema::{mail_outbox, mfa_challenges, password_reset_tokens};
 
+/// The purge's advisory lock: the bytes of "retn" as a number.
+const PURGE_LOCK: i64 = 1_919_251_566;
+
 /// Takes the purge's lock for the rest of the transaction; `false` when
 /// another transaction holds it.
 pub async fn purge_lock(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
@@ -17,9 +20,15 @@ pub async fn purge_lock(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
         #[diesel(sql_type = Bool)]
         locked: bool,
     }
-    // The key is the purge's own: the bytes of "retn" as a number.
-    let query = diesel::sql_query("SELECT pg_try_advisory_xact_lock(1919251566) AS locked");
+    let query = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked").bind::<BigInt, _>(PURGE_LOCK);
     Ok(query.get_result::<Locked>(conn).await?.locked)
+}
+
+/// Waits for a running purge and keeps the next from starting until the
+/// transaction ends: for work that deletes across tenants what a purge
+/// also deletes, in another order (an account's erasure).
+pub async fn purge_hold(conn: &mut AsyncPgConnection) -> QueryResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)").bind::<BigInt, _>(PURGE_LOCK).execute(conn).await.map(drop)
 }
 
 /// Every tenant's change events older than 30 days, and with them their

@@ -96,6 +96,14 @@ pub async fn totp_claim_step(conn: &mut AsyncPgConnection, user_id: Uuid, step: 
     Ok(claimed == 1)
 }
 
+/// Locks the user's second factor until the transaction ends, before the
+/// codes that prove it are used, as a deletion of the account locks it
+/// before them; `false` when there is none.
+pub async fn totp_factor_lock(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<bool> {
+    let factor = totp_factors::table.find(user_id).select(totp_factors::user_id).for_update();
+    Ok(factor.first::<Uuid>(conn).await.optional()?.is_some())
+}
+
 /// Removes the second factor with its recovery codes and waiting sign-ins;
 /// `false` when there was none.
 pub async fn totp_disable(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<bool> {

@@ -51,6 +51,14 @@ pub async fn account_credentials_delete(conn: &mut AsyncPgConnection, id: Uuid) 
         .map(drop)
 }
 
+/// Share-locks a live account's row until the transaction ends, so that it
+/// is not deleted meanwhile; `false` for a deleted one. Taken before the
+/// rows of the account's that a deletion deletes.
+pub async fn account_hold(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    let account = users::table.find(id).filter(users::deleted_at.is_null()).select(users::id).for_share();
+    Ok(account.first::<Uuid>(conn).await.optional()?.is_some())
+}
+
 /// Marks the account deleted, locking its row until the transaction ends;
 /// `false` when it was already, or its password changed since `user` was
 /// read. No membership is added to it from then on (see

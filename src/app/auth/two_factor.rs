@@ -154,13 +154,16 @@ pub async fn totp_disable(state: &AppState, op: &OpContext, password: String, co
     let mut conn = db::checkout(&state.db).await?;
     let factor = db::two_factor::totp_factor(&mut conn, user.id).await?;
     let Some(factor) = factor.filter(|factor| factor.confirmed_at.is_some()) else {
-        return Err(Error::Conflict(Problem::new("AUTH_MFA_NOT_ENABLED", "Two-factor sign-in is not enabled.")));
+        return Err(not_enabled());
     };
     guarded(state, op, &user, async || {
         if !password_matches(state, &user, password).await? {
             return Ok(None);
         }
         conn.transaction(async |conn| {
+            if !db::two_factor::totp_factor_lock(conn, user.id).await? {
+                return Err(not_enabled());
+            }
             if !second_factor_accepted(conn, &user, &factor, &second_factor).await? {
                 return Ok(None);
             }
@@ -378,6 +381,10 @@ fn already_enabled() -> Error {
 }
 
 /// A wrong code while enrolling, from a signed-in caller.
+fn not_enabled() -> Error {
+    Error::Conflict(Problem::new("AUTH_MFA_NOT_ENABLED", "Two-factor sign-in is not enabled."))
+}
+
 fn code_invalid() -> Error {
     Error::Invalid(code_wrong())
 }
