@@ -1,6 +1,12 @@
--- GET /v1/audit-logs with a session: the member's role, then a page of 100.
+-- GET /v1/audit-logs with a session: the member's role, then a page of 100
+-- and its personal data.
 \ir session_scope.sql
 SELECT tenant_id, seq, action, actor_type, actor_id, target_type, target_id, request_id, client_ip, occurred_at,
-       metadata, prev_hash, hash
+       metadata, prev_hash, hash, address_digest, email_digest
 FROM audit_events WHERE tenant_id = :tenant ORDER BY seq DESC LIMIT 100;
+-- The page's personal data: the server sends the page's seqs as an array.
+SELECT tenant_id, seq, occurred_at, actor_id, target_id, client_ip, client_ip_salt, email, email_salt
+FROM audit_personal_data
+WHERE tenant_id = :tenant
+  AND seq = ANY (ARRAY(SELECT seq FROM audit_events WHERE tenant_id = :tenant ORDER BY seq DESC LIMIT 100));
 COMMIT;

@@ -15,7 +15,12 @@ SELECT writes, write_quota FROM counted;
 INSERT INTO audit_chain_heads (tenant_id, seq, hash) VALUES (:tenant, 0, decode(repeat('00', 32), 'hex')) ON CONFLICT DO NOTHING;
 SELECT seq + 1 AS next_seq, hash AS prev_hash FROM audit_chain_heads WHERE tenant_id = :tenant FOR UPDATE \gset
 INSERT INTO audit_events (tenant_id, seq, action, actor_type, actor_id, target_type, target_id, request_id, client_ip,
-                          occurred_at, metadata, prev_hash, hash)
+                          occurred_at, metadata, prev_hash, hash, address_digest, email_digest)
 VALUES (:tenant, :next_seq, 'bench.write', 'service_account', :service_account, 'incident', gen_random_uuid(),
-        gen_random_uuid()::text, '127.0.0.1', now(), '{}', :prev_hash, sha256(:prev_hash::bytea || :next_seq));
+        gen_random_uuid()::text, NULL, now(), '{}', :prev_hash, sha256(:prev_hash::bytea || :next_seq),
+        sha256(:next_seq::text::bytea), NULL);
+INSERT INTO audit_personal_data (tenant_id, seq, occurred_at, actor_id, target_id, client_ip, client_ip_salt, email,
+                                 email_salt)
+VALUES (:tenant, :next_seq, now(), :service_account, gen_random_uuid(), '127.0.0.1',
+        substring(sha256(:next_seq::text::bytea) FROM 1 FOR 16), NULL, NULL);
 UPDATE audit_chain_heads SET seq = :next_seq, hash = sha256(:prev_hash::bytea || :next_seq) WHERE tenant_id = :tenant;

@@ -339,7 +339,7 @@ pub async fn list(
     filter: &EventFilter,
     limit: i64,
 ) -> QueryResult<Vec<LoggedEvent>> {
-    let mut query = with_personal_data().filter(audit_events::tenant_id.eq(tenant_id)).into_boxed();
+    let mut query = audit_events::table.filter(audit_events::tenant_id.eq(tenant_id)).into_boxed();
     if let Some(action) = &filter.action {
         query = query.filter(audit_events::action.eq(action.clone()));
     }
@@ -355,34 +355,29 @@ pub async fn list(
     if let Some(before_seq) = filter.before_seq {
         query = query.filter(audit_events::seq.lt(before_seq));
     }
-    let rows = query.order(audit_events::seq.desc()).limit(limit).select(logged_event_columns()).load(conn).await?;
-    Ok(rows.into_iter().map(|(record, personal)| LoggedEvent { record, personal }).collect())
+    let records =
+        query.order(audit_events::seq.desc()).limit(limit).select(EventRecord::as_select()).load(conn).await?;
+    with_personal_data(conn, tenant_id, records).await
 }
 
-type WithPersonalData = diesel::dsl::LeftJoinOn<
-    audit_events::table,
-    audit_personal_data::table,
-    diesel::dsl::And<
-        diesel::dsl::Eq<audit_personal_data::tenant_id, audit_events::tenant_id>,
-        diesel::dsl::Eq<audit_personal_data::seq, audit_events::seq>,
-    >,
->;
-
-fn with_personal_data() -> WithPersonalData {
-    audit_events::table.left_join(audit_personal_data::table.on(
-        audit_personal_data::tenant_id.eq(audit_events::tenant_id).and(audit_personal_data::seq.eq(audit_events::seq)),
-    ))
-}
-
-type LoggedEventColumns = (
-    diesel::dsl::AsSelect<EventRecord, diesel::pg::Pg>,
-    diesel::dsl::Nullable<<audit_personal_data::table as Table>::AllColumns>,
-);
-
-/// The event and, when kept, its personal data: [`PersonalRecord`]'s
-/// fields are in the table's column order.
-fn logged_event_columns() -> LoggedEventColumns {
-    (EventRecord::as_select(), audit_personal_data::all_columns.nullable())
+/// The events, each with its personal data while that is kept. Read by a
+/// statement of its own rather than a join: the filtered listing is planned
+/// afresh on every call (its shape varies), and a join cost that planning
+/// three times over.
+async fn with_personal_data(
+    conn: &mut AsyncPgConnection,
+    tenant_id: Uuid,
+    records: Vec<EventRecord>,
+) -> QueryResult<Vec<LoggedEvent>> {
+    let seqs: Vec<i64> = records.iter().map(|record| record.seq).collect();
+    let kept: Vec<PersonalRecord> = audit_personal_data::table
+        .filter(audit_personal_data::tenant_id.eq(tenant_id))
+        .filter(audit_personal_data::seq.eq_any(seqs))
+        .load(conn)
+        .await?;
+    let mut kept: std::collections::HashMap<i64, PersonalRecord> =
+        kept.into_iter().map(|personal| (personal.seq, personal)).collect();
+    Ok(records.into_iter().map(|record| LoggedEvent { personal: kept.remove(&record.seq), record }).collect())
 }
 
 /// The outcome of recomputing a chain.
@@ -414,20 +409,19 @@ pub async fn verify(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResul
     let mut prev_hash = chain::GENESIS.to_vec();
     let mut first_invalid_seq = None;
     'batches: while expected_seq <= head_seq {
-        let batch: Vec<(EventRecord, Option<PersonalRecord>)> = with_personal_data()
+        let records: Vec<EventRecord> = audit_events::table
             .filter(audit_events::tenant_id.eq(tenant_id))
             .filter(audit_events::seq.ge(expected_seq))
             .filter(audit_events::seq.le(head_seq))
             .order(audit_events::seq.asc())
             .limit(VERIFY_BATCH)
-            .select(logged_event_columns())
+            .select(EventRecord::as_select())
             .load(conn)
             .await?;
-        if batch.is_empty() {
+        if records.is_empty() {
             break;
         }
-        for (record, personal) in batch {
-            let event = LoggedEvent { record, personal };
+        for event in with_personal_data(conn, tenant_id, records).await? {
             let intact = event.personal_data_intact() && {
                 let event = &event.record;
                 event.seq == expected_seq
