@@ -8,6 +8,7 @@
 //! does, never how the transaction is plumbed.
 
 use chrono::Utc;
+use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -157,9 +158,10 @@ where
     F: for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<R, Error>> + Send + 'static,
 {
     let actor = op.actor.clone();
-    let value = db::in_tenant(&state.db, scope(&actor, tenant_id), move |conn| {
+    let opening = standing(actor.clone(), tenant_id, false);
+    let value = db::in_tenant_opened(&state.db, scope(&actor, tenant_id), opening, move |conn, ctx| {
         Box::pin(async move {
-            let ctx = tenant_context(conn, &actor, tenant_id, false).await?;
+            let ctx = ctx.ok_or(Error::NotFound)?;
             authorize(action, Resource::Tenant, ctx)?;
             work(conn, ctx).await
         })
@@ -326,9 +328,10 @@ where
     let default_quota = state.limits.daily_write_quota;
     let now = Utc::now();
     let (day, resets_at) = utc_day(now);
-    let (written, count) = db::in_tenant(&state.db, scope(&actor, tenant_id), move |conn| {
+    let opening = standing(actor.clone(), tenant_id, !write.work_locks_memberships);
+    let (written, count) = db::in_tenant_opened(&state.db, scope(&actor, tenant_id), opening, move |conn, ctx| {
         Box::pin(async move {
-            let ctx = tenant_context(conn, &actor, tenant_id, !write.work_locks_memberships).await?;
+            let ctx = ctx.ok_or(Error::NotFound)?;
             authorize(write.action, Resource::Tenant, ctx)?;
             let once = match once {
                 None => None,
@@ -402,26 +405,30 @@ fn scope(actor: &Actor, tenant_id: Uuid) -> TenantScope {
     TenantScope { tenant_id, actor_id: actor.id().unwrap_or(Uuid::nil()) }
 }
 
-/// What the actor holds in the tenant: a member's role (locked against
-/// changes until the transaction ends, when `lock`), or the key's scopes
-/// when it is the key's own tenant. Anything else is `NotFound`.
-async fn tenant_context(
-    conn: &mut AsyncPgConnection,
-    actor: &Actor,
+/// A transaction's opening that reads what the actor holds in the tenant:
+/// a member's role (locked against changes until the transaction ends,
+/// when `lock`), or the key's scopes when it is the key's own tenant.
+/// Nothing (`NotFound` to the caller) otherwise.
+fn standing(
+    actor: Actor,
     tenant_id: Uuid,
     lock: bool,
-) -> Result<Context, Error> {
-    match actor {
-        Actor::User(user_id) => {
-            let role = if lock {
-                tenants::lock_role_of(conn, tenant_id, *user_id).await?
-            } else {
-                tenants::role_of(conn, tenant_id, *user_id).await?
-            };
-            role.map(Context::Member).ok_or(Error::NotFound)
-        }
-        Actor::ServiceAccount(key) if key.tenant_id == tenant_id => Ok(Context::ApiKey(key.scopes)),
-        _ => Err(Error::NotFound),
+) -> impl for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, QueryResult<Option<Context>>> + Send {
+    move |conn| {
+        Box::pin(async move {
+            match actor {
+                Actor::User(user_id) => {
+                    let role = if lock {
+                        tenants::lock_role_of(conn, tenant_id, user_id).await?
+                    } else {
+                        tenants::role_of(conn, tenant_id, user_id).await?
+                    };
+                    Ok(role.map(Context::Member))
+                }
+                Actor::ServiceAccount(key) if key.tenant_id == tenant_id => Ok(Some(Context::ApiKey(key.scopes))),
+                _ => Ok(None),
+            }
+        })
     }
 }
 

@@ -21,10 +21,12 @@ pub mod webhooks;
 #[path = "../../schema/schema.rs"]
 pub mod schema;
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use diesel::connection::TransactionDepthChange;
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::result::DatabaseErrorKind;
@@ -33,7 +35,10 @@ use diesel::{QueryResult, QueryableByName, sql_query};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, PoolableConnection, RecyclingMethod,
 };
-use diesel_async::{AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl, TransactionManager};
+use diesel_async::{
+    AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection, TransactionManager,
+};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -148,11 +153,14 @@ pub async fn checkout(pool: &Pool) -> Result<PooledConnection<'_>, Error> {
 /// within it (or within the request's span outside one), named by its verb
 /// and holding its SQL text, which diesel reports without parameters when a
 /// statement finishes. Statements outside any span (the workers' polling)
-/// make no trace of their own.
+/// make no trace of their own. [`in_tenant_opened`] opens its transaction
+/// span itself, since it sends its `BEGIN` pipelined, around diesel.
 #[derive(Default)]
 struct StatementSpans {
     transaction: Option<tracing::Span>,
-    statement: Option<tracing::Span>,
+    /// Pipelined statements are in flight together, and finish in the
+    /// order they were sent.
+    statements: VecDeque<tracing::Span>,
 }
 
 impl diesel::connection::Instrumentation for StatementSpans {
@@ -164,14 +172,7 @@ impl diesel::connection::Instrumentation for StatementSpans {
         match event {
             InstrumentationEvent::BeginTransaction { depth, .. } if depth.get() == 1 => {
                 let current = tracing::Span::current();
-                if !current.is_none() {
-                    self.transaction = Some(tracing::info_span!(
-                        parent: &current,
-                        "db.transaction",
-                        otel.kind = "client",
-                        db.system.name = "postgresql",
-                    ));
-                }
+                self.transaction = (!current.is_none()).then(|| transaction_span(&current));
             }
             InstrumentationEvent::CommitTransaction { depth, .. }
             | InstrumentationEvent::RollbackTransaction { depth, .. }
@@ -181,7 +182,9 @@ impl diesel::connection::Instrumentation for StatementSpans {
             }
             InstrumentationEvent::StartQuery { .. } => {
                 let parent = self.transaction.clone().unwrap_or_else(tracing::Span::current);
-                self.statement = (!parent.is_none()).then(|| {
+                let statement = if parent.is_none() {
+                    tracing::Span::none()
+                } else {
                     tracing::info_span!(
                         parent: &parent,
                         "db.statement",
@@ -192,10 +195,14 @@ impl diesel::connection::Instrumentation for StatementSpans {
                         db.operation.name = tracing::field::Empty,
                         db.query.text = tracing::field::Empty,
                     )
-                });
+                };
+                self.statements.push_back(statement);
             }
             InstrumentationEvent::FinishQuery { query, error, .. } => {
-                let Some(statement) = self.statement.take() else { return };
+                let Some(statement) = self.statements.pop_front() else { return };
+                if statement.is_none() {
+                    return;
+                }
                 let text = query.to_string();
                 let sql = statement_text(&text);
                 let verb = sql.split_whitespace().next().unwrap_or_default();
@@ -210,6 +217,14 @@ impl diesel::connection::Instrumentation for StatementSpans {
             _ => {}
         }
     }
+}
+
+/// A transaction's span, a child of `parent`; none outside any span.
+fn transaction_span(parent: &tracing::Span) -> tracing::Span {
+    if parent.is_none() {
+        return tracing::Span::none();
+    }
+    tracing::info_span!(parent: parent, "db.transaction", otel.kind = "client", db.system.name = "postgresql")
 }
 
 /// A statement as diesel prints it, without the `-- binds: [...]` a
@@ -274,41 +289,70 @@ pub struct TenantScope {
 pub type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
 
 /// Runs `work` in one transaction that can see and write only `scope`'s
-/// tenant: the settings are transaction-local (`set_config(..., true)`), so
-/// they cannot leak to the next user of the pooled connection.
+/// tenant: the settings are transaction-local (`SET LOCAL`), so they cannot
+/// leak to the next user of the pooled connection.
 pub async fn in_tenant<R, F>(pool: &Pool, scope: TenantScope, work: F) -> Result<R, Error>
 where
     R: Send,
     F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, Result<R, Error>> + Send,
 {
+    in_tenant_opened(pool, scope, |_| Box::pin(async { Ok(()) }), |conn, ()| work(conn)).await
+}
+
+/// [`in_tenant`], with `opening`'s statements sent right behind the `BEGIN`
+/// and the scope, without waiting for their answer: the three share one
+/// round trip. What `opening` reads is handed to `work`.
+pub async fn in_tenant_opened<T, R, O, F>(pool: &Pool, scope: TenantScope, opening: O, work: F) -> Result<R, Error>
+where
+    T: Send,
+    R: Send,
+    O: for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, QueryResult<T>> + Send,
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection, T) -> BoxFuture<'c, Result<R, Error>> + Send,
+{
     let mut conn = checkout(pool).await?;
     let conn = &mut *conn;
-    // One round trip opens the transaction and scopes it: the simple query
-    // protocol carries both statements. What goes into the text are
-    // formatted UUIDs, never anyone's input.
-    let begin = format!(
-        "BEGIN; SELECT set_config('app.tenant_id', '{}', true), set_config('app.actor_id', '{}', true)",
-        scope.tenant_id, scope.actor_id
-    );
-    if let Err(error) = AnsiTransactionManager::begin_transaction_sql(conn, &begin).await {
-        // The batch may have failed after its BEGIN, leaving the session in
-        // a failed transaction diesel knows nothing of: marked broken, the
-        // connection is closed rather than handed to the next request.
-        AnsiTransactionManager::transaction_manager_status_mut(conn).set_in_error();
-        return Err(error.into());
-    }
-    match work(conn).await {
-        Ok(value) => {
-            AnsiTransactionManager::commit_transaction(conn).await?;
-            Ok(value)
+    async move {
+        // Counted as open before anything is sent: should the request be
+        // cancelled half way, the pool discards the connection rather than
+        // hand a transaction on.
+        AnsiTransactionManager::transaction_manager_status_mut(conn)
+            .transaction_state()?
+            .change_transaction_depth(TransactionDepthChange::IncreaseDepth)?;
+        // The simple query protocol carries the three statements in one
+        // message, which the connection sends before `opening`'s (a future
+        // sends when first polled, and `try_join` polls in order). What
+        // goes into the text are formatted UUIDs, never anyone's input.
+        let begin = format!(
+            "BEGIN; SET LOCAL app.tenant_id = '{}'; SET LOCAL app.actor_id = '{}'",
+            scope.tenant_id, scope.actor_id
+        );
+        let shared: &AsyncPgConnection = conn;
+        let opened = futures::future::try_join((&mut &*shared).batch_execute(&begin), opening(shared)).await;
+        let opened = match opened {
+            Ok(((), opened)) => opened,
+            Err(error) => {
+                // Whichever failed, the session may be in a transaction
+                // diesel cannot account for: marked broken, the connection is
+                // closed rather than handed to the next request.
+                AnsiTransactionManager::transaction_manager_status_mut(conn).set_in_error();
+                return Err(error.into());
+            }
+        };
+        match work(conn, opened).await {
+            Ok(value) => {
+                AnsiTransactionManager::commit_transaction(conn).await?;
+                Ok(value)
+            }
+            // As diesel's own `transaction` does: the work's error is the one
+            // to report, unless rolling back failed for a reason of its own.
+            Err(error) => match AnsiTransactionManager::rollback_transaction(conn).await {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+                Err(rollback) => Err(rollback.into()),
+            },
         }
-        // As diesel's own `transaction` does: the work's error is the one
-        // to report, unless rolling back failed for a reason of its own.
-        Err(error) => match AnsiTransactionManager::rollback_transaction(conn).await {
-            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
-            Err(rollback) => Err(rollback.into()),
-        },
     }
+    .instrument(transaction_span(&tracing::Span::current()))
+    .await
 }
 
 /// Scopes the rest of the current transaction to `scope`'s tenant. Only for

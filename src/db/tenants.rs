@@ -118,11 +118,11 @@ pub async fn insert_membership(
 }
 
 /// `user_id`'s role in the tenant, if a member.
-pub async fn role_of(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uuid) -> QueryResult<Option<Role>> {
+pub async fn role_of(mut conn: &AsyncPgConnection, tenant_id: Uuid, user_id: Uuid) -> QueryResult<Option<Role>> {
     let role: Option<RoleColumn> = memberships::table
         .find((tenant_id, user_id))
         .select(memberships::role)
-        .first::<RoleColumn>(conn)
+        .first::<RoleColumn>(&mut conn)
         .await
         .optional()?;
     Ok(role.map(Role::from))
@@ -130,12 +130,12 @@ pub async fn role_of(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uui
 
 /// `user_id`'s role in the tenant, if a member, with the membership locked
 /// against changes until the transaction ends.
-pub async fn lock_role_of(conn: &mut AsyncPgConnection, tenant_id: Uuid, user_id: Uuid) -> QueryResult<Option<Role>> {
+pub async fn lock_role_of(mut conn: &AsyncPgConnection, tenant_id: Uuid, user_id: Uuid) -> QueryResult<Option<Role>> {
     let role: Option<RoleColumn> = memberships::table
         .find((tenant_id, user_id))
         .select(memberships::role)
         .for_share()
-        .first::<RoleColumn>(conn)
+        .first::<RoleColumn>(&mut conn)
         .await
         .optional()?;
     Ok(role.map(Role::from))
