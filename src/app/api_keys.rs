@@ -54,7 +54,7 @@ pub async fn service_account_list(
     tenant_id: Uuid,
     page: Page,
 ) -> Result<Vec<ServiceAccount>, Error> {
-    operation::tenant_read(state, op, tenant_id, Action::ApiKeysManage, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::ApiKeysManage, move |conn| {
         Box::pin(async move { Ok(api_keys::service_account_list(conn, tenant_id, page.after, page.limit).await?) })
     })
     .await
@@ -81,7 +81,7 @@ pub async fn service_account_create(
 }
 
 pub async fn api_key_list(state: &AppState, op: &OpContext, tenant_id: Uuid, page: Page) -> Result<Vec<ApiKey>, Error> {
-    operation::tenant_read(state, op, tenant_id, Action::ApiKeysManage, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::ApiKeysManage, move |conn| {
         Box::pin(async move { Ok(api_keys::api_key_list(conn, tenant_id, page.after, page.limit).await?) })
     })
     .await

@@ -159,7 +159,7 @@ pub async fn attachment_list(
     page: Page,
 ) -> Result<Vec<Attachment>, Error> {
     let tenant_id = op.active_tenant()?;
-    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn| {
         Box::pin(async move {
             require_incident(conn, tenant_id, incident_id).await?;
             Ok(queries::attachment_list(conn, tenant_id, incident_id, page.after, page.limit).await?)
@@ -175,7 +175,7 @@ pub async fn attachment_view(
     attachment_id: Uuid,
 ) -> Result<Attachment, Error> {
     let tenant_id = op.active_tenant()?;
-    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn| {
         Box::pin(async move {
             queries::attachment_view(conn, tenant_id, incident_id, attachment_id).await?.ok_or(Error::NotFound)
         })

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Datelike, Utc};
 
-use super::operation::tenant_read;
+use super::operation::{tenant_read, tenant_read_in_context};
 use super::{AppState, Error, OpContext};
 use crate::audit::{self, EventFilter, LoggedEvent, Verification};
 use crate::policy::Action;
@@ -18,16 +18,17 @@ pub async fn audit_event_list(
 ) -> Result<Vec<LoggedEvent>, Error> {
     validate_filter(&filter)?;
     let tenant_id = op.active_tenant()?;
-    tenant_read(state, op, tenant_id, Action::AuditLogRead, move |conn, _| {
+    tenant_read(state, op, tenant_id, Action::AuditLogRead, move |conn| {
         Box::pin(async move { Ok(audit::list(conn, tenant_id, &filter, limit).await?) })
     })
     .await
 }
 
-/// Recomputes the active tenant's chain.
+/// Recomputes the active tenant's chain. It waits for appends in flight
+/// by locking the chain's head, which a read-only transaction may not.
 pub async fn audit_chain_verify(state: &AppState, op: &OpContext) -> Result<Verification, Error> {
     let tenant_id = op.active_tenant()?;
-    tenant_read(state, op, tenant_id, Action::AuditLogRead, move |conn, _| {
+    tenant_read_in_context(state, op, tenant_id, Action::AuditLogRead, move |conn, _| {
         Box::pin(async move { Ok(audit::verify(conn, tenant_id).await?) })
     })
     .await

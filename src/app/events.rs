@@ -29,7 +29,7 @@ pub async fn event_list(
     limit: i64,
 ) -> Result<EventPage, Error> {
     let tenant_id = op.active_tenant()?;
-    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, ctx| {
+    operation::tenant_read_in_context(state, op, tenant_id, Action::IncidentsRead, move |conn, ctx| {
         Box::pin(async move {
             let kinds: Option<Vec<&str>> = match kinds {
                 None if ChangeKind::ALL.iter().all(|kind| shown_to(*kind, ctx)) => None,

@@ -164,7 +164,7 @@ pub async fn incident_list(state: &AppState, op: &OpContext, query: IncidentQuer
         validate_time("page_token", cursor.at)?;
     }
     let tenant_id = op.active_tenant()?;
-    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn| {
         Box::pin(async move {
             Ok(queries::incident_list(conn, tenant_id, &query.filter, query.order, query.after, query.limit).await?)
         })
@@ -220,7 +220,7 @@ pub async fn incident_export(
         let (state, op, filter) = (state.clone(), op.clone(), filter.clone());
         async move {
             let Some(after) = next else { return Ok(None) };
-            let page = operation::tenant_read(&state, &op, tenant_id, Action::IncidentsExport, move |conn, _| {
+            let page = operation::tenant_read(&state, &op, tenant_id, Action::IncidentsExport, move |conn| {
                 Box::pin(async move {
                     Ok(queries::incident_list(conn, tenant_id, &filter, order, after, EXPORT_PAGE_ITEMS).await?)
                 })
@@ -304,7 +304,7 @@ pub async fn incident_create(
 
 pub async fn incident_view(state: &AppState, op: &OpContext, incident_id: Uuid) -> Result<Incident, Error> {
     let tenant_id = op.active_tenant()?;
-    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn| {
         Box::pin(async move { queries::incident_view(conn, tenant_id, incident_id).await?.ok_or(Error::NotFound) })
     })
     .await
@@ -412,7 +412,7 @@ pub async fn timeline_event_list(
     if let Some((occurred_at, _)) = after {
         validate_time("page_token", occurred_at)?;
     }
-    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn| {
         Box::pin(async move {
             require_incident(conn, tenant_id, incident_id).await?;
             Ok(queries::timeline_event_list(conn, tenant_id, incident_id, after, limit).await?)
@@ -470,7 +470,7 @@ pub async fn timeline_event_create(
 
 pub async fn task_list(state: &AppState, op: &OpContext, incident_id: Uuid, page: Page) -> Result<Vec<Task>, Error> {
     let tenant_id = op.active_tenant()?;
-    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn| {
         Box::pin(async move {
             require_incident(conn, tenant_id, incident_id).await?;
             Ok(queries::task_list(conn, tenant_id, incident_id, page.after, page.limit).await?)
@@ -604,7 +604,7 @@ pub async fn status_update_list(
     page: Page,
 ) -> Result<Vec<StatusUpdate>, Error> {
     let tenant_id = op.active_tenant()?;
-    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn| {
         Box::pin(async move {
             require_incident(conn, tenant_id, incident_id).await?;
             Ok(queries::status_update_list(conn, tenant_id, incident_id, page.after, page.limit).await?)
@@ -714,7 +714,7 @@ pub async fn incident_metrics_view(
     if from >= to || to - from > chrono::Duration::days(MAX_METRICS_DAYS) {
         return Err(Error::invalid_field("from", "from lies before to, at most 366 days earlier."));
     }
-    let rows = operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn, _| {
+    let rows = operation::tenant_read(state, op, tenant_id, Action::IncidentsRead, move |conn| {
         Box::pin(async move {
             Ok(queries::incident_metrics_view(conn, tenant_id, from, to, severity.map(Severity::as_str)).await?)
         })
@@ -821,7 +821,7 @@ async fn record(
 }
 
 pub(crate) async fn require_incident(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     tenant_id: Uuid,
     incident_id: Uuid,
 ) -> Result<(), Error> {

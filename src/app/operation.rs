@@ -21,7 +21,7 @@ use super::{AppState, Error, OpContext, Origin, Problem};
 use crate::actor::{Actor, Principal};
 use crate::audit::{self, NewEvent};
 use crate::db::idempotency::{KeyScope, idempotency_find, idempotency_store, idempotency_try_lock};
-use crate::db::{self, BoxFuture, TenantScope, tenants, usage::WriteCount};
+use crate::db::{self, Access, BoxFuture, TenantScope, tenants, usage::WriteCount};
 use crate::policy::{Action, Context, Resource, authorize};
 
 /// What a tenant-scoped write needs beyond its work.
@@ -145,8 +145,54 @@ impl<R> Done<R> {
 }
 
 /// Reads in the tenant: `NotFound` unless the caller belongs to it,
-/// `Forbidden` without `action` there.
+/// `Forbidden` without `action` there. The work's statements go out right
+/// behind the lookup of what the caller holds, in the same round trip,
+/// and its answer is used only once the caller is authorized; the
+/// transaction is read-only, so nothing it does before then can change
+/// anything.
 pub async fn tenant_read<R, F>(
+    state: &AppState,
+    op: &OpContext,
+    tenant_id: Uuid,
+    action: Action,
+    work: F,
+) -> Result<R, Error>
+where
+    R: Send + 'static,
+    F: for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, Result<R, Error>> + Send + 'static,
+{
+    let actor = op.actor.clone();
+    let opening = beside_standing(standing(actor.clone(), tenant_id, false), work);
+    let value =
+        db::in_tenant_opened(&state.db, scope(&actor, tenant_id), Access::Read, opening, move |_, (ctx, value)| {
+            Box::pin(async move {
+                authorize(action, Resource::Tenant, ctx.ok_or(Error::NotFound)?)?;
+                value
+            })
+        })
+        .await?;
+    count_read(state, op, tenant_id);
+    Ok(value)
+}
+
+/// [`tenant_read`] for a read whose statements depend on what the caller
+/// holds in the tenant, or that lock rows: they are sent once it is
+/// authorized, a round trip later.
+pub async fn tenant_read_in_context<R, F>(
+    state: &AppState,
+    op: &OpContext,
+    tenant_id: Uuid,
+    action: Action,
+    work: F,
+) -> Result<R, Error>
+where
+    R: Send + 'static,
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<R, Error>> + Send + 'static,
+{
+    read_after_authorizing(state, op, tenant_id, action, work).await
+}
+
+async fn read_after_authorizing<R, F>(
     state: &AppState,
     op: &OpContext,
     tenant_id: Uuid,
@@ -159,7 +205,7 @@ where
 {
     let actor = op.actor.clone();
     let opening = standing(actor.clone(), tenant_id, false);
-    let value = db::in_tenant_opened(&state.db, scope(&actor, tenant_id), opening, move |conn, ctx| {
+    let value = db::in_tenant_opened(&state.db, scope(&actor, tenant_id), Access::Write, opening, move |conn, ctx| {
         Box::pin(async move {
             let ctx = ctx.ok_or(Error::NotFound)?;
             authorize(action, Resource::Tenant, ctx)?;
@@ -167,10 +213,36 @@ where
         })
     })
     .await?;
+    count_read(state, op, tenant_id);
+    Ok(value)
+}
+
+fn count_read(state: &AppState, op: &OpContext, tenant_id: Uuid) {
     if let Some(principal) = op.actor.principal() {
         state.usage.count_read(tenant_id, principal);
     }
-    Ok(value)
+}
+
+/// What the caller holds in the tenant, if anything, and a read's answer.
+type StandingAndAnswer<R> = (Option<Context>, Result<R, Error>);
+
+/// An opening that looks up what the caller holds and sends `work` right
+/// behind it; both answers are kept for after the caller is authorized.
+fn beside_standing<R, S, F>(
+    standing: S,
+    work: F,
+) -> impl for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, QueryResult<StandingAndAnswer<R>>> + Send
+where
+    R: Send + 'static,
+    S: for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, QueryResult<Option<Context>>> + Send + 'static,
+    F: for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, Result<R, Error>> + Send + 'static,
+{
+    move |conn| {
+        Box::pin(async move {
+            let (ctx, value) = futures::future::join(standing(conn), work(conn)).await;
+            Ok((ctx?, value))
+        })
+    }
 }
 
 /// [`tenant_read`] for a read that leaves a trace in the audit log (an
@@ -191,7 +263,7 @@ where
     let principal = op.actor.principal().ok_or_else(Error::auth_required)?;
     check_write_rate(state, principal).await?;
     let (actor, origin) = (op.actor.clone(), op.origin.clone());
-    tenant_read(state, op, tenant_id, action, move |conn, ctx| {
+    read_after_authorizing(state, op, tenant_id, action, move |conn, ctx| {
         Box::pin(async move { work(conn, ctx).await?.record(conn, tenant_id, &actor, &origin).await })
     })
     .await
@@ -329,39 +401,40 @@ where
     let now = Utc::now();
     let (day, resets_at) = utc_day(now);
     let opening = standing(actor.clone(), tenant_id, !write.work_locks_memberships);
-    let (written, count) = db::in_tenant_opened(&state.db, scope(&actor, tenant_id), opening, move |conn, ctx| {
-        Box::pin(async move {
-            let ctx = ctx.ok_or(Error::NotFound)?;
-            authorize(write.action, Resource::Tenant, ctx)?;
-            let once = match once {
-                None => None,
-                Some(once) => {
-                    if let Some(answer) = replay(conn, once.key.scope(tenant_id, principal), &once, now).await? {
-                        return Ok((Written { value: answer, replayed: true }, None));
+    let (written, count) =
+        db::in_tenant_opened(&state.db, scope(&actor, tenant_id), Access::Write, opening, move |conn, ctx| {
+            Box::pin(async move {
+                let ctx = ctx.ok_or(Error::NotFound)?;
+                authorize(write.action, Resource::Tenant, ctx)?;
+                let once = match once {
+                    None => None,
+                    Some(once) => {
+                        if let Some(answer) = replay(conn, once.key.scope(tenant_id, principal), &once, now).await? {
+                            return Ok((Written { value: answer, replayed: true }, None));
+                        }
+                        Some(once)
                     }
-                    Some(once)
+                };
+                let done = work(conn, ctx).await?;
+                // Every write takes its locks in one order: memberships (above,
+                // or in the work), then the tenant's count for the day, then its
+                // audit chain. Counting first would deadlock against a
+                // membership change, which counts after locking memberships.
+                let count =
+                    db::usage::usage_count_write(conn, tenant_id, day, principal, default_quota, write.enforce_quota)
+                        .await?
+                        .map_err(|full| quota_exceeded(full, resets_at))?;
+                let value = done.record(conn, tenant_id, &actor, &origin).await?;
+                if let Some(once) = once {
+                    let key_scope = once.key.scope(tenant_id, principal);
+                    let answer = (once.encode)(&value).map_err(anyhow::Error::from)?;
+                    let not_before = now - IDEMPOTENCY_WINDOW;
+                    idempotency_store(conn, key_scope, &once.key.request_digest, &answer, now, not_before).await?;
                 }
-            };
-            let done = work(conn, ctx).await?;
-            // Every write takes its locks in one order: memberships (above,
-            // or in the work), then the tenant's count for the day, then its
-            // audit chain. Counting first would deadlock against a
-            // membership change, which counts after locking memberships.
-            let count =
-                db::usage::usage_count_write(conn, tenant_id, day, principal, default_quota, write.enforce_quota)
-                    .await?
-                    .map_err(|full| quota_exceeded(full, resets_at))?;
-            let value = done.record(conn, tenant_id, &actor, &origin).await?;
-            if let Some(once) = once {
-                let key_scope = once.key.scope(tenant_id, principal);
-                let answer = (once.encode)(&value).map_err(anyhow::Error::from)?;
-                let not_before = now - IDEMPOTENCY_WINDOW;
-                idempotency_store(conn, key_scope, &once.key.request_digest, &answer, now, not_before).await?;
-            }
-            Ok((Written { value, replayed: false }, Some(count)))
+                Ok((Written { value, replayed: false }, Some(count)))
+            })
         })
-    })
-    .await?;
+        .await?;
     if let Some(count) = count {
         let _ = op.quota.set(QuotaStanding { limit: count.write_quota, used: count.writes, resets_at });
     }

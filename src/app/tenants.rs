@@ -76,7 +76,7 @@ pub async fn tenant_switch(
     tenant_id: Uuid,
 ) -> Result<SessionView, Error> {
     op.user_id()?;
-    operation::tenant_read(state, op, tenant_id, Action::TenantRead, |_, _| Box::pin(async { Ok(()) })).await?;
+    operation::tenant_read(state, op, tenant_id, Action::TenantRead, |_| Box::pin(async { Ok(()) })).await?;
     current.session.active_tenant_id = Some(tenant_id);
     if !state.sessions.update(&current.id, &current.session).await? {
         // Signed out (or reset) while switching.
@@ -86,7 +86,7 @@ pub async fn tenant_switch(
 }
 
 pub async fn member_list(state: &AppState, op: &OpContext, tenant_id: Uuid, page: Page) -> Result<Vec<Member>, Error> {
-    operation::tenant_read(state, op, tenant_id, Action::MembersRead, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::MembersRead, move |conn| {
         Box::pin(async move { Ok(tenants::member_list(conn, tenant_id, page.after, page.limit).await?) })
     })
     .await
@@ -286,7 +286,7 @@ pub(crate) fn mail_safe(text: &str) -> String {
 }
 
 pub async fn invite_list(state: &AppState, op: &OpContext, tenant_id: Uuid, page: Page) -> Result<Vec<Invite>, Error> {
-    operation::tenant_read(state, op, tenant_id, Action::MembersRead, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::MembersRead, move |conn| {
         Box::pin(async move { Ok(invites::invite_list(conn, tenant_id, page.after, page.limit).await?) })
     })
     .await

@@ -162,7 +162,7 @@ pub async fn usage_view(
     }
     let default_quota = state.limits.daily_write_quota;
     let (rows, quotas, own_quota) = operation::tenant_read(state, op, tenant_id, Action::BillingRead, {
-        move |conn, _| {
+        move |conn| {
             Box::pin(async move {
                 let rows = db::usage::usage_view(conn, tenant_id, from, to).await?;
                 let quotas = db::usage::usage_write_quotas(conn, tenant_id, from, to).await?;

@@ -81,7 +81,7 @@ pub struct WithSecret {
 
 pub async fn webhook_list(state: &AppState, op: &OpContext) -> Result<Vec<Webhook>, Error> {
     let tenant_id = op.active_tenant()?;
-    operation::tenant_read(state, op, tenant_id, Action::WebhooksManage, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::WebhooksManage, move |conn| {
         Box::pin(async move { Ok(queries::webhook_list(conn, tenant_id).await?) })
     })
     .await
@@ -89,7 +89,7 @@ pub async fn webhook_list(state: &AppState, op: &OpContext) -> Result<Vec<Webhoo
 
 pub async fn webhook_view(state: &AppState, op: &OpContext, webhook_id: Uuid) -> Result<Webhook, Error> {
     let tenant_id = op.active_tenant()?;
-    operation::tenant_read(state, op, tenant_id, Action::WebhooksManage, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::WebhooksManage, move |conn| {
         Box::pin(async move { queries::webhook_view(conn, tenant_id, webhook_id).await?.ok_or(Error::NotFound) })
     })
     .await
@@ -195,7 +195,7 @@ pub async fn webhook_secret_rotate(state: &AppState, op: &OpContext, webhook_id:
 
 pub async fn webhook_delivery_list(state: &AppState, op: &OpContext, webhook_id: Uuid) -> Result<Vec<Delivery>, Error> {
     let tenant_id = op.active_tenant()?;
-    operation::tenant_read(state, op, tenant_id, Action::WebhooksManage, move |conn, _| {
+    operation::tenant_read(state, op, tenant_id, Action::WebhooksManage, move |conn| {
         Box::pin(async move {
             queries::webhook_view(conn, tenant_id, webhook_id).await?.ok_or(Error::NotFound)?;
             Ok(queries::webhook_delivery_list(conn, tenant_id, webhook_id, DELIVERIES_LISTED).await?)

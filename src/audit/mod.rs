@@ -334,7 +334,7 @@ pub struct EventFilter {
 
 /// The tenant's events matching `filter`, newest first.
 pub async fn list(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     filter: &EventFilter,
     limit: i64,
@@ -356,7 +356,7 @@ pub async fn list(
         query = query.filter(audit_events::seq.lt(before_seq));
     }
     let records =
-        query.order(audit_events::seq.desc()).limit(limit).select(EventRecord::as_select()).load(conn).await?;
+        query.order(audit_events::seq.desc()).limit(limit).select(EventRecord::as_select()).load(&mut conn).await?;
     with_personal_data(conn, tenant_id, records).await
 }
 
@@ -365,7 +365,7 @@ pub async fn list(
 /// afresh on every call (its shape varies), and a join cost that planning
 /// three times over.
 async fn with_personal_data(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     records: Vec<EventRecord>,
 ) -> QueryResult<Vec<LoggedEvent>> {
@@ -373,7 +373,7 @@ async fn with_personal_data(
     let kept: Vec<PersonalRecord> = audit_personal_data::table
         .filter(audit_personal_data::tenant_id.eq(tenant_id))
         .filter(audit_personal_data::seq.eq_any(seqs))
-        .load(conn)
+        .load(&mut conn)
         .await?;
     let mut kept: std::collections::HashMap<i64, PersonalRecord> =
         kept.into_iter().map(|personal| (personal.seq, personal)).collect();

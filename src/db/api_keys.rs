@@ -54,7 +54,7 @@ pub async fn service_account_create(
 /// The tenant's service accounts, ordered by id (time-ordered: oldest
 /// first), after the cursor `after`.
 pub async fn service_account_list(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
@@ -68,7 +68,7 @@ pub async fn service_account_list(
     if let Some(after) = after {
         query = query.filter(service_accounts::id.gt(after));
     }
-    query.load(conn).await
+    query.load(&mut conn).await
 }
 
 pub async fn service_account_exists(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<bool> {
@@ -109,7 +109,7 @@ pub async fn api_key_create(conn: &mut AsyncPgConnection, key: NewApiKey<'_>) ->
 /// The tenant's keys, revoked and expired ones included, ordered by id,
 /// after the cursor `after`.
 pub async fn api_key_list(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
@@ -123,7 +123,7 @@ pub async fn api_key_list(
     if let Some(after) = after {
         query = query.filter(api_keys::id.gt(after));
     }
-    query.load(conn).await
+    query.load(&mut conn).await
 }
 
 /// Revokes the key unless it already is; answers the key as it now stands

@@ -97,7 +97,7 @@ pub async fn attachment_create(
 
 /// The incident's attachments by id (oldest first), after the cursor.
 pub async fn attachment_list(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     incident_id: Uuid,
     after: Option<Uuid>,
@@ -113,12 +113,12 @@ pub async fn attachment_list(
     if let Some(after) = after {
         query = query.filter(attachments::id.gt(after));
     }
-    query.load(conn).await
+    query.load(&mut conn).await
 }
 
 /// The attachment, when it belongs to the incident.
 pub async fn attachment_view(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     incident_id: Uuid,
     id: Uuid,
@@ -128,7 +128,7 @@ pub async fn attachment_view(
         .filter(attachments::incident_id.eq(incident_id))
         .filter(attachments::id.eq(id))
         .select(Attachment::as_select())
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()
 }

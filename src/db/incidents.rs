@@ -122,12 +122,12 @@ pub async fn incident_create(
     .await
 }
 
-pub async fn incident_view(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Incident>> {
+pub async fn incident_view(mut conn: &AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Incident>> {
     incidents::table
         .filter(incidents::tenant_id.eq(tenant_id))
         .filter(incidents::id.eq(id))
         .select(Incident::as_select())
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()
 }
@@ -266,7 +266,7 @@ pub async fn incident_count(
 }
 
 pub async fn incident_list(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     filter: &IncidentFilter,
     order: IncidentOrder,
@@ -289,7 +289,7 @@ pub async fn incident_list(
             query.order((incidents::updated_at.asc(), incidents::id.asc()))
         }
     };
-    query.limit(limit).load(conn).await
+    query.limit(limit).load(&mut conn).await
 }
 
 /// A keyset cursor's condition: `comparison` opens a row comparison of a
@@ -352,7 +352,7 @@ pub async fn timeline_event_create(
 
 /// The incident's timeline by (`occurred_at`, `id`), after the cursor.
 pub async fn timeline_event_list(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     incident_id: Uuid,
     after: Option<(DateTime<Utc>, Uuid)>,
@@ -368,7 +368,7 @@ pub async fn timeline_event_list(
     if let Some((occurred_at, id)) = after {
         query = query.filter(row_beyond("(timeline_events.occurred_at, timeline_events.id) > (", occurred_at, id));
     }
-    query.load(conn).await
+    query.load(&mut conn).await
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Serialize, Deserialize)]
@@ -442,7 +442,7 @@ pub async fn task_create(
 
 /// The incident's tasks by id (oldest first), after the cursor.
 pub async fn task_list(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     incident_id: Uuid,
     after: Option<Uuid>,
@@ -458,7 +458,7 @@ pub async fn task_list(
     if let Some(after) = after {
         query = query.filter(incident_tasks::id.gt(after));
     }
-    query.load(conn).await
+    query.load(&mut conn).await
 }
 
 /// The incident's task, locked against other writes until the transaction
@@ -551,7 +551,7 @@ pub async fn status_update_create(
 
 /// The incident's status updates by id (oldest first), after the cursor.
 pub async fn status_update_list(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     incident_id: Uuid,
     after: Option<Uuid>,
@@ -567,7 +567,7 @@ pub async fn status_update_list(
     if let Some(after) = after {
         query = query.filter(status_updates::id.gt(after));
     }
-    query.load(conn).await
+    query.load(&mut conn).await
 }
 
 /// Counts and response-time percentiles of a group of incidents, in seconds.
@@ -595,7 +595,7 @@ pub struct MetricsRow {
 /// `count` but not in its percentiles (interpolated, `percentile_cont`,
 /// to the millisecond).
 pub async fn incident_metrics_view(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -624,6 +624,6 @@ pub async fn incident_metrics_view(
         .bind::<Timestamptz, _>(to)
         .bind::<Nullable<Text>, _>(severity),
     )
-    .load(conn)
+    .load(&mut conn)
     .await
 }

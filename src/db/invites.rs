@@ -67,7 +67,7 @@ macro_rules! usable {
 /// The tenant's invitations that can still be accepted, ordered by id
 /// (time-ordered: oldest first), after the cursor `after`.
 pub async fn invite_list(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
@@ -82,16 +82,16 @@ pub async fn invite_list(
     if let Some(after) = after {
         query = query.filter(invitations::id.gt(after));
     }
-    query.load(conn).await
+    query.load(&mut conn).await
 }
 
-pub async fn find_pending(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Invite>> {
+pub async fn find_pending(mut conn: &AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Invite>> {
     invitations::table
         .filter(invitations::tenant_id.eq(tenant_id))
         .filter(invitations::id.eq(id))
         .filter(usable!())
         .select(INVITE_COLUMNS)
-        .first(conn)
+        .first(&mut conn)
         .await
         .optional()
 }

@@ -296,13 +296,27 @@ where
     R: Send,
     F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, Result<R, Error>> + Send,
 {
-    in_tenant_opened(pool, scope, |_| Box::pin(async { Ok(()) }), |conn, ()| work(conn)).await
+    in_tenant_opened(pool, scope, Access::Write, |_| Box::pin(async { Ok(()) }), |conn, ()| work(conn)).await
+}
+
+/// Whether a transaction may write. A read-only one is refused any write
+/// by PostgreSQL, whatever its statements.
+#[derive(Clone, Copy, Debug)]
+pub enum Access {
+    Read,
+    Write,
 }
 
 /// [`in_tenant`], with `opening`'s statements sent right behind the `BEGIN`
 /// and the scope, without waiting for their answer: the three share one
 /// round trip. What `opening` reads is handed to `work`.
-pub async fn in_tenant_opened<T, R, O, F>(pool: &Pool, scope: TenantScope, opening: O, work: F) -> Result<R, Error>
+pub async fn in_tenant_opened<T, R, O, F>(
+    pool: &Pool,
+    scope: TenantScope,
+    access: Access,
+    opening: O,
+    work: F,
+) -> Result<R, Error>
 where
     T: Send,
     R: Send,
@@ -322,8 +336,12 @@ where
         // message, which the connection sends before `opening`'s (a future
         // sends when first polled, and `try_join` polls in order). What
         // goes into the text are formatted UUIDs, never anyone's input.
+        let begin = match access {
+            Access::Read => "BEGIN READ ONLY",
+            Access::Write => "BEGIN",
+        };
         let begin = format!(
-            "BEGIN; SET LOCAL app.tenant_id = '{}'; SET LOCAL app.actor_id = '{}'",
+            "{begin}; SET LOCAL app.tenant_id = '{}'; SET LOCAL app.actor_id = '{}'",
             scope.tenant_id, scope.actor_id
         );
         let shared: &AsyncPgConnection = conn;

@@ -143,7 +143,7 @@ pub async fn lock_role_of(mut conn: &AsyncPgConnection, tenant_id: Uuid, user_id
 
 /// The tenant's members, ordered by user id, after the cursor `after`.
 pub async fn member_list(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     after: Option<Uuid>,
     limit: i64,
@@ -158,7 +158,7 @@ pub async fn member_list(
     if let Some(after) = after {
         query = query.filter(users::id.gt(after));
     }
-    query.load(conn).await
+    query.load(&mut conn).await
 }
 
 /// The email addresses of the tenant's owners.

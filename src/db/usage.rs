@@ -118,7 +118,7 @@ pub struct UsageRow {
 
 /// Every principal's counts from `from` to `to`, both included, by day.
 pub async fn usage_view(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     from: NaiveDate,
     to: NaiveDate,
@@ -134,14 +134,14 @@ pub async fn usage_view(
             usage_counts::reads,
             usage_counts::writes,
         ))
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 
 /// The quota each day from `from` to `to` was counted against, for the
 /// days with writes.
 pub async fn usage_write_quotas(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     from: NaiveDate,
     to: NaiveDate,
@@ -150,14 +150,14 @@ pub async fn usage_write_quotas(
         .filter(usage_write_days::tenant_id.eq(tenant_id))
         .filter(usage_write_days::day.between(from, to))
         .select((usage_write_days::day, usage_write_days::write_quota))
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 
 /// The tenant's own daily write quota, if it has one.
-pub async fn tenant_write_quota(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<Option<i32>> {
+pub async fn tenant_write_quota(mut conn: &AsyncPgConnection, tenant_id: Uuid) -> QueryResult<Option<i32>> {
     use super::schema::tenants;
-    tenants::table.find(tenant_id).select(tenants::daily_write_quota).first(conn).await
+    tenants::table.find(tenant_id).select(tenants::daily_write_quota).first(&mut conn).await
 }
 
 /// Sets (or, with `None`, clears) the tenant's own daily write quota.

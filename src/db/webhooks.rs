@@ -101,12 +101,12 @@ fn live(tenant_id: Uuid) -> webhooks::BoxedQuery<'static, diesel::pg::Pg> {
     webhooks::table.filter(webhooks::tenant_id.eq(tenant_id)).filter(webhooks::deleted_at.is_null()).into_boxed()
 }
 
-pub async fn webhook_count(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<i64> {
-    live(tenant_id).count().get_result(conn).await
+pub async fn webhook_count(mut conn: &AsyncPgConnection, tenant_id: Uuid) -> QueryResult<i64> {
+    live(tenant_id).count().get_result(&mut conn).await
 }
 
-pub async fn webhook_list(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<Vec<Webhook>> {
-    live(tenant_id).order(webhooks::created_at.asc()).select(Webhook::as_select()).load(conn).await
+pub async fn webhook_list(mut conn: &AsyncPgConnection, tenant_id: Uuid) -> QueryResult<Vec<Webhook>> {
+    live(tenant_id).order(webhooks::created_at.asc()).select(Webhook::as_select()).load(&mut conn).await
 }
 
 /// The subscription, locked against concurrent changes until the
@@ -122,8 +122,8 @@ pub async fn webhook_lock(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uui
         .optional()
 }
 
-pub async fn webhook_view(conn: &mut AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Webhook>> {
-    live(tenant_id).filter(webhooks::id.eq(id)).select(Webhook::as_select()).first(conn).await.optional()
+pub async fn webhook_view(mut conn: &AsyncPgConnection, tenant_id: Uuid, id: Uuid) -> QueryResult<Option<Webhook>> {
+    live(tenant_id).filter(webhooks::id.eq(id)).select(Webhook::as_select()).first(&mut conn).await.optional()
 }
 
 /// Applies the change; `reenabled` also forgets how long it had been
@@ -191,7 +191,7 @@ pub async fn webhook_rotate_secret(
 
 /// The subscription's latest deliveries, newest first.
 pub async fn webhook_delivery_list(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     tenant_id: Uuid,
     webhook_id: Uuid,
     limit: i64,
@@ -201,7 +201,7 @@ pub async fn webhook_delivery_list(
         .order(webhook_deliveries::event_seq.desc())
         .limit(limit)
         .select(Delivery::as_select())
-        .load(conn)
+        .load(&mut conn)
         .await
 }
 

@@ -107,7 +107,7 @@ async fn the_purge_deletes_only_what_is_past_retention_and_audits_what_it_delete
         assert_eq!(count(&mut owner, query).await, rows, "{query}");
     }
     let filter = audit::EventFilter { action: None, actor_id: None, since: None, until: None, before_seq: None };
-    let fixtures = audit::list(&mut owner, PLATFORM_CHAIN, &filter, 10).await.unwrap();
+    let fixtures = audit::list(&owner, PLATFORM_CHAIN, &filter, 10).await.unwrap();
     let shown: Vec<_> =
         fixtures[1..].iter().map(|event| (event.client_ip(), event.metadata().get("email").cloned())).collect();
     let kept = (Some("198.51.100.7"), Some(json!("invitee@example.com")));
@@ -156,7 +156,7 @@ async fn the_purge_deletes_only_what_is_past_retention_and_audits_what_it_delete
         actions,
         ["fixture.recorded", "fixture.recorded", "fixture.recorded", "retention.purged", "retention.purged"]
     );
-    let events = audit::list(&mut owner, PLATFORM_CHAIN, &filter, 10).await.unwrap();
+    let events = audit::list(&owner, PLATFORM_CHAIN, &filter, 10).await.unwrap();
     assert_eq!(events[0].record.metadata["tokens"], 1);
     assert_eq!(events[1].record.metadata["usageRows"], 3);
     assert_eq!(events[1].record.actor_type, "system");

@@ -4,7 +4,7 @@
 use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use diesel::{QueryResult, sql_query};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use incident_tracker::db::{self, TenantScope};
+use incident_tracker::db::{self, Access, TenantScope};
 use incident_tracker::error::Error;
 use uuid::Uuid;
 
@@ -252,8 +252,20 @@ async fn a_transaction_that_fails_while_opening_does_not_poison_the_pool() {
         Box::pin(async move { sql_query(statement).execute(&mut conn).await })
     }
 
-    let failed = db::in_tenant_opened(&pool, scope, |conn| run(conn, "SELECT 1 / 0"), count_tenants).await;
+    let failed =
+        db::in_tenant_opened(&pool, scope, Access::Write, |conn| run(conn, "SELECT 1 / 0"), count_tenants).await;
     assert!(failed.is_err(), "the opening fails");
-    let opened = db::in_tenant_opened(&pool, scope, |conn| run(conn, "SELECT 1"), count_tenants).await;
+    let opened = db::in_tenant_opened(&pool, scope, Access::Write, |conn| run(conn, "SELECT 1"), count_tenants).await;
     assert_eq!(opened.unwrap(), 1_usize, "the pool's one connection is usable again, and sees no tenant's rows");
+
+    // What a read sends before its caller is authorized cannot write.
+    let tenant_id = scope.tenant_id;
+    fn insert(conn: &AsyncPgConnection) -> db::BoxFuture<'_, QueryResult<usize>> {
+        run(conn, "INSERT INTO tenants (id, name) VALUES (current_setting('app.tenant_id')::uuid, 'Sneaked in')")
+    }
+    let written = db::in_tenant_opened(&pool, scope, Access::Read, insert, count_tenants).await;
+    let refusal = written.expect_err("a read-only transaction refuses the insert");
+    assert!(format!("{refusal:?}").contains("read-only transaction"), "{refusal:?}");
+    let written = db::in_tenant_opened(&pool, scope, Access::Write, insert, count_tenants).await;
+    assert_eq!(written.unwrap(), 2_usize, "the same insert in a transaction that may write, then its row: {tenant_id}");
 }
