@@ -1,7 +1,10 @@
 -- POST /v1/incidents with an API key: the key, then one transaction that
 -- numbers and inserts the incident, records its timeline event, counts the
 -- write against the quota and appends the audit event.
-\ir key_and_scope.sql
+\ir api_key_lookup.sql
+\startpipeline
+\ir api_key_scope.sql
+\endpipeline
 INSERT INTO incident_numbers (tenant_id, last_number) VALUES (:tenant, 1)
 ON CONFLICT (tenant_id) DO UPDATE SET last_number = incident_numbers.last_number + 1
 RETURNING last_number AS number \gset

@@ -1,6 +1,10 @@
--- GET /v1/incidents/{id} with an API key: the key, then the row.
-\ir key_and_scope.sql
+-- GET /v1/incidents/{id} with an API key: the key, then the row, sent behind
+-- BEGIN and the scope.
+\ir api_key_lookup.sql
+\startpipeline
+\ir api_key_scope.sql
 SELECT id, number, title, summary, severity, status, commander_id, labels, created_by_type, created_by_id,
        created_at, updated_at, acknowledged_at, mitigated_at, resolved_at, closed_at, reopen_count, version
 FROM incidents WHERE tenant_id = :tenant AND id = :incident LIMIT 1;
+\endpipeline
 COMMIT;

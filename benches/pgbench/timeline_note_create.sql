@@ -1,5 +1,8 @@
 -- POST /v1/incidents/{id}/timeline-events (a note) with an API key.
-\ir key_and_scope.sql
+\ir api_key_lookup.sql
+\startpipeline
+\ir api_key_scope.sql
+\endpipeline
 SELECT id, version FROM incidents WHERE tenant_id = :tenant AND id = :incident LIMIT 1;
 INSERT INTO timeline_events (id, tenant_id, incident_id, kind, body, data, actor_type, actor_id, occurred_at, recorded_at)
 VALUES (gen_random_uuid(), :tenant, :incident, 'note', 'Rolled back **v2.3.1**', '{}',
