@@ -3,6 +3,7 @@
 -- write against the quota and appends the audit event.
 \ir api_key_lookup.sql
 \startpipeline
+BEGIN;
 \ir api_key_scope.sql
 \endpipeline
 INSERT INTO incident_numbers (tenant_id, last_number) VALUES (:tenant, 1)

@@ -1,6 +1,7 @@
 -- POST /v1/incidents/{id}/timeline-events (a note) with an API key.
 \ir api_key_lookup.sql
 \startpipeline
+BEGIN;
 \ir api_key_scope.sql
 \endpipeline
 SELECT id, version FROM incidents WHERE tenant_id = :tenant AND id = :incident LIMIT 1;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Datelike, Utc};
 
-use super::operation::{tenant_read, tenant_read_in_context};
+use super::operation::{tenant_read, tenant_read_locking};
 use super::{AppState, Error, OpContext};
 use crate::audit::{self, EventFilter, LoggedEvent, Verification};
 use crate::policy::Action;
@@ -28,7 +28,7 @@ pub async fn audit_event_list(
 /// by locking the chain's head, which a read-only transaction may not.
 pub async fn audit_chain_verify(state: &AppState, op: &OpContext) -> Result<Verification, Error> {
     let tenant_id = op.active_tenant()?;
-    tenant_read_in_context(state, op, tenant_id, Action::AuditLogRead, move |conn, _| {
+    tenant_read_locking(state, op, tenant_id, Action::AuditLogRead, move |conn| {
         Box::pin(async move { Ok(audit::verify(conn, tenant_id).await?) })
     })
     .await

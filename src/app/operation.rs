@@ -145,11 +145,12 @@ impl<R> Done<R> {
 }
 
 /// Reads in the tenant: `NotFound` unless the caller belongs to it,
-/// `Forbidden` without `action` there. The work's statements go out right
-/// behind the lookup of what the caller holds, in the same round trip,
-/// and its answer is used only once the caller is authorized; the
-/// transaction is read-only, so nothing it does before then can change
-/// anything.
+/// `Forbidden` without `action` there. Where the caller is expected to
+/// belong (its key's tenant, or the session's active tenant, which it
+/// switched into as a member), the work's statements go out right behind
+/// the lookup of what it holds, in the same round trip, and their answer
+/// is used only once it is authorized. The transaction is read-only:
+/// PostgreSQL refuses it any write.
 pub async fn tenant_read<R, F>(
     state: &AppState,
     op: &OpContext,
@@ -162,6 +163,14 @@ where
     F: for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, Result<R, Error>> + Send + 'static,
 {
     let actor = op.actor.clone();
+    if let Actor::ServiceAccount(key) = &actor {
+        // A key's standing takes no lookup: checked before anything is sent
+        // (and again, alike, below).
+        let ctx = (key.tenant_id == tenant_id).then_some(Context::ApiKey(key.scopes)).ok_or(Error::NotFound)?;
+        authorize(action, Resource::Tenant, ctx)?;
+    } else if op.active_tenant != Some(tenant_id) {
+        return read_after_authorizing(state, op, tenant_id, action, Access::Read, shared(work)).await;
+    }
     let opening = beside_standing(standing(actor.clone(), tenant_id, false), work);
     let value =
         db::in_tenant_opened(&state.db, scope(&actor, tenant_id), Access::Read, opening, move |_, (ctx, value)| {
@@ -175,9 +184,19 @@ where
     Ok(value)
 }
 
+/// A read's work, run after authorizing on the transaction's connection.
+fn shared<R, F>(
+    work: F,
+) -> impl for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<R, Error>> + Send + 'static
+where
+    F: for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, Result<R, Error>> + Send + 'static,
+{
+    move |conn, _| work(conn)
+}
+
 /// [`tenant_read`] for a read whose statements depend on what the caller
-/// holds in the tenant, or that lock rows: they are sent once it is
-/// authorized, a round trip later.
+/// holds in the tenant: they are sent once it is authorized, a round trip
+/// later.
 pub async fn tenant_read_in_context<R, F>(
     state: &AppState,
     op: &OpContext,
@@ -189,10 +208,12 @@ where
     R: Send + 'static,
     F: for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<R, Error>> + Send + 'static,
 {
-    read_after_authorizing(state, op, tenant_id, action, work).await
+    read_after_authorizing(state, op, tenant_id, action, Access::Read, work).await
 }
 
-async fn read_after_authorizing<R, F>(
+/// [`tenant_read`] for a read that locks rows, which a read-only
+/// transaction may not: sent once the caller is authorized.
+pub async fn tenant_read_locking<R, F>(
     state: &AppState,
     op: &OpContext,
     tenant_id: Uuid,
@@ -201,11 +222,26 @@ async fn read_after_authorizing<R, F>(
 ) -> Result<R, Error>
 where
     R: Send + 'static,
+    F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> BoxFuture<'c, Result<R, Error>> + Send + 'static,
+{
+    read_after_authorizing(state, op, tenant_id, action, Access::Write, move |conn, _| work(conn)).await
+}
+
+async fn read_after_authorizing<R, F>(
+    state: &AppState,
+    op: &OpContext,
+    tenant_id: Uuid,
+    action: Action,
+    access: Access,
+    work: F,
+) -> Result<R, Error>
+where
+    R: Send + 'static,
     F: for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<R, Error>> + Send + 'static,
 {
     let actor = op.actor.clone();
     let opening = standing(actor.clone(), tenant_id, false);
-    let value = db::in_tenant_opened(&state.db, scope(&actor, tenant_id), Access::Write, opening, move |conn, ctx| {
+    let value = db::in_tenant_opened(&state.db, scope(&actor, tenant_id), access, opening, move |conn, ctx| {
         Box::pin(async move {
             let ctx = ctx.ok_or(Error::NotFound)?;
             authorize(action, Resource::Tenant, ctx)?;
@@ -263,7 +299,7 @@ where
     let principal = op.actor.principal().ok_or_else(Error::auth_required)?;
     check_write_rate(state, principal).await?;
     let (actor, origin) = (op.actor.clone(), op.origin.clone());
-    read_after_authorizing(state, op, tenant_id, action, move |conn, ctx| {
+    read_after_authorizing(state, op, tenant_id, action, Access::Write, move |conn, ctx| {
         Box::pin(async move { work(conn, ctx).await?.record(conn, tenant_id, &actor, &origin).await })
     })
     .await

@@ -158,9 +158,9 @@ pub async fn checkout(pool: &Pool) -> Result<PooledConnection<'_>, Error> {
 #[derive(Default)]
 struct StatementSpans {
     transaction: Option<tracing::Span>,
-    /// Pipelined statements are in flight together, and finish in the
-    /// order they were sent.
-    statements: VecDeque<tracing::Span>,
+    /// Pipelined statements are in flight together, each with its SQL text,
+    /// by which its end is told from the others'.
+    statements: VecDeque<(String, tracing::Span)>,
 }
 
 impl diesel::connection::Instrumentation for StatementSpans {
@@ -179,32 +179,31 @@ impl diesel::connection::Instrumentation for StatementSpans {
                 if depth.get() == 1 =>
             {
                 self.transaction = None;
+                // Those of statements given up on (a failed pipeline's rest).
+                self.statements.clear();
             }
-            InstrumentationEvent::StartQuery { .. } => {
+            InstrumentationEvent::StartQuery { query, .. } => {
                 let parent = self.transaction.clone().unwrap_or_else(tracing::Span::current);
-                let statement = if parent.is_none() {
-                    tracing::Span::none()
-                } else {
-                    tracing::info_span!(
-                        parent: &parent,
-                        "db.statement",
-                        otel.name = tracing::field::Empty,
-                        otel.kind = "client",
-                        otel.status_code = tracing::field::Empty,
-                        db.system.name = "postgresql",
-                        db.operation.name = tracing::field::Empty,
-                        db.query.text = tracing::field::Empty,
-                    )
-                };
-                self.statements.push_back(statement);
-            }
-            InstrumentationEvent::FinishQuery { query, error, .. } => {
-                let Some(statement) = self.statements.pop_front() else { return };
-                if statement.is_none() {
+                if parent.is_none() {
                     return;
                 }
+                let statement = tracing::info_span!(
+                    parent: &parent,
+                    "db.statement",
+                    otel.name = tracing::field::Empty,
+                    otel.kind = "client",
+                    otel.status_code = tracing::field::Empty,
+                    db.system.name = "postgresql",
+                    db.operation.name = tracing::field::Empty,
+                    db.query.text = tracing::field::Empty,
+                );
+                self.statements.push_back((statement_text(&query.to_string()).to_owned(), statement));
+            }
+            InstrumentationEvent::FinishQuery { query, error, .. } => {
                 let text = query.to_string();
                 let sql = statement_text(&text);
+                let Some(position) = self.statements.iter().position(|(started, _)| started == sql) else { return };
+                let Some((_, statement)) = self.statements.remove(position) else { return };
                 let verb = sql.split_whitespace().next().unwrap_or_default();
                 let operation = verb.trim_end_matches(';').to_ascii_uppercase();
                 statement.record("otel.name", operation.as_str());
@@ -308,8 +307,9 @@ pub enum Access {
 }
 
 /// [`in_tenant`], with `opening`'s statements sent right behind the `BEGIN`
-/// and the scope, without waiting for their answer: the three share one
-/// round trip. What `opening` reads is handed to `work`.
+/// and the scope, without waiting for their answer: once the statements are
+/// prepared on the connection, all of them share one round trip. What
+/// `opening` reads is handed to `work`.
 pub async fn in_tenant_opened<T, R, O, F>(
     pool: &Pool,
     scope: TenantScope,
@@ -333,8 +333,8 @@ where
             .transaction_state()?
             .change_transaction_depth(TransactionDepthChange::IncreaseDepth)?;
         // The simple query protocol carries the three statements in one
-        // message, which the connection sends before `opening`'s (a future
-        // sends when first polled, and `try_join` polls in order). What
+        // message, which the connection sends before any of `opening`'s: a
+        // future sends when first polled, and `join` polls in order. What
         // goes into the text are formatted UUIDs, never anyone's input.
         let begin = match access {
             Access::Read => "BEGIN READ ONLY",
@@ -345,14 +345,18 @@ where
             scope.tenant_id, scope.actor_id
         );
         let shared: &AsyncPgConnection = conn;
-        let opened = futures::future::try_join((&mut &*shared).batch_execute(&begin), opening(shared)).await;
+        let (began, opened) = futures::future::join((&mut &*shared).batch_execute(&begin), opening(shared)).await;
+        if let Err(error) = began {
+            // The batch may have failed after its BEGIN, leaving the session
+            // in a failed transaction diesel cannot account for: marked
+            // broken, the connection is closed rather than handed on.
+            AnsiTransactionManager::transaction_manager_status_mut(conn).set_in_error();
+            return Err(error.into());
+        }
         let opened = match opened {
-            Ok(((), opened)) => opened,
+            Ok(opened) => opened,
             Err(error) => {
-                // Whichever failed, the session may be in a transaction
-                // diesel cannot account for: marked broken, the connection is
-                // closed rather than handed to the next request.
-                AnsiTransactionManager::transaction_manager_status_mut(conn).set_in_error();
+                AnsiTransactionManager::rollback_transaction(conn).await?;
                 return Err(error.into());
             }
         };

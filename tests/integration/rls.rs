@@ -1,6 +1,8 @@
 //! Proof on the live database that tenants are isolated by PostgreSQL
 //! itself, not only by the code.
 
+use std::time::Duration;
+
 use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
 use diesel::{QueryResult, sql_query};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -239,7 +241,7 @@ async fn tenancy_tables_show_only_the_scoped_tenants_rows() {
 /// A tenant transaction that fails while it is being opened (its `BEGIN`
 /// has run, and the statements pipelined behind it fail) leaves no failed
 /// transaction behind on the pooled connection: the next one on the same
-/// pool works.
+/// pool works. Nor does one whose request is given up half way.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_transaction_that_fails_while_opening_does_not_poison_the_pool() {
     let database = TestDatabase::migrated().await;
@@ -268,4 +270,19 @@ async fn a_transaction_that_fails_while_opening_does_not_poison_the_pool() {
     assert!(format!("{refusal:?}").contains("read-only transaction"), "{refusal:?}");
     let written = db::in_tenant_opened(&pool, scope, Access::Write, insert, count_tenants).await;
     assert_eq!(written.unwrap(), 2_usize, "the same insert in a transaction that may write, then its row: {tenant_id}");
+
+    let given_up =
+        db::in_tenant_opened(&pool, scope, Access::Write, |conn| run(conn, "SELECT pg_sleep(5)"), count_tenants);
+    assert!(tokio::time::timeout(Duration::from_millis(200), given_up).await.is_err(), "still sleeping");
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = Text)]
+        tenant_id: String,
+    }
+    let mut conn = db::checkout(&pool).await.unwrap();
+    let setting: Setting = sql_query("SELECT coalesce(current_setting('app.tenant_id', true), '') AS tenant_id")
+        .get_result(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(setting.tenant_id, "", "no transaction, and no scope, is left behind for the next user");
 }
