@@ -113,7 +113,7 @@ impl Action {
 
     /// What every member may read. The audit log (members' addresses and
     /// actions) and usage (billing data) are not among them.
-    fn is_member_read(self) -> bool {
+    pub fn is_member_read(self) -> bool {
         matches!(self, Action::TenantRead | Action::MembersRead | Action::IncidentsRead)
     }
 }

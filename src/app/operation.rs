@@ -5,7 +5,9 @@
 //! rule through [`policy::authorize`], does the use case's work, counts the
 //! write against the daily quota and appends its audit events; then
 //! commits, or on any error rolls all of it back. A use case says what it
-//! does, never how the transaction is plumbed.
+//! does, never how the transaction is plumbed. (A read that every member
+//! may make, in the tenant the caller works in, sends its work before the
+//! answer to the role's lookup is in: see [`tenant_read`].)
 
 use chrono::Utc;
 use diesel::QueryResult;
@@ -145,12 +147,14 @@ impl<R> Done<R> {
 }
 
 /// Reads in the tenant: `NotFound` unless the caller belongs to it,
-/// `Forbidden` without `action` there. Where the caller is expected to
-/// belong (its key's tenant, or the session's active tenant, which it
-/// switched into as a member), the work's statements go out right behind
-/// the lookup of what it holds, in the same round trip, and their answer
-/// is used only once it is authorized. The transaction is read-only:
-/// PostgreSQL refuses it any write.
+/// `Forbidden` without `action` there. A key is authorized before anything
+/// is sent. A session's read that every member may make, in its active
+/// tenant (which it switched into as a member), goes out right behind the
+/// lookup of the member's role, in the same round trip, and its answer is
+/// used only once the role authorizes it: so it runs, and is then refused,
+/// only for someone removed since. Any other read is authorized first. The
+/// transaction is read-only: PostgreSQL refuses it writes to tables (the
+/// work must not change settings or take locks either).
 pub async fn tenant_read<R, F>(
     state: &AppState,
     op: &OpContext,
@@ -168,7 +172,7 @@ where
         // (and again, alike, below).
         let ctx = (key.tenant_id == tenant_id).then_some(Context::ApiKey(key.scopes)).ok_or(Error::NotFound)?;
         authorize(action, Resource::Tenant, ctx)?;
-    } else if op.active_tenant != Some(tenant_id) {
+    } else if op.active_tenant != Some(tenant_id) || !action.is_member_read() {
         return read_after_authorizing(state, op, tenant_id, action, Access::Read, shared(work)).await;
     }
     let opening = beside_standing(standing(actor.clone(), tenant_id, false), work);

@@ -298,8 +298,8 @@ where
     in_tenant_opened(pool, scope, Access::Write, |_| Box::pin(async { Ok(()) }), |conn, ()| work(conn)).await
 }
 
-/// Whether a transaction may write. A read-only one is refused any write
-/// by PostgreSQL, whatever its statements.
+/// Whether a transaction may write. PostgreSQL refuses a read-only one
+/// writes to tables and row locks.
 #[derive(Clone, Copy, Debug)]
 pub enum Access {
     Read,
@@ -355,26 +355,28 @@ where
         }
         let opened = match opened {
             Ok(opened) => opened,
-            Err(error) => {
-                AnsiTransactionManager::rollback_transaction(conn).await?;
-                return Err(error.into());
-            }
+            Err(error) => return Err(rolled_back(conn, error.into()).await),
         };
         match work(conn, opened).await {
             Ok(value) => {
                 AnsiTransactionManager::commit_transaction(conn).await?;
                 Ok(value)
             }
-            // As diesel's own `transaction` does: the work's error is the one
-            // to report, unless rolling back failed for a reason of its own.
-            Err(error) => match AnsiTransactionManager::rollback_transaction(conn).await {
-                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
-                Err(rollback) => Err(rollback.into()),
-            },
+            Err(error) => Err(rolled_back(conn, error).await),
         }
     }
     .instrument(transaction_span(&tracing::Span::current()))
     .await
+}
+
+/// Rolls the transaction back after `error`. As diesel's own `transaction`
+/// does, `error` is the one to report, unless rolling back failed for a
+/// reason of its own.
+async fn rolled_back(conn: &mut AsyncPgConnection, error: Error) -> Error {
+    match AnsiTransactionManager::rollback_transaction(conn).await {
+        Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => error,
+        Err(rollback) => rollback.into(),
+    }
 }
 
 /// Scopes the rest of the current transaction to `scope`'s tenant. Only for

@@ -254,11 +254,24 @@ async fn a_transaction_that_fails_while_opening_does_not_poison_the_pool() {
         Box::pin(async move { sql_query(statement).execute(&mut conn).await })
     }
 
+    #[derive(diesel::QueryableByName)]
+    struct Backend {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let backend = async || -> i32 {
+        let mut conn = db::checkout(&pool).await.unwrap();
+        let backend: Backend = sql_query("SELECT pg_backend_pid() AS pid").get_result(&mut *conn).await.unwrap();
+        backend.pid
+    };
+
+    let before = backend().await;
     let failed =
         db::in_tenant_opened(&pool, scope, Access::Write, |conn| run(conn, "SELECT 1 / 0"), count_tenants).await;
     assert!(failed.is_err(), "the opening fails");
     let opened = db::in_tenant_opened(&pool, scope, Access::Write, |conn| run(conn, "SELECT 1"), count_tenants).await;
     assert_eq!(opened.unwrap(), 1_usize, "the pool's one connection is usable again, and sees no tenant's rows");
+    assert_eq!(backend().await, before, "rolled back, the connection was kept");
 
     // What a read sends before its caller is authorized cannot write.
     let tenant_id = scope.tenant_id;
