@@ -1,12 +1,13 @@
--- GET /v1/audit-logs with a session: the member's role and a page of 100,
--- sent behind BEGIN and the scope, then the page's personal data.
+-- GET /v1/audit-logs with a session: the member's role, sent behind BEGIN and
+-- the scope; then, since not every member may read the log, only once the
+-- role allows it, a page of 100 and the page's personal data.
 \startpipeline
 BEGIN READ ONLY;
 \ir session_scope.sql
+\endpipeline
 SELECT tenant_id, seq, action, actor_type, actor_id, target_type, target_id, request_id, client_ip, occurred_at,
        metadata, prev_hash, hash, address_digest, email_digest
 FROM audit_events WHERE tenant_id = :tenant ORDER BY seq DESC LIMIT 100;
-\endpipeline
 -- The page's personal data. The server sends the page's seqs as an array
 -- and their range, which pgbench cannot take from the page: the newest 100
 -- by range instead, found from the chain's head (one more single-row read
