@@ -173,7 +173,7 @@ where
         let ctx = (key.tenant_id == tenant_id).then_some(Context::ApiKey(key.scopes)).ok_or(Error::NotFound)?;
         authorize(action, Resource::Tenant, ctx)?;
     } else if op.active_tenant != Some(tenant_id) || !action.is_member_read() {
-        return read_after_authorizing(state, op, tenant_id, action, Access::Read, shared(work)).await;
+        return read_after_authorizing(state, op, tenant_id, action, Access::Read, without_context(work)).await;
     }
     let opening = beside_standing(standing(actor.clone(), tenant_id, false), work);
     let value =
@@ -188,8 +188,9 @@ where
     Ok(value)
 }
 
-/// A read's work, run after authorizing on the transaction's connection.
-fn shared<R, F>(
+/// A [`tenant_read`] work in the shape [`read_after_authorizing`] runs,
+/// which hands it the connection once the caller is authorized.
+fn without_context<R, F>(
     work: F,
 ) -> impl for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<R, Error>> + Send + 'static
 where
