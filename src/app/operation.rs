@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::usage::{QuotaStanding, utc_day};
 use super::{AppState, Error, OpContext, Origin, Problem};
-use crate::actor::{Actor, Principal};
+use crate::actor::{Actor, KeyHolder, Principal};
 use crate::audit::{self, NewEvent};
 use crate::db::idempotency::{KeyScope, idempotency_find, idempotency_store, idempotency_try_lock};
 use crate::db::{self, Access, BoxFuture, TenantScope, tenants, usage::WriteCount};
@@ -170,8 +170,7 @@ where
     if let Actor::ServiceAccount(key) = &actor {
         // A key's standing takes no lookup: checked before anything is sent
         // (and again, alike, below).
-        let ctx = (key.tenant_id == tenant_id).then_some(Context::ApiKey(key.scopes)).ok_or(Error::NotFound)?;
-        authorize(action, Resource::Tenant, ctx)?;
+        authorize(action, Resource::Tenant, key_standing(key, tenant_id).ok_or(Error::NotFound)?)?;
     } else if op.active_tenant != Some(tenant_id) || !action.is_member_read() {
         return read_after_authorizing(state, op, tenant_id, action, Access::Read, without_context(work)).await;
     }
@@ -519,6 +518,11 @@ fn scope(actor: &Actor, tenant_id: Uuid) -> TenantScope {
     TenantScope { tenant_id, actor_id: actor.id().unwrap_or(Uuid::nil()) }
 }
 
+/// What an API key holds in the tenant: its scopes, in its own tenant only.
+fn key_standing(key: &KeyHolder, tenant_id: Uuid) -> Option<Context> {
+    (key.tenant_id == tenant_id).then_some(Context::ApiKey(key.scopes))
+}
+
 /// A transaction's opening that reads what the actor holds in the tenant:
 /// a member's role (locked against changes until the transaction ends,
 /// when `lock`), or the key's scopes when it is the key's own tenant.
@@ -539,7 +543,7 @@ fn standing(
                     };
                     Ok(role.map(Context::Member))
                 }
-                Actor::ServiceAccount(key) if key.tenant_id == tenant_id => Ok(Some(Context::ApiKey(key.scopes))),
+                Actor::ServiceAccount(key) => Ok(key_standing(&key, tenant_id)),
                 _ => Ok(None),
             }
         })
