@@ -189,7 +189,10 @@ impl Config {
         });
         let database_url = reader.parse_optional("DATABASE_URL", postgres_url);
         let migration_url = reader.parse_optional("MIGRATION_DATABASE_URL", postgres_url);
-        let database_pool_size = reader.parse("DATABASE_POOL_SIZE", 10, |raw| {
+        // Near the requests an instance serves at once: fewer, and they
+        // queue for a connection, which shows in the tail latency (see
+        // docs/benchmarks.md, "The pool's size").
+        let database_pool_size = reader.parse("DATABASE_POOL_SIZE", 24, |raw| {
             raw.parse::<u32>()
                 .ok()
                 .filter(|size| (1..=1000).contains(size))
