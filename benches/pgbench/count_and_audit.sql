@@ -12,7 +12,6 @@ WITH quota AS (
     ON CONFLICT (tenant_id, day, principal_type, principal_id) DO UPDATE SET writes = c.writes + 1
 )
 SELECT writes, write_quota FROM counted;
-INSERT INTO audit_chain_heads (tenant_id, seq, hash) VALUES (:tenant, 0, decode(repeat('00', 32), 'hex')) ON CONFLICT DO NOTHING;
 SELECT seq + 1 AS next_seq, hash AS prev_hash FROM audit_chain_heads WHERE tenant_id = :tenant FOR UPDATE \gset
 INSERT INTO audit_events (tenant_id, seq, action, actor_type, actor_id, target_type, target_id, request_id, client_ip,
                           occurred_at, metadata, prev_hash, hash, address_digest, email_digest)

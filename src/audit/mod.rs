@@ -238,21 +238,23 @@ pub async fn append(
     event: NewEvent,
 ) -> Result<EventRecord, Error> {
     crate::telemetry::METRICS.audit_events.add(1, &[]);
-    diesel::insert_into(audit_chain_heads::table)
-        .values((
-            audit_chain_heads::tenant_id.eq(tenant_id),
-            audit_chain_heads::seq.eq(0),
-            audit_chain_heads::hash.eq(chain::GENESIS.to_vec()),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    let (head_seq, head_hash): (i64, Vec<u8>) = audit_chain_heads::table
-        .find(tenant_id)
-        .select((audit_chain_heads::seq, audit_chain_heads::hash))
-        .for_update()
-        .first(conn)
-        .await?;
+    // Locked first, and created only for the tenant's first event: every
+    // other event takes one statement, not two.
+    let (head_seq, head_hash) = match lock_chain_head(conn, tenant_id).await? {
+        Some(head) => head,
+        None => {
+            diesel::insert_into(audit_chain_heads::table)
+                .values((
+                    audit_chain_heads::tenant_id.eq(tenant_id),
+                    audit_chain_heads::seq.eq(0),
+                    audit_chain_heads::hash.eq(chain::GENESIS.to_vec()),
+                ))
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+            lock_chain_head(conn, tenant_id).await?.ok_or(diesel::result::Error::NotFound)?
+        }
+    };
     let mut record = EventRecord {
         tenant_id,
         seq: head_seq + 1,
@@ -282,6 +284,18 @@ pub async fn append(
     .execute(conn)
     .await?;
     Ok(record)
+}
+
+/// The sequence number and hash of `tenant_id`'s newest event, locked until
+/// the transaction ends; none before its first.
+async fn lock_chain_head(conn: &mut AsyncPgConnection, tenant_id: Uuid) -> QueryResult<Option<(i64, Vec<u8>)>> {
+    audit_chain_heads::table
+        .find(tenant_id)
+        .select((audit_chain_heads::seq, audit_chain_heads::hash))
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// Records an event about a user's account (sign-in, password reset) in the
