@@ -1,4 +1,6 @@
--- The end of every write: the quota count, then the audit chain's next link.
+-- The end of every write: the quota count, then the audit chain's next link. The chain's
+-- head exists (the tenant's creation was its first event), so it is only locked, as the server
+-- does for every event after a chain's first.
 WITH quota AS (
     SELECT coalesce((SELECT daily_write_quota::bigint FROM tenants WHERE id = :tenant), 4000000000) AS q
 ), counted AS (

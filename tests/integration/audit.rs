@@ -3,7 +3,11 @@
 
 use diesel::sql_query;
 use diesel::sql_types::Uuid as SqlUuid;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel::{ExpressionMethods, QueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use incident_tracker::actor::{Actor, Origin};
+use incident_tracker::audit::{self, PLATFORM_CHAIN};
+use incident_tracker::db::schema::audit_events;
 use incident_tracker::db::{self, TenantScope};
 use incident_tracker_client::types::{AuditChainVerification, Role, ServiceAccountCreateRequest};
 use uuid::Uuid;
@@ -56,6 +60,47 @@ async fn two_hundred_concurrent_audited_writes_leave_a_chain_that_verifies() {
     let newest = owner.api().audit_event_list(None, None, None, None, None, None).await.unwrap().into_inner();
     assert_eq!(verified.head_hash.as_deref(), Some(newest.items[0].hash.as_str()));
     std::fs::remove_dir_all(&data_dir).ok();
+}
+
+/// A chain has no head before its first event. Of two first events at
+/// once, the second waits for the head the first creates, then follows it.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_first_events_at_once_start_one_chain() {
+    let database = TestDatabase::migrated().await;
+    let scope = TenantScope { tenant_id: PLATFORM_CHAIN, actor_id: Uuid::nil() };
+    let event = || audit::NewEvent::new("test.first_event", None);
+    let mut first = AsyncPgConnection::establish(&database.server_url).await.unwrap();
+    first.batch_execute("BEGIN").await.unwrap();
+    db::enter_tenant(&mut first, scope).await.unwrap();
+    audit::append(&mut first, PLATFORM_CHAIN, &Actor::System, &Origin::internal("test"), event()).await.unwrap();
+
+    let pool = db::connect(&database.server_url, 1).await.unwrap();
+    let second = tokio::spawn(async move {
+        db::in_tenant(&pool, scope, move |conn| {
+            Box::pin(async move {
+                audit::append(conn, PLATFORM_CHAIN, &Actor::System, &Origin::internal("test"), event()).await
+            })
+        })
+        .await
+    });
+    let mut owner = database.owner_connection().await;
+    let waiting = "SELECT count(*) AS count FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+    while count(&mut owner, waiting).await == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    first.batch_execute("COMMIT").await.unwrap();
+    second.await.unwrap().expect("the second event follows the first");
+
+    let links: Vec<(i64, Vec<u8>, Vec<u8>)> = audit_events::table
+        .filter(audit_events::tenant_id.eq(PLATFORM_CHAIN))
+        .order(audit_events::seq)
+        .select((audit_events::seq, audit_events::prev_hash, audit_events::hash))
+        .load(&mut owner)
+        .await
+        .unwrap();
+    assert_eq!(links.iter().map(|(seq, _, _)| *seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(links[0].1, [0; 32]);
+    assert_eq!(links[1].1, links[0].2, "the second event links to the first");
 }
 
 /// Tampering through SQL as the test cluster's owner (a superuser, so
