@@ -17,6 +17,7 @@ use crate::app::attachments::{Attachments, ScanSweeper};
 use crate::app::auth::ResetRequests;
 use crate::app::auth::password::Passwords;
 use crate::app::retention::{self, Purger};
+use crate::app::turns::TenantTurns;
 use crate::app::usage::{UsageFlusher, UsageMeter};
 use crate::app::webhooks::{DeliveryWorker, TargetPolicy};
 use crate::app::{AppState, Limits, RateLimit};
@@ -131,6 +132,7 @@ async fn serve(config: &Config, database_url: &str) -> anyhow::Result<(HttpServe
         public_base_url: config.public_base_url.clone(),
         limits,
         usage,
+        write_turns: TenantTurns::default(),
         attachments,
         webhook_targets: TargetPolicy {
             https_only: config.environment == Environment::Production,

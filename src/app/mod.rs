@@ -47,6 +47,7 @@ pub mod operation;
 pub mod platform;
 pub mod retention;
 pub mod tenants;
+pub mod turns;
 pub mod usage;
 pub mod webhooks;
 
@@ -75,6 +76,7 @@ pub struct AppState {
     pub limits: Limits,
     /// Reads counted here, written to the database now and then.
     pub usage: UsageMeter,
+    pub write_turns: turns::TenantTurns,
     pub attachments: attachments::Attachments,
     pub webhook_targets: webhooks::TargetPolicy,
     /// Reset-link requests still being worked on after their answer.

@@ -302,6 +302,7 @@ where
 {
     let principal = op.actor.principal().ok_or_else(Error::auth_required)?;
     check_write_rate(state, principal).await?;
+    let _turn = state.write_turns.take(tenant_id).await;
     let (actor, origin) = (op.actor.clone(), op.origin.clone());
     read_after_authorizing(state, op, tenant_id, action, Access::Write, move |conn, ctx| {
         Box::pin(async move { work(conn, ctx).await?.record(conn, tenant_id, &actor, &origin).await })
@@ -436,6 +437,7 @@ where
 {
     let principal = op.actor.principal().ok_or_else(Error::auth_required)?;
     check_write_rate(state, principal).await?;
+    let _turn = state.write_turns.take(tenant_id).await;
     let (actor, origin) = (op.actor.clone(), op.origin.clone());
     let default_quota = state.limits.daily_write_quota;
     let now = Utc::now();
