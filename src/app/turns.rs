@@ -5,6 +5,10 @@
 //! to contend again, in no order. Waiting here for its turn first, it holds
 //! nothing, and turns come in the order asked. The row locks still keep
 //! the order between instances.
+//!
+//! So a turn is taken before any connection or transaction, and never a
+//! second one in the same tenant while holding one: a turn is not
+//! re-entrant, and whoever held it would wait for itself.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -29,8 +33,11 @@ impl TenantTurns {
     /// Waits for the tenant's writes that asked before, fairly.
     pub async fn take(&self, tenant_id: Uuid) -> Turn<'_> {
         let queue = self.queues().entry(tenant_id).or_default().clone();
-        let held = Some(queue.clone().lock_owned().await);
-        Turn { turns: self, tenant_id, queue, held }
+        // Built before the wait, so that a write given up while waiting
+        // (even one handed the turn and not yet resumed) drops it too.
+        let mut turn = Turn { turns: self, tenant_id, queue, held: None };
+        turn.held = Some(turn.queue.clone().lock_owned().await);
+        turn
     }
 
     fn queues(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>> {
@@ -54,39 +61,75 @@ impl Drop for Turn<'_> {
 mod tests {
     use std::time::Duration;
 
+    use tokio::sync::{mpsc, oneshot};
+
     use super::*;
 
-    #[tokio::test]
-    async fn a_tenants_writes_take_turns_in_the_order_asked_and_leave_nothing_behind() {
+    /// How many handles of the tenant's queue there are, and which queue.
+    fn queue_of(turns: &TenantTurns, tenant_id: Uuid) -> Option<(usize, *const tokio::sync::Mutex<()>)> {
+        turns.queues().get(&tenant_id).map(|queue| (Arc::strong_count(queue), Arc::as_ptr(queue)))
+    }
+
+    /// Waits until `handles` handles of the tenant's queue exist: the map's,
+    /// two for the turn under way, and two for each waiter. This tells that a
+    /// spawned write has asked, on this test's one thread.
+    async fn until_handles(turns: &TenantTurns, tenant_id: Uuid, handles: usize) {
+        let asked = async {
+            while queue_of(turns, tenant_id).map(|(count, _)| count) != Some(handles) {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), asked).await.expect("the write asked for a turn");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_tenants_writes_take_turns_in_the_order_asked_through_one_queue() {
         let turns = Arc::new(TenantTurns::default());
         let (acme, globex) = (Uuid::new_v4(), Uuid::new_v4());
         let first = turns.take(acme).await;
+        let (_, queue) = queue_of(&turns, acme).unwrap();
         // Another tenant's write does not wait for this one's.
         drop(tokio::time::timeout(Duration::from_secs(1), turns.take(globex)).await.expect("no wait"));
 
-        let order = Arc::new(Mutex::new(Vec::new()));
-        let mut waiting = Vec::new();
-        for index in 0..3 {
-            let (asking, order) = (turns.clone(), order.clone());
-            waiting.push(tokio::spawn(async move {
+        let (entered, mut entries) = mpsc::unbounded_channel();
+        let mut releases = Vec::new();
+        for index in 0..4 {
+            let (asking, entered) = (turns.clone(), entered.clone());
+            let (release, released) = oneshot::channel::<()>();
+            releases.push(release);
+            tokio::spawn(async move {
                 let _turn = asking.take(acme).await;
-                order.lock().unwrap().push(index);
-            }));
-            // Each has asked before the next is started: the map and the
-            // turn under way hold the queue three times, each waiter twice.
-            let asked = async {
-                while turns.queues().get(&acme).map(Arc::strong_count) != Some(3 + 2 * (index + 1)) {
-                    tokio::task::yield_now().await;
-                }
-            };
-            tokio::time::timeout(Duration::from_secs(5), asked).await.expect("the write asked for a turn");
+                entered.send(index).unwrap();
+                released.await.ok();
+            });
+            until_handles(&turns, acme, 3 + 2 * (index + 1)).await;
         }
-        assert!(order.lock().unwrap().is_empty(), "no one goes before the turn ends");
         drop(first);
-        for write in waiting {
-            write.await.unwrap();
+        for (index, release) in releases.into_iter().enumerate() {
+            assert_eq!(entries.recv().await, Some(index), "turns come in the order asked");
+            // Whoever waits still waits in the same queue, which newcomers join.
+            assert_eq!(queue_of(&turns, acme).map(|(_, held)| held), Some(queue));
+            release.send(()).unwrap();
         }
-        assert_eq!(*order.lock().unwrap(), [0, 1, 2]);
+        drop(entered);
+        assert_eq!(entries.recv().await, None);
         assert!(turns.queues().is_empty(), "a queue is kept only while someone is in it");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_write_given_up_while_waiting_leaves_nothing_behind() {
+        let turns = Arc::new(TenantTurns::default());
+        let acme = Uuid::new_v4();
+        let first = turns.take(acme).await;
+        let waiting = tokio::spawn({
+            let turns = turns.clone();
+            async move { drop(turns.take(acme).await) }
+        });
+        until_handles(&turns, acme, 5).await;
+        // Handed the turn, and given up before it resumes.
+        drop(first);
+        waiting.abort();
+        assert!(waiting.await.unwrap_err().is_cancelled());
+        assert!(turns.queues().is_empty());
     }
 }
