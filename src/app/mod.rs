@@ -76,6 +76,7 @@ pub struct AppState {
     pub limits: Limits,
     /// Reads counted here, written to the database now and then.
     pub usage: UsageMeter,
+    /// Where a tenant's writes wait for their turn, before a connection.
     pub write_turns: turns::TenantTurns,
     pub attachments: attachments::Attachments,
     pub webhook_targets: webhooks::TargetPolicy,
