@@ -18,6 +18,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::turns::Turn;
 use super::usage::{QuotaStanding, utc_day};
 use super::{AppState, Error, OpContext, Origin, Problem};
 use crate::actor::{Actor, KeyHolder, Principal};
@@ -300,9 +301,7 @@ where
     R: Send + 'static,
     F: for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<Done<R>, Error>> + Send + 'static,
 {
-    let principal = op.actor.principal().ok_or_else(Error::auth_required)?;
-    check_write_rate(state, principal).await?;
-    let _turn = state.write_turns.take(tenant_id).await;
+    let (_, _turn) = turn_to_write(state, op, tenant_id).await?;
     let (actor, origin) = (op.actor.clone(), op.origin.clone());
     read_after_authorizing(state, op, tenant_id, action, Access::Write, move |conn, ctx| {
         Box::pin(async move { work(conn, ctx).await?.record(conn, tenant_id, &actor, &origin).await })
@@ -435,9 +434,7 @@ where
     R: Send + 'static,
     F: for<'c> FnOnce(&'c mut AsyncPgConnection, Context) -> BoxFuture<'c, Result<Done<R>, Error>> + Send + 'static,
 {
-    let principal = op.actor.principal().ok_or_else(Error::auth_required)?;
-    check_write_rate(state, principal).await?;
-    let _turn = state.write_turns.take(tenant_id).await;
+    let (principal, _turn) = turn_to_write(state, op, tenant_id).await?;
     let (actor, origin) = (op.actor.clone(), op.origin.clone());
     let default_quota = state.limits.daily_write_quota;
     let now = Utc::now();
@@ -507,6 +504,19 @@ async fn replay<R>(
         )));
     }
     Ok(Some((once.decode)(stored.response).map_err(anyhow::Error::from)?))
+}
+
+/// What every write to the tenant does first: it counts against its
+/// principal's write rate, then waits for its turn in the tenant, held
+/// until dropped (see [`super::turns`]).
+async fn turn_to_write<'s>(
+    state: &'s AppState,
+    op: &OpContext,
+    tenant_id: Uuid,
+) -> Result<(Principal, Turn<'s>), Error> {
+    let principal = op.actor.principal().ok_or_else(Error::auth_required)?;
+    check_write_rate(state, principal).await?;
+    Ok((principal, state.write_turns.take(tenant_id).await))
 }
 
 /// Counts a write of `principal` against the write rate limit.
